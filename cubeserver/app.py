@@ -1,0 +1,68 @@
+"""create_app(config) -> FastAPI: builds the registry and mounts each standard's router."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse
+
+from . import __version__
+from .config import ServerConfig
+from .context import AppContext, json_response
+from .errors import install_handlers
+from .negotiate import media_type
+from .registry import Registry
+
+log = logging.getLogger("cubeserver.access")
+
+# Each standard lives in its own subpackage exposing `install(app, ctx)`; a missing one is skipped.
+STANDARDS = ["cubeserver.common.install", "cubeserver.edr", "cubeserver.coverages", "cubeserver.features",
+             "cubeserver.processes", "cubeserver.zarr"]
+
+
+def create_app(config: ServerConfig, registry: Registry | None = None) -> FastAPI:
+    registry = registry or Registry(config)
+    ctx = AppContext(config=config, registry=registry)
+    app = FastAPI(
+        title=config.title,
+        description=config.description,
+        version=__version__,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.ctx = ctx
+    install_handlers(app)
+
+    for name in STANDARDS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name and name.startswith(e.name):
+                continue
+            raise
+        install = getattr(module, "install", None)
+        if install is not None:
+            install(app, ctx)
+
+    @app.get("/openapi", include_in_schema=False)
+    def openapi(request: Request, f: str | None = None):
+        if (f or "").lower() == "html" or (not f and "text/html" in request.headers.get("accept", "")):
+            return RedirectResponse(url=f"{ctx.base_url(request)}/docs")
+        return json_response(app.openapi(), media_type=media_type("openapi"))
+
+    @app.middleware("http")
+    async def access_log(request: Request, call_next):
+        start = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            log.info("%s %s %d %.1fms", request.method, request.url.path, status, (time.perf_counter() - start) * 1000)
+
+    return app

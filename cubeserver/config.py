@@ -1,0 +1,190 @@
+"""The YAML configuration as pydantic models: one clear line per bad key.
+
+The minimal collection is an id and a path; everything else is inferred from the data.
+Relative paths are resolved against the config file's folder.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DEFAULT_CONFIG = Path(__file__).with_name("default_config.yaml")
+
+FORMATS_BY_SUFFIX = {
+    ".nc": "netcdf", ".nc4": "netcdf", ".netcdf": "netcdf", ".h5": "netcdf", ".hdf5": "netcdf", ".cdf": "netcdf",
+    ".zarr": "zarr",
+    ".tif": "geotiff", ".tiff": "geotiff",
+    ".geojson": "geojson", ".json": "geojson", ".gpkg": "vector", ".shp": "vector", ".fgb": "vector",
+}
+VECTOR_FORMATS = ("geojson", "vector")
+
+
+class ConfigError(Exception):
+    """A config that cannot be served; `problems` holds one line per problem."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AxisOverrides(Strict):
+    """Names of the dataset's dimensions, for files whose CF attributes do not say."""
+
+    x: str | None = None
+    y: str | None = None
+    z: str | None = None
+    t: str | None = None
+
+
+class CollectionConfig(Strict):
+    path: str = Field(description="file, directory or glob (glob: many files opened as one dataset)")
+    format: Literal["netcdf", "zarr", "geotiff", "geojson", "vector"] | None = None
+    title: str | None = None
+    description: str | None = None
+    keywords: list[str] = []
+    license: str | None = None
+    attribution: str | None = None
+    variables: list[str] | None = Field(default=None, description="expose only these variables")
+    chunks: dict[str, int] | None = None
+    crs: str | None = Field(default=None, description="CRS override, e.g. EPSG:4326")
+    axes: AxisOverrides = AxisOverrides()
+    locations: str | None = Field(default=None, description="id of a Features collection used as EDR named locations")
+    time_property: str | None = Field(default=None, description="features: property holding the time")
+    id_property: str | None = Field(default=None, description="features: property holding the feature id")
+    reference_time: str | None = Field(default=None, description="dimension holding forecast reference times (EDR instances)")
+
+    @field_validator("crs")
+    @classmethod
+    def _crs_known(cls, v):
+        if v is None:
+            return v
+        from pyproj import CRS
+        from pyproj.exceptions import CRSError
+
+        try:
+            CRS.from_user_input(v)
+        except CRSError:
+            raise ValueError(f"unknown CRS {v!r}; use e.g. 'EPSG:4326'") from None
+        return v
+
+
+class LimitsConfig(Strict):
+    max_cells: int = Field(default=50_000_000, gt=0, description="cells per request before 413")
+    features_default_limit: int = Field(default=10, gt=0)
+    features_max_limit: int = Field(default=10_000, gt=0)
+
+
+class DaskConfig(Strict):
+    scheduler_address: str | None = None
+    workers: int = Field(default=2, gt=0)
+    threads_per_worker: int = Field(default=1, gt=0)
+    memory_limit: str = "2GiB"
+
+
+class HTTPConfig(Strict):
+    cors_origins: list[str] = ["*"]
+    gzip_min_size: int = Field(default=1024, ge=0)
+    cache_control: str = "public, max-age=60"
+
+
+class ServerConfig(Strict):
+    title: str = "cubeserver"
+    description: str = "OGC API EDR, Coverages, Features and Processes over lazy datacubes"
+    base_url: str | None = Field(default=None, description="public URL when behind a proxy")
+    state_dir: str = "state"
+    collections: dict[str, CollectionConfig] = {}
+    limits: LimitsConfig = LimitsConfig()
+    dask: DaskConfig = DaskConfig()
+    http: HTTPConfig = HTTPConfig()
+    root: Path = Field(default=Path("."), exclude=True, description="folder relative paths resolve against")
+
+    @field_validator("collections")
+    @classmethod
+    def _ids(cls, v):
+        for cid in v:
+            if not cid or not all(c.isalnum() or c in "-_." for c in cid):
+                raise ValueError(f"collection id {cid!r} may only use letters, digits, '-', '_' and '.'")
+        return v
+
+    @model_validator(mode="after")
+    def _resolve(self):
+        problems = []
+        for cid, c in self.collections.items():
+            p = self.resolve(c.path)
+            if not any(ch in c.path for ch in "*?[") and not p.exists():
+                problems.append(f"collections.{cid}.path: {c.path!r} does not exist")
+                continue
+            if c.format is None:
+                fmt = FORMATS_BY_SUFFIX.get(p.suffix.lower())
+                if fmt is None and p.is_dir():
+                    fmt = "zarr"
+                if fmt is None:
+                    problems.append(
+                        f"collections.{cid}.path: cannot tell the format of {c.path!r}; set 'format' to one of "
+                        "netcdf, zarr, geotiff, geojson, vector"
+                    )
+                c.format = fmt
+        for cid, c in self.collections.items():
+            if c.locations and c.locations not in self.collections:
+                problems.append(f"collections.{cid}.locations: no collection {c.locations!r}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def resolve(self, path: str) -> Path:
+        p = Path(os.path.expanduser(path))
+        return p if p.is_absolute() else (self.root / p)
+
+    @property
+    def state_path(self) -> Path:
+        return self.resolve(self.state_dir)
+
+
+def _format_errors(err: ValidationError) -> list[str]:
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"])
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key"
+        lines.extend(f"{loc + ': ' if loc else ''}{m.strip()}" for m in msg.split("; "))
+    return lines
+
+
+def load_config(path: str | os.PathLike | None = None) -> ServerConfig:
+    """Read and validate a YAML config; raise ConfigError with one line per problem."""
+    path = Path(path or os.environ.get("CUBESERVER_CONFIG") or DEFAULT_CONFIG)
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except FileNotFoundError:
+        raise ConfigError([f"config file {str(path)!r} not found"]) from None
+    except yaml.YAMLError as e:
+        raise ConfigError([f"{path.name}: not valid YAML: {e}"]) from None
+    if not isinstance(raw, dict):
+        raise ConfigError([f"{path.name}: the top level must be a mapping with a 'collections' key"])
+    root = path.resolve().parent
+    if path.resolve() == DEFAULT_CONFIG.resolve():
+        root = Path(os.environ.get("CUBESERVER_DATA_ROOT", DEFAULT_DATA_ROOT()))
+    return config_from_dict(raw, root)
+
+
+def config_from_dict(raw: dict, root: Path) -> ServerConfig:
+    try:
+        return ServerConfig.model_validate({**raw, "root": root})
+    except ValidationError as e:
+        raise ConfigError(_format_errors(e)) from None
+
+
+def DEFAULT_DATA_ROOT() -> Path:  # noqa: N802 - reads like a constant at the call site
+    """The project checkout (for the bundled `datasets/`), else the current folder."""
+    here = Path(__file__).resolve().parent.parent
+    return here if (here / "datasets").is_dir() else Path.cwd()

@@ -1,0 +1,1 @@
+"""Zarr v2 over HTTP."""
