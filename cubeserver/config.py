@@ -174,6 +174,8 @@ def load_config(path: str | os.PathLike | None = None) -> ServerConfig:
     root = path.resolve().parent
     if path.resolve() == DEFAULT_CONFIG.resolve():
         root = Path(os.environ.get("CUBESERVER_DATA_ROOT", DEFAULT_DATA_ROOT()))
+    if os.environ.get("CUBESERVER_STATE_DIR"):
+        raw = {**raw, "state_dir": os.environ["CUBESERVER_STATE_DIR"]}
     return config_from_dict(raw, root)
 
 

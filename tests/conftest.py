@@ -1,0 +1,90 @@
+"""Shared fixtures: the real bundled datasets, an in-process client and a live CLI server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+import xarray as xr
+
+ROOT = Path(__file__).resolve().parent.parent
+DATASETS = ROOT / "datasets"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def config():
+    from cubeserver.config import load_config
+
+    return load_config(None)
+
+
+@pytest.fixture(scope="session")
+def app(config, tmp_path_factory):
+    from cubeserver.app import create_app
+
+    config.state_dir = str(tmp_path_factory.mktemp("state"))
+    return create_app(config)
+
+
+@pytest.fixture(scope="session")
+def client(app):
+    from fastapi.testclient import TestClient
+
+    with TestClient(app) as c:
+        yield c
+
+
+def start_server(config_path: Path | None, tmp: Path, extra_env: dict | None = None):
+    """Start `cubeserver serve` as a real process on a free port; returns (process, base_url)."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "cubeserver.cli", "serve", "--port", str(port), "--log-level", "info"]
+    if config_path:
+        cmd += ["--config", str(config_path)]
+    env = {**os.environ, **(extra_env or {})}
+    log = open(tmp / f"server-{port}.log", "w")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(ROOT))
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{(tmp / f'server-{port}.log').read_text()[-3000:]}")
+        try:
+            if requests.get(base + "/conformance", timeout=2).status_code == 200:
+                return proc, base
+        except requests.RequestException:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("server did not start in 90 s")
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """The real CLI serving the bundled default config on a free port."""
+    tmp = tmp_path_factory.mktemp("live")
+    proc, base = start_server(None, tmp, {"CUBESERVER_STATE_DIR": str(tmp / "state")})
+    yield base
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def open_source(name: str) -> xr.Dataset:
+    """Open a bundled dataset directly with xarray: the ground truth for value checks."""
+    path = DATASETS / name
+    if name.endswith(".zarr"):
+        return xr.open_zarr(path, consolidated=False)
+    return xr.open_dataset(path)
