@@ -20,7 +20,7 @@ log = logging.getLogger("cubeserver.access")
 
 # Each standard lives in its own subpackage exposing `install(app, ctx)`; a missing one is skipped.
 STANDARDS = ["cubeserver.common.install", "cubeserver.edr", "cubeserver.coverages", "cubeserver.features",
-             "cubeserver.processes", "cubeserver.zarr"]
+             "cubeserver.processes", "cubeserver.zarr", "cubeserver.http"]
 
 
 def create_app(config: ServerConfig, registry: Registry | None = None) -> FastAPI:

@@ -1,0 +1,162 @@
+"""CoverageJSON pieces shared by every answer: parameters, referencing, NdArrays, Grid coverages.
+
+Values go straight from numpy into orjson (NaN and nodata become null); no per-value
+Python objects. Point-type domains (Point, PointSeries, VerticalProfile, Trajectory)
+are built from the same pieces in `covjson_points.py`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from ..axes import CRS84, AxisModel, crs_uri, iso_times
+
+MEDIA_TYPE = "application/prs.coverage+json"
+GREGORIAN = ("standard", "gregorian", "proleptic_gregorian")
+
+
+def parameter(var: xr.DataArray) -> dict:
+    """A CovJSON Parameter from CF attributes (unit symbol, observedProperty from standard_name)."""
+    a = var.attrs
+    label = a.get("long_name") or var.name
+    std = a.get("standard_name")
+    out = {"type": "Parameter", "description": {"en": str(label)}, "observedProperty": {"label": {"en": str(std or label)}}}
+    if std and " " not in str(std):
+        out["observedProperty"]["id"] = f"http://vocab.nerc.ac.uk/standard_name/{std}/"
+    units = a.get("units")
+    if units:
+        out["unit"] = {"label": {"en": str(units)}, "symbol": {"value": str(units), "type": "http://www.opengis.net/def/uom/UCUM/"}}
+    return out
+
+
+def parameters(ds: xr.Dataset) -> dict:
+    return {str(n): parameter(v) for n, v in ds.data_vars.items()}
+
+
+def referencing(axes: AxisModel, with_z: bool, with_t: bool) -> list[dict]:
+    crs = axes.crs
+    if crs.equals(CRS84) or crs.is_geographic:
+        system = {"type": "GeographicCRS", "id": crs_uri(crs)}
+    else:
+        system = {"type": "ProjectedCRS", "id": crs_uri(crs)}
+    refs = [{"coordinates": ["x", "y"], "system": system}]
+    if with_z:
+        refs.append({"coordinates": ["z"], "system": {"type": "VerticalCRS", "cs": {"csAxes": [{
+            "name": {"en": axes.z or "z"},
+            "direction": "down" if axes.z_positive == "down" else "up",
+            **({"unit": {"symbol": axes.z_units}} if axes.z_units else {}),
+        }]}}})
+    if with_t:
+        # CovJSON allows "Gregorian" or a URI; CF calendars get a cfconventions URI
+        cal = "Gregorian" if axes.calendar in GREGORIAN else f"http://cfconventions.org/calendars/{axes.calendar}"
+        refs.append({"coordinates": ["t"], "system": {"type": "TemporalRS", "calendar": cal}})
+    return refs
+
+
+def data_type(values: np.ndarray) -> str:
+    return "integer" if values.dtype.kind in "iub" else "float"
+
+
+def masked_values(var: xr.DataArray) -> np.ndarray:
+    """Values with nodata as NaN (orjson writes NaN as null); integers without nodata stay integers."""
+    values = np.asarray(var.values)
+    nodata = var.attrs.get("_FillValue", var.encoding.get("_FillValue"))
+    if values.dtype.kind in "iu" and nodata is not None and np.isfinite(nodata):
+        mask = values == nodata
+        if mask.any():
+            values = values.astype("float64")
+            values[mask] = np.nan
+    elif values.dtype.kind == "b":
+        values = values.astype("int8")
+    return values
+
+
+def ndarray(var: xr.DataArray, axis_names: list[str]) -> dict:
+    values = masked_values(var)
+    return {
+        "type": "NdArray",
+        "dataType": data_type(values),
+        "axisNames": axis_names,
+        "shape": list(values.shape),
+        "values": values.reshape(-1),
+    }
+
+
+def axis_values(values: np.ndarray) -> dict:
+    """Axis values; time as RFC 3339 strings with a zone."""
+    values = np.asarray(values)
+    if values.dtype.kind == "M" or values.dtype == object:
+        return {"values": iso_times(values)}
+    return {"values": values.astype("float64") if values.dtype.kind == "f" else values}
+
+
+def domain_axes(ds: xr.Dataset, axes: AxisModel) -> tuple[dict, list[str], list[str]]:
+    """CovJSON axes for the dims present, in (t, z, y, x) order, plus the matching dataset dims."""
+    cov_axes, names, dims = {}, [], []
+    for key, dim in (("t", axes.t), ("z", axes.z), ("y", axes.y), ("x", axes.x)):
+        if dim and dim in ds.dims:
+            cov_axes[key] = axis_values(ds[dim].values)
+            names.append(key)
+            dims.append(dim)
+    return cov_axes, names, dims
+
+
+def split_extra_dims(ds: xr.Dataset, axes: AxisModel) -> list[tuple[str | None, xr.Dataset]]:
+    """CovJSON domains know only x, y, z, t: split on extra dimensions (ERA-Interim's `month`).
+
+    Returns (label, dataset) pairs, one per combination of extra-dimension values,
+    labelled like `month=7`; a dataset without extra dimensions is returned whole.
+    """
+    extra = [d for d in axes.others if d in ds.dims]
+    if not extra:
+        return [(None, ds)]
+    stacked = ds.stack(_extra=extra)
+    parts = []
+    for i in range(stacked.sizes["_extra"]):
+        part = stacked.isel(_extra=i)
+        label = ",".join(f"{d}={_plain(part[d].values)}" for d in extra)
+        parts.append((label, part.drop_vars(["_extra", *extra], errors="ignore")))
+    return parts
+
+
+def _plain(v):
+    v = np.asarray(v)
+    return v.item() if v.dtype.kind != "M" else iso_times(v.reshape(1))[0]
+
+
+def collection_or_single(coverages: list[dict]) -> dict:
+    """One coverage as is; several as a CoverageCollection with shared parameters."""
+    if len(coverages) == 1:
+        return coverages[0]
+    params = {}
+    for c in coverages:
+        params.update(c.get("parameters", {}))
+    return {"type": "CoverageCollection", "parameters": params, "coverages": coverages}
+
+
+def grid(ds: xr.Dataset, axes: AxisModel) -> dict:
+    """Grid coverage(s) of a computed subset: a CoverageCollection when extra dims are split."""
+    covs = []
+    for label, part in split_extra_dims(ds, axes):
+        cov = grid_coverage(part, axes)
+        if label:
+            cov["id"] = label
+        covs.append(cov)
+    return collection_or_single(covs)
+
+
+def grid_coverage(ds: xr.Dataset, axes: AxisModel) -> dict:
+    """A Grid coverage of a computed (numpy-backed) subset without extra dimensions."""
+    cov_axes, names, dims = domain_axes(ds, axes)
+    return {
+        "type": "Coverage",
+        "domain": {
+            "type": "Domain",
+            "domainType": "Grid",
+            "axes": cov_axes,
+            "referencing": referencing(axes, "z" in names, "t" in names),
+        },
+        "parameters": parameters(ds),
+        "ranges": {str(n): ndarray(v.transpose(*dims), names) for n, v in ds.data_vars.items()},
+    }

@@ -1,0 +1,241 @@
+"""The selection engine shared by EDR, Coverages and Processes: lazy xarray in, lazy xarray out.
+
+Every function takes the Dataset and its AxisModel, works on index positions (so
+descending latitude, 0..360 longitudes and cftime calendars need no special cases
+downstream) and raises BadRequest naming the request parameter at fault.
+Nothing here loads data: `compute` is the one place a selection is read.
+"""
+
+from __future__ import annotations
+
+import dask
+import numpy as np
+import xarray as xr
+from pyproj import CRS, Transformer
+
+from ..axes import CRS84, AxisModel, iso_times
+from ..errors import BadRequest, TooLarge
+from ..query.parse import TimeSelection, ValueSelection
+
+
+def select_variables(ds: xr.Dataset, names: list[str] | None, allowed: list[str], param: str) -> xr.Dataset:
+    """Keep the asked variables (all servable ones by default)."""
+    if names:
+        unknown = [n for n in names if n not in allowed]
+        if unknown:
+            raise BadRequest(f"{param}: unknown {', '.join(map(repr, unknown))}; available: {', '.join(allowed)}", parameter=param)
+    return ds[names or allowed]
+
+
+def _as_index(idx: np.ndarray):
+    """A contiguous ascending run becomes a slice: chunk-friendly and cheaper for dask."""
+    if idx.size and np.all(np.diff(idx) == 1):
+        return slice(int(idx[0]), int(idx[-1]) + 1)
+    return idx
+
+
+# ---------------------------------------------------------------- time
+
+def _to_axis_time(ts, axes: AxisModel, param: str):
+    """A parsed timestamp as a value comparable with the axis (numpy or cftime)."""
+    vals = axes.t_values
+    if np.issubdtype(vals.dtype, np.datetime64):
+        return np.datetime64(ts.to_datetime64(), "ns")
+    import cftime
+
+    try:
+        return cftime.datetime(ts.year, ts.month, ts.day, ts.hour, ts.minute, ts.second, calendar=axes.calendar)
+    except ValueError:
+        raise BadRequest(f"{param}: {ts.isoformat()} does not exist in the {axes.calendar} calendar", parameter=param) from None
+
+
+def time_indices(axes: AxisModel, sel: TimeSelection, param: str = "datetime") -> np.ndarray:
+    """Positions on the T axis: an interval is inclusive; an instant takes the exact or nearest step."""
+    if axes.t is None:
+        raise BadRequest(f"{param}: this collection has no time axis", parameter=param)
+    vals = axes.t_values
+    extent = " / ".join(axes.time_interval() or [])
+    if sel.interval:
+        mask = np.ones(len(vals), dtype=bool)
+        if sel.start is not None:
+            mask &= vals >= _to_axis_time(sel.start, axes, param)
+        if sel.end is not None:
+            mask &= vals <= _to_axis_time(sel.end, axes, param)
+        idx = np.flatnonzero(mask)
+        if idx.size == 0:
+            raise BadRequest(f"{param}: {sel.text!r} selects no time step; the temporal extent is {extent}", parameter=param)
+        return idx
+    out = []
+    step = _half_step(vals)
+    for ts in sel.instants:
+        t = _to_axis_time(ts, axes, param)
+        if t < vals.min() - step or t > vals.max() + step:
+            raise BadRequest(f"{param}: {ts.isoformat()} is outside the temporal extent {extent}", parameter=param)
+        out.append(int(np.argmin(np.abs(vals - t))))
+    return np.array(sorted(set(out)))
+
+
+def _half_step(vals):
+    if len(vals) < 2:
+        return vals[0] - vals[0]
+    return (vals[1] - vals[0]) / 2
+
+
+def slice_time(ds: xr.Dataset, axes: AxisModel, sel: TimeSelection | None, param: str = "datetime") -> xr.Dataset:
+    if sel is None:
+        return ds
+    return ds.isel({axes.t: _as_index(time_indices(axes, sel, param))})
+
+
+# ---------------------------------------------------------------- values (z and extra axes)
+
+def value_indices(coord: np.ndarray, sel: ValueSelection, dim: str, param: str, units: str | None = None) -> np.ndarray:
+    """Exact levels (to float tolerance) or an inclusive range on a numeric axis."""
+    values = np.asarray(coord, dtype="float64")
+    shown = ", ".join(f"{v:g}" for v in values[:60]) + (" ..." if len(values) > 60 else "")
+    unit = f" {units}" if units else ""
+    if sel.is_range:
+        idx = np.flatnonzero((values >= sel.low) & (values <= sel.high))
+        if idx.size == 0:
+            raise BadRequest(f"{param}: no {dim} value within {sel.low:g}/{sel.high:g}{unit}; values are {shown}", parameter=param)
+        return idx
+    out = []
+    for v in sel.values:
+        hit = np.flatnonzero(np.isclose(values, v, rtol=1e-6, atol=1e-9))
+        if hit.size == 0:
+            raise BadRequest(f"{param}: {v:g} is not one of the {dim} values ({shown}{unit})", parameter=param)
+        out.append(int(hit[0]))
+    return np.array(list(dict.fromkeys(out)))
+
+
+def slice_values(ds: xr.Dataset, dim: str, sel: ValueSelection | None, param: str, units: str | None = None) -> xr.Dataset:
+    if sel is None:
+        return ds
+    return ds.isel({dim: _as_index(value_indices(ds[dim].values, sel, dim, param, units))})
+
+
+def slice_z(ds: xr.Dataset, axes: AxisModel, sel: ValueSelection | None, param: str = "z") -> xr.Dataset:
+    if sel is None:
+        return ds
+    if axes.z is None:
+        raise BadRequest(f"{param}: this collection has no vertical axis", parameter=param)
+    return slice_values(ds, axes.z, sel, param, axes.z_units)
+
+
+# ---------------------------------------------------------------- space
+
+def query_transformer(axes: AxisModel, crs: CRS | None) -> Transformer | None:
+    """Transformer from the query CRS (CRS84 by default) to the native CRS, None if identical."""
+    crs = crs or CRS84
+    if crs.equals(axes.crs) or (crs.is_geographic and axes.crs.is_geographic and crs.equals(CRS84) and axes.crs.equals(CRS84)):
+        return None
+    if axes.crs.equals(CRS84) and crs.equals(CRS.from_epsg(4326), ignore_axis_order=True):
+        return None
+    return Transformer.from_crs(crs, axes.crs, always_xy=True)
+
+
+def to_native_xy(axes: AxisModel, x, y, crs: CRS | None = None):
+    """Query coordinates (lon/lat by default) -> native x, y arrays, longitudes wrapped to the grid."""
+    x, y = np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64")
+    tr = query_transformer(axes, crs)
+    if tr is not None:
+        x, y = tr.transform(x, y)
+        x, y = np.asarray(x), np.asarray(y)
+    if axes.geographic:
+        x = np.where(x < 0, x + 360.0, x) if axes.lon_360 else np.where(x > 180.0, x - 360.0, x)
+    return x, y
+
+
+def bbox_indices(axes: AxisModel, bbox, crs: CRS | None = None, param: str = "bbox"):
+    """Index arrays (iy, ix) of cells whose centres fall inside the bbox, and wrapped x labels if any."""
+    minx, miny, maxx, maxy = (bbox[0], bbox[1], bbox[3], bbox[4]) if len(bbox) == 6 else tuple(bbox)
+    tr = query_transformer(axes, crs)
+    xs, ys = axes.x_values, axes.y_values
+    relabel = None
+    if tr is not None:
+        minx, miny, maxx, maxy = tr.transform_bounds(minx, miny, maxx, maxy, densify_pts=21)
+        xmask = (xs >= minx) & (xs <= maxx)
+    elif axes.geographic and axes.lon_360 and minx < 0:
+        # a -180..180 query on a 0..360 grid: select in wrapped space and relabel, ascending
+        wrapped = np.where(xs > 180.0, xs - 360.0, xs)
+        xmask = (wrapped >= minx) & (wrapped <= maxx)
+        ix = np.flatnonzero(xmask)
+        ix = ix[np.argsort(wrapped[ix], kind="stable")]
+        relabel = wrapped[ix]
+        iy = np.flatnonzero((ys >= miny) & (ys <= maxy))
+        _check_hit(ix, iy, axes, bbox, param)
+        return iy, ix, relabel
+    else:
+        xmask = (xs >= minx) & (xs <= maxx)
+    ix = np.flatnonzero(xmask)
+    iy = np.flatnonzero((ys >= miny) & (ys <= maxy))
+    _check_hit(ix, iy, axes, bbox, param)
+    return iy, ix, relabel
+
+
+def _check_hit(ix, iy, axes, bbox, param):
+    if ix.size == 0 or iy.size == 0:
+        ext = ", ".join(f"{v:.6g}" for v in axes.crs84_bbox())
+        raise BadRequest(
+            f"{param}: {', '.join(f'{v:g}' for v in bbox)} contains no grid cell centre; the collection extent (CRS84) is [{ext}]",
+            parameter=param,
+        )
+
+
+def slice_bbox(ds: xr.Dataset, axes: AxisModel, bbox, crs: CRS | None = None, param: str = "bbox") -> xr.Dataset:
+    iy, ix, relabel = bbox_indices(axes, bbox, crs, param)
+    out = ds.isel({axes.y: _as_index(iy), axes.x: _as_index(ix)})
+    if relabel is not None:
+        out = out.assign_coords({axes.x: out[axes.x].copy(data=relabel.astype(out[axes.x].dtype))})
+    return out
+
+
+# ---------------------------------------------------------------- guard and compute
+
+def cell_count(ds: xr.Dataset) -> int:
+    return int(sum(v.size for v in ds.data_vars.values()))
+
+
+def guard_size(ds: xr.Dataset, limit: int) -> None:
+    """413 before reading anything when a selection is larger than the configured limit."""
+    n = cell_count(ds)
+    if n > limit:
+        raise TooLarge(
+            f"the selection has {n:,} values, more than this server's limit of {limit:,}; narrow it with a smaller "
+            "bbox/area, a shorter datetime interval, fewer z levels or parameters, or scaling",
+        )
+
+
+def compute(ds: xr.Dataset) -> xr.Dataset:
+    """Read the selection once, with the local threaded scheduler (never a distributed client)."""
+    nchunks = sum(getattr(v.data, "npartitions", 1) for v in ds.variables.values())
+    with dask.config.set(scheduler="threads" if nchunks > 4 else "sync"):
+        return ds.compute()
+
+
+def time_strings(ds: xr.Dataset, axes: AxisModel) -> list[str]:
+    return iso_times(ds[axes.t].values) if axes.t and axes.t in ds.dims else []
+
+
+PARAM_NAMES = {"variables": "parameter-name", "bbox": "bbox", "datetime": "datetime", "z": "z"}
+
+
+def subset(collection, *, variables=None, bbox=None, bbox_crs: CRS | None = None, datetime=None, z=None,
+           param_names: dict | None = None) -> xr.Dataset:
+    """Variables + bbox + datetime + z in one call (strings are parsed); still lazy."""
+    from ..query.parse import parse_bbox, parse_datetime, parse_z
+
+    names = {**PARAM_NAMES, **(param_names or {})}
+    ds, axes = collection.ds, collection.axes
+    if isinstance(variables, str):
+        variables = [v.strip() for v in variables.split(",") if v.strip()]
+    out = select_variables(ds, variables, collection.variables, names["variables"])
+    if bbox is not None:
+        out = slice_bbox(out, axes, parse_bbox(bbox, names["bbox"]), bbox_crs, names["bbox"])
+    if datetime is not None:
+        sel = parse_datetime(datetime, names["datetime"]) if isinstance(datetime, str) else datetime
+        out = slice_time(out, axes, sel, names["datetime"])
+    if z is not None:
+        sel = parse_z(str(z), names["z"]) if not isinstance(z, ValueSelection) else z
+        out = slice_z(out, axes, sel, names["z"])
+    return out
