@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 DEFAULT_CONFIG = Path(__file__).with_name("default_config.yaml")
 
@@ -76,6 +76,35 @@ class CollectionConfig(Strict):
             raise ValueError(f"unknown CRS {v!r}; use e.g. 'EPSG:4326'") from None
         return v
 
+    @field_validator("path")
+    @classmethod
+    def _path_exists(cls, v: str, info: ValidationInfo):
+        root = (info.context or {}).get("root")
+        if root is not None and not any(ch in v for ch in "*?[") and not _resolve(root, v).exists():
+            raise ValueError(f"{v!r} does not exist")
+        return v
+
+    @model_validator(mode="after")
+    def _infer_format(self, info: ValidationInfo):
+        root = (info.context or {}).get("root") or Path(".")
+        if self.format is None:
+            p = _resolve(root, self.path)
+            fmt = FORMATS_BY_SUFFIX.get(p.suffix.lower())
+            if fmt is None and p.is_dir():
+                fmt = "zarr"
+            if fmt is None:
+                raise ValueError(
+                    f"cannot tell the format of {self.path!r} from its name; set 'format' to one of "
+                    "netcdf, zarr, geotiff, geojson, vector"
+                )
+            self.format = fmt
+        return self
+
+
+def _resolve(root: Path, path: str) -> Path:
+    p = Path(os.path.expanduser(path))
+    return p if p.is_absolute() else (Path(root) / p)
+
 
 class LimitsConfig(Strict):
     max_cells: int = Field(default=50_000_000, gt=0, description="cells per request before 413")
@@ -116,33 +145,18 @@ class ServerConfig(Strict):
         return v
 
     @model_validator(mode="after")
-    def _resolve(self):
-        problems = []
-        for cid, c in self.collections.items():
-            p = self.resolve(c.path)
-            if not any(ch in c.path for ch in "*?[") and not p.exists():
-                problems.append(f"collections.{cid}.path: {c.path!r} does not exist")
-                continue
-            if c.format is None:
-                fmt = FORMATS_BY_SUFFIX.get(p.suffix.lower())
-                if fmt is None and p.is_dir():
-                    fmt = "zarr"
-                if fmt is None:
-                    problems.append(
-                        f"collections.{cid}.path: cannot tell the format of {c.path!r}; set 'format' to one of "
-                        "netcdf, zarr, geotiff, geojson, vector"
-                    )
-                c.format = fmt
-        for cid, c in self.collections.items():
-            if c.locations and c.locations not in self.collections:
-                problems.append(f"collections.{cid}.locations: no collection {c.locations!r}")
+    def _locations_exist(self):
+        problems = [
+            f"collections.{cid}.locations: no collection {c.locations!r}"
+            for cid, c in self.collections.items()
+            if c.locations and c.locations not in self.collections
+        ]
         if problems:
             raise ValueError("; ".join(problems))
         return self
 
     def resolve(self, path: str) -> Path:
-        p = Path(os.path.expanduser(path))
-        return p if p.is_absolute() else (self.root / p)
+        return _resolve(self.root, path)
 
     @property
     def state_path(self) -> Path:
@@ -181,7 +195,7 @@ def load_config(path: str | os.PathLike | None = None) -> ServerConfig:
 
 def config_from_dict(raw: dict, root: Path) -> ServerConfig:
     try:
-        return ServerConfig.model_validate({**raw, "root": root})
+        return ServerConfig.model_validate({**raw, "root": root}, context={"root": root})
     except ValidationError as e:
         raise ConfigError(_format_errors(e)) from None
 
