@@ -10,7 +10,7 @@ import shapely
 from shapely.geometry import mapping
 
 from ..context import link
-from .query import CRS84_URI, EPSG4326_URI, ItemsQuery
+from .query import CRS84_URI, EPSG4326_URI, ItemsQuery, filterable
 from .store import Feature, FeatureStore
 
 GEOJSON = "application/geo+json"
@@ -100,7 +100,7 @@ def queryables_json(store: FeatureStore, cid: str, base: str, title: str) -> dic
     href = f"{base}/collections/{cid}/queryables"
     props = {"geometry": {"title": "geometry", "format": _GEOMETRY_FORMATS.get(store.geometry_type(), "geometry-any"),
                           "x-ogc-role": "primary-geometry", "description": "filter with bbox"}}
-    props.update(store.queryables())
+    props.update(filterable(store))
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": href,

@@ -107,9 +107,14 @@ def parse_properties(text: str | None, store: FeatureStore) -> list[str] | None:
     return list(dict.fromkeys(names))
 
 
+def filterable(store: FeatureStore) -> dict[str, dict]:
+    """The store's queryables minus any whose name is taken by a standard parameter."""
+    return {k: v for k, v in store.queryables().items() if k not in RESERVED}
+
+
 def parse_filters(params, store: FeatureStore) -> dict | None:
     """Every non-reserved parameter is `queryable=value`; `params` is a starlette QueryParams."""
-    queryables = store.queryables()
+    queryables = filterable(store)
     filters = {}
     for name in dict.fromkeys(params.keys()):
         if name in RESERVED:

@@ -7,6 +7,8 @@ describes them.
 
 from __future__ import annotations
 
+import inspect
+
 import orjson
 from fastapi import APIRouter, Path, Query, Request
 
@@ -14,7 +16,7 @@ from ..context import AppContext, json_response
 from ..errors import NotFound
 from ..negotiate import choose
 from . import documents as docs
-from .query import SUPPORTED_CRS, items_query, parse_crs
+from .query import SUPPORTED_CRS, filterable, items_query, parse_crs
 
 F_ITEMS = Query(None, description="response format: geojson (default), json or html (overrides Accept)")
 F_JSON = Query(None, description="response format: json (default) or html (overrides Accept)")
@@ -42,8 +44,6 @@ def build_router(ctx: AppContext) -> APIRouter:
             raise NotFound(f"collection {cid!r} is not a features collection", parameter="collectionId")
         return c, c.features
 
-    @r.get("/collections/{collectionId}/items", summary="Features of a collection", description=ITEMS_DESCRIPTION,
-           responses=_geojson_content("a page of features (GeoJSON FeatureCollection)"))
     def items(
         request: Request,
         collectionId: str = CID,
@@ -71,13 +71,27 @@ def build_router(ctx: AppContext) -> APIRouter:
             data = {
                 "collection": {"id": c.id, "title": c.title},
                 "doc": doc,
-                "geojson": _script_json({"type": "FeatureCollection", "features": doc["features"]}),
+                # the map always gets lon/lat, whatever crs the page was asked in
+                "geojson": _script_json({"type": "FeatureCollection", "features": [docs.feature_json(x) for x in page]}),
                 "columns": list(dict.fromkeys(k for feat in page for k in feat.properties)),
                 "pages": docs.page_links(f"{base}/collections/{c.id}/items", params, q, len(page), matched, "html"),
                 "first": q.offset + 1 if page else q.offset,
             }
             return ctx.html("features_items.html", request, data, f"{c.title}: features")
         return json_response(doc, media_type=docs.GEOJSON, headers={"Content-Crs": f"<{q.crs}>"})
+
+    # Collections known at start get their own documented path listing their queryables as
+    # parameters (clients such as GDAL read them there to send filters to the server);
+    # the generic path serves every collection, including ones added later.
+    for c in ctx.registry:
+        if c.features is not None:
+            r.add_api_route(f"/collections/{c.id}/items", _bound(items, c.id), methods=["GET"],
+                            summary=f"Features of {c.title}", description=ITEMS_DESCRIPTION,
+                            responses=_geojson_content("a page of features (GeoJSON FeatureCollection)"),
+                            openapi_extra={"parameters": _filter_parameters(c.features)})
+    r.add_api_route("/collections/{collectionId}/items", items, methods=["GET"], summary="Features of a collection",
+                    description=ITEMS_DESCRIPTION,
+                    responses=_geojson_content("a page of features (GeoJSON FeatureCollection)"))
 
     @r.get("/collections/{collectionId}/items/{featureId}", summary="One feature",
            responses=_geojson_content("the feature (GeoJSON Feature)"))
@@ -96,7 +110,7 @@ def build_router(ctx: AppContext) -> APIRouter:
             raise NotFound(f"no feature {featureId!r} in collection {c.id!r}", parameter="featureId")
         doc = docs.item_json(feat, c.id, ctx.base_url(request), out_crs)
         if fmt == "html":
-            data = {"collection": {"id": c.id, "title": c.title}, "doc": doc, "geojson": _script_json(doc)}
+            data = {"collection": {"id": c.id, "title": c.title}, "doc": doc, "geojson": _script_json(docs.feature_json(feat))}
             return ctx.html("features_item.html", request, data, f"{c.title}: {feat.id}")
         return json_response(doc, media_type=docs.GEOJSON, headers={"Content-Crs": f"<{out_crs}>"})
 
@@ -114,6 +128,25 @@ def build_router(ctx: AppContext) -> APIRouter:
         return json_response(doc, media_type=docs.SCHEMA_JSON)
 
     return r
+
+
+def _bound(endpoint, cid: str):
+    """The endpoint with collectionId fixed, so FastAPI sees no path parameter."""
+
+    def bound(**kwargs):
+        return endpoint(collectionId=cid, **kwargs)
+
+    sig = inspect.signature(endpoint)
+    bound.__signature__ = sig.replace(parameters=[p for p in sig.parameters.values() if p.name != "collectionId"])
+    bound.__name__ = f"items_{cid}".replace("-", "_").replace(".", "_")
+    return bound
+
+
+def _filter_parameters(store) -> list[dict]:
+    return [{"name": name, "in": "query", "required": False, "style": "form", "explode": False,
+             "description": f"only features whose {name} equals this value",
+             "schema": {"type": schema["type"]}}
+            for name, schema in filterable(store).items()]
 
 
 def _script_json(value) -> str:

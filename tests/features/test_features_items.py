@@ -32,6 +32,20 @@ def test_prev_link_goes_back_one_page(client):
     assert "prev" not in {link["rel"] for link in first["links"]}
 
 
+def test_offset_past_the_end(client):
+    doc = client.get(ITEMS.format("places"), params={"offset": 1000}).json()
+    assert (doc["numberMatched"], doc["numberReturned"], doc["features"]) == (243, 0, [])
+    rels = {link["rel"] for link in doc["links"]}
+    assert "next" not in rels and "prev" in rels
+
+
+def test_html_map_is_lon_lat_even_when_crs_is_epsg4326(client, places_truth):
+    html = client.get(ITEMS.format("places"), params={"f": "html", "limit": 1,
+                                                     "crs": "http://www.opengis.net/def/crs/EPSG/0/4326"}).text
+    t = places_truth[0]["geom"]
+    assert f"[{t.x},{t.y}]" in html
+
+
 def test_next_link_keeps_filters(client, places_truth):
     truth = [f["id"] for f in places_truth if f["properties"]["featurecla"] == "Admin-0 capital"]
     pages = walk(client, ITEMS.format("places"), {"featurecla": "Admin-0 capital", "limit": 20})
@@ -212,3 +226,28 @@ def test_html_pages(client, places_truth):
     r = client.get("/collections/places/queryables", params={"f": "html"})
     assert r.status_code == 200 and "pop_max" in r.text
 
+
+
+def test_openapi_lists_queryables_per_collection(client):
+    api = client.get("/openapi.json").json()
+    op = api["paths"]["/collections/places/items"]["get"]
+    names = [p["name"] for p in op["parameters"]]
+    assert len(names) == len(set(names))
+    assert {"adm0name", "pop_max", "limit", "bbox"} <= set(names)
+    schemas = {p["name"]: p["schema"] for p in op["parameters"]}
+    assert schemas["pop_max"]["type"] == "integer" and schemas["adm0name"]["type"] == "string"
+
+
+def test_openapi_features_paths_are_valid(tmp_path):
+    """The features part of the API definition validates as OpenAPI 3.0 (on a features-only server)."""
+    validator = pytest.importorskip("openapi_spec_validator")
+    from fastapi.testclient import TestClient
+
+    from .conftest import LAKES, PLACES
+    from .test_features_formats import app_for
+
+    with TestClient(app_for({"places": {"path": str(PLACES)}, "lakes": {"path": str(LAKES)}}, tmp_path)) as c:
+        api = c.get("/openapi.json").json()
+    ours = {k: v for k, v in api["paths"].items() if k.startswith("/collections/") and ("/items" in k or "/queryables" in k)}
+    validator.validate({**api, "paths": ours})  # only our paths: other standards are checked by their own tests
+    assert {"/collections/places/items", "/collections/lakes/items"} <= set(api["paths"])
