@@ -1,0 +1,108 @@
+"""The execute request and response rules of OGC API - Processes 1.0.
+
+Request: `{"inputs", "outputs", "response"}`; `Prefer: respond-async` makes it a job.
+Response (sync): `document` -> JSON of every requested output; `raw` -> one output's
+content, or 204 with Link headers when it is sent by reference.
+"""
+
+from __future__ import annotations
+
+import orjson
+from fastapi.responses import FileResponse, Response
+
+from ..context import json_response
+from ..errors import BadRequest
+from . import results
+from .base import Process
+from .store import Job
+
+
+def parse_body(raw: bytes) -> dict:
+    if not raw.strip():
+        return {}
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise BadRequest("the execute request is not valid JSON", parameter="body") from None
+    if not isinstance(body, dict):
+        raise BadRequest("the execute request must be a JSON object with 'inputs'", parameter="body")
+    return body
+
+
+def request_options(process: Process, body: dict) -> dict:
+    """Validated `outputs` (id -> transmissionMode, mediaType) and `response` of an execute request."""
+    response = body.get("response", "raw")
+    if response not in ("raw", "document"):
+        raise BadRequest("response: must be 'raw' or 'document'", parameter="response")
+    asked = body.get("outputs")
+    if asked is None:
+        asked = {k: {} for k in process.outputs}
+    if not isinstance(asked, dict) or not asked:
+        raise BadRequest("outputs: expected an object mapping output ids to options", parameter="outputs")
+    outputs = {}
+    for oid, opts in asked.items():
+        if oid not in process.outputs:
+            raise BadRequest(f"outputs: {oid!r} is not an output of {process.id}; outputs are "
+                             f"{', '.join(process.outputs)}", parameter="outputs")
+        opts = opts if isinstance(opts, dict) else {}
+        mode = opts.get("transmissionMode")
+        if mode not in (None, "value", "reference"):
+            raise BadRequest(f"outputs.{oid}.transmissionMode: must be 'value' or 'reference'", parameter="outputs")
+        fmt = (opts.get("format") or {}).get("mediaType") if isinstance(opts.get("format"), dict) else None
+        formats = process.output_formats(oid)
+        if fmt is not None and fmt not in formats:
+            raise BadRequest(f"outputs.{oid}.format: {fmt!r} is not offered; formats are {', '.join(formats)}",
+                             parameter="outputs")
+        outputs[oid] = {"transmissionMode": mode, "mediaType": fmt}
+    return {"outputs": outputs, "response": response}
+
+
+def _mode(entry: dict, asked: dict) -> str:
+    """The transmission mode: as asked, else value for small values and reference for files."""
+    return asked.get("transmissionMode") or ("value" if entry["kind"] == "value" else "reference")
+
+
+def output_href(base: str, job: Job, oid: str) -> str:
+    return f"{base}/jobs/{job.id}/results/{oid}"
+
+
+def results_document(job: Job, base: str, job_dir) -> dict:
+    doc = {}
+    asked = (job.request or {}).get("outputs") or {k: {} for k in job.results}
+    for oid, opts in asked.items():
+        entry = job.results.get(oid)
+        if entry is None:
+            continue
+        mode = _mode(entry, opts)
+        value = results.document_entry(entry, mode, output_href(base, job, oid))
+        if value is None:
+            value = results.read_value(entry, job_dir)
+        elif mode == "value" and entry["mediaType"] not in ("application/json", "text/plain", "application/geo+json"):
+            value = {"value": value, "mediaType": entry["mediaType"]}
+        doc[oid] = value
+    return doc
+
+
+def raw_response(job: Job, base: str, job_dir) -> Response:
+    """Sync `response: raw`: the single requested output as itself (204 + Link when by reference)."""
+    asked = (job.request or {}).get("outputs") or {k: {} for k in job.results}
+    if len(asked) != 1:
+        return json_response(results_document(job, base, job_dir))
+    ((oid, opts),) = asked.items()
+    entry = job.results[oid]
+    if _mode(entry, opts) == "reference":
+        href = output_href(base, job, oid)
+        return Response(status_code=204, headers={"Link": f'<{href}>; rel="{oid}"; type="{entry["mediaType"]}"'})
+    return output_content(entry, job_dir, oid)
+
+
+def output_content(entry: dict, job_dir, oid: str) -> Response:
+    """One output's own content, with its media type."""
+    if entry["kind"] == "value":
+        value = entry["value"]
+        if entry["mediaType"] == "text/plain" and isinstance(value, str):
+            return Response(value, media_type="text/plain; charset=utf-8")
+        return json_response(value, media_type=entry["mediaType"])
+    path = job_dir / entry["file"]
+    filename = f"{oid}{path.suffix}"
+    return FileResponse(path, media_type=entry["mediaType"], filename=filename)

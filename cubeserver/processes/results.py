@@ -1,0 +1,121 @@
+"""Job outputs: what a process returns, how it is stored, how it is rendered.
+
+A process returns `Output`s. Small values are kept inline in the job record; text
+(CSV) and gridded results become files in the job's folder. Gridded results are
+written as NetCDF (the download) and Zarr (chunked, for the temporary collection
+EDR and Coverages query) with their CF metadata.
+"""
+
+from __future__ import annotations
+
+import base64
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import xarray as xr
+
+NETCDF = "application/x-netcdf"
+ZARR = "application/vnd+zarr"
+INLINE_LIMIT = 1_000_000  # bytes of JSON kept in the job record; larger values become files
+
+
+@dataclass
+class Output:
+    """One process output: a JSON value, a text document or a computed gridded Dataset."""
+
+    value: Any = None
+    media_type: str = "application/json"
+    text: str | None = None
+    dataset: xr.Dataset | None = None
+
+    @classmethod
+    def grid(cls, ds: xr.Dataset) -> Output:
+        return cls(dataset=ds, media_type=NETCDF)
+
+
+def save(outputs: dict[str, Output], job_dir: Path) -> dict:
+    """Write outputs under `job_dir`; return the manifest stored in the job record."""
+    job_dir.mkdir(parents=True, exist_ok=True)
+    manifest = {}
+    for name, out in outputs.items():
+        if out.dataset is not None:
+            manifest[name] = write_grid(out.dataset, job_dir, name)
+        elif out.text is not None:
+            fname = f"{name}.{_ext(out.media_type)}"
+            (job_dir / fname).write_text(out.text)
+            manifest[name] = {"kind": "file", "file": fname, "mediaType": out.media_type}
+        else:
+            body = orjson.dumps(out.value, option=orjson.OPT_SERIALIZE_NUMPY)
+            if len(body) > INLINE_LIMIT:
+                fname = f"{name}.json"
+                (job_dir / fname).write_bytes(body)
+                manifest[name] = {"kind": "file", "file": fname, "mediaType": out.media_type}
+            else:
+                manifest[name] = {"kind": "value", "value": orjson.loads(body), "mediaType": out.media_type}
+    return manifest
+
+
+def write_grid(ds: xr.Dataset, job_dir: Path, name: str) -> dict:
+    ds = _clean(ds)
+    nc, zarr_dir = job_dir / f"{name}.nc", job_dir / f"{name}.zarr"
+    ds.to_netcdf(nc)
+    ds.to_zarr(zarr_dir, mode="w", consolidated=True, zarr_format=2)
+    return {"kind": "coverage", "file": nc.name, "zarr": zarr_dir.name, "mediaType": NETCDF,
+            "variables": [str(v) for v in ds.data_vars]}
+
+
+def _clean(ds: xr.Dataset) -> xr.Dataset:
+    """Drop source encodings that no longer fit (chunks, codecs, packing); keep time units and calendar."""
+    ds = ds.copy()
+    for name, var in ds.variables.items():
+        keep = {k: var.encoding[k] for k in ("units", "calendar") if k in var.encoding}
+        if name in ds.coords and var.dtype.kind == "f":
+            keep["_FillValue"] = None  # CF coordinates carry no fill value
+        var.encoding = keep
+        var.attrs.pop("_FillValue", None)
+    return ds
+
+
+def remove_dir(job_dir: Path) -> None:
+    shutil.rmtree(job_dir, ignore_errors=True)
+
+
+def open_grid(job_dir: Path, entry: dict) -> xr.Dataset:
+    """Lazily open a stored gridded result (Zarr: chunked reads, no file handle to leak)."""
+    return xr.open_zarr(job_dir / entry["zarr"], consolidated=True, zarr_format=2)
+
+
+def document_entry(entry: dict, mode: str, href: str) -> Any:
+    """One output in a results document: the value itself, a qualified value or a link."""
+    if mode == "reference":
+        return {"href": href, "type": entry["mediaType"], "rel": "http://www.opengis.net/def/rel/iana/1.0/item"}
+    if entry["kind"] == "value":
+        return entry["value"]
+    return None  # file-backed: filled in by the caller with read_value
+
+
+def read_value(entry: dict, job_dir: Path) -> Any:
+    """A file-backed output inline: JSON parsed, text as is, binary as base64."""
+    path = job_dir / entry["file"]
+    if entry["mediaType"] == "application/json":
+        return orjson.loads(path.read_bytes())
+    if entry["kind"] == "coverage":
+        return {"value": base64.b64encode(path.read_bytes()).decode(), "mediaType": entry["mediaType"], "encoding": "base64"}
+    return {"value": path.read_text(), "mediaType": entry["mediaType"]}
+
+
+def _ext(media_type: str) -> str:
+    return {"text/csv": "csv", "application/geo+json": "geojson", "text/plain": "txt"}.get(media_type, "json")
+
+
+def jsonable(v):
+    """numpy scalars and NaN -> plain JSON values (NaN -> None)."""
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not np.isfinite(v):
+        return None
+    return v

@@ -1,0 +1,191 @@
+"""HTTP: /processes, /processes/{id}, /processes/{id}/execution, /jobs, /jobs/{id}[/results[/{output}]]."""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from ..context import AppContext, json_response, link, run_blocking
+from ..errors import BadRequest
+from ..negotiate import choose
+from . import execute as ex
+from .errors import JobFailed, NoSuchJob, NoSuchProcess, ResultNotReady
+from .manager import JobManager
+from .store import STATUSES, Job
+
+F = Query(None, description="response format: json or html (overrides Accept)")
+REL = "http://www.opengis.net/def/rel/ogc/1.0"
+EXECUTE_BODY = {
+    "required": True,
+    "content": {"application/json": {"schema": {
+        "type": "object",
+        "properties": {
+            "inputs": {"type": "object", "additionalProperties": True, "description": "input id -> value"},
+            "outputs": {"type": "object", "additionalProperties": {"type": "object", "properties": {
+                "transmissionMode": {"type": "string", "enum": ["value", "reference"]},
+                "format": {"type": "object", "properties": {"mediaType": {"type": "string"}}}}}},
+            "response": {"type": "string", "enum": ["raw", "document"], "default": "raw"},
+        }},
+        "example": {"inputs": {"message": "hello"}, "response": "document"}}},
+}
+PREFER = {"parameters": [{"name": "Prefer", "in": "header", "required": False, "schema": {"type": "string"},
+                          "description": "`respond-async` to run as a job (201 + Location)"}]}
+
+
+def status_doc(job: Job, base: str) -> dict:
+    href = f"{base}/jobs/{job.id}"
+    doc = {
+        "processID": job.process_id, "type": "process", "jobID": job.id, "status": job.status,
+        "message": job.message, "created": job.created, "started": job.started, "finished": job.finished,
+        "updated": job.updated, "progress": job.progress,
+        "links": [link(href, "self", "application/json", "job status"),
+                  link(f"{href}?f=html", "alternate", "text/html", "job status as HTML"),
+                  link(f"{base}/processes/{job.process_id}", "up", "application/json", "the process")],
+    }
+    if job.status == "successful":
+        doc["links"].append(link(f"{href}/results", f"{REL}/results", "application/json", "results"))
+        doc["links"].append(link(f"{href}/results", "results", "application/json", "results"))
+        for oid, entry in job.results.items():
+            doc["links"].append(link(f"{href}/results/{oid}", "item", entry["mediaType"], f"output {oid}"))
+            if entry["kind"] == "coverage":
+                doc["links"].append(link(f"{base}/collections/{JobManager.collection_id(job.id)}", "related",
+                                         "application/json", "the result as a collection (EDR, Coverages)"))
+    return {k: v for k, v in doc.items() if v is not None}
+
+
+def build_router(ctx: AppContext, jobs: JobManager) -> APIRouter:
+    r = APIRouter(tags=["Processes"])
+
+    def process_or_404(pid: str):
+        p = jobs.processes.get(pid)
+        if p is None:
+            raise NoSuchProcess(f"no process {pid!r}; see /processes", parameter="processId")
+        return p
+
+    @r.get("/processes", summary="The processes this server can run")
+    def processes(request: Request, f: str | None = F):
+        fmt = choose(request, f, ["json", "html"])
+        base = ctx.base_url(request)
+        doc = {"processes": [p.summary(base) for p in jobs.processes.values()],
+               "links": [link(f"{base}/processes", "self", "application/json", "this document"),
+                         link(f"{base}/processes?f=html", "alternate", "text/html", "this document as HTML")]}
+        if fmt == "html":
+            return ctx.html("processes_list.html", request, doc, "Processes")
+        return json_response(doc)
+
+    @r.get("/processes/{processId}", summary="A process description (inputs and outputs as JSON Schema)")
+    def process(processId: str, request: Request, f: str | None = F):
+        p = process_or_404(processId)
+        fmt = choose(request, f, ["json", "html"])
+        doc = p.describe(ctx.base_url(request))
+        if fmt == "html":
+            return ctx.html("processes_detail.html", request, doc, p.title)
+        return json_response(doc)
+
+    @r.post("/processes/{processId}/execution", summary="Execute a process (synchronously unless Prefer: respond-async)",
+            openapi_extra={"requestBody": EXECUTE_BODY, **PREFER}, status_code=200)
+    async def execution(processId: str, request: Request):
+        p = process_or_404(processId)
+        body = ex.parse_body(await request.body())
+        options = ex.request_options(p, body)
+        inputs = body.get("inputs", {})
+        params = await run_blocking(p.validate, inputs, ctx)
+        async_ = "respond-async" in request.headers.get("prefer", "").lower()
+        base = ctx.base_url(request)
+        job, future = await run_blocking(jobs.submit, p, params, inputs, options, "async" if async_ else "sync")
+        if async_:
+            return json_response(status_doc(job, base), status=201, headers={
+                "Location": f"{base}/jobs/{job.id}", "Preference-Applied": "respond-async"})
+        await asyncio.wrap_future(future)
+        job = await run_blocking(jobs.get, job.id)
+        if job.status == "failed":
+            raise JobFailed(job.error or {})
+        if job.status != "successful":
+            raise NoSuchJob(f"job {job.id} was {job.status}", parameter="jobId")
+        headers = {"Link": f'<{base}/jobs/{job.id}>; rel="monitor"'}
+        if options["response"] == "document":
+            resp = json_response(ex.results_document(job, base, jobs.job_dir(job.id)))
+        else:
+            resp = ex.raw_response(job, base, jobs.job_dir(job.id))
+        for k, v in headers.items():
+            resp.headers.append(k, v)
+        return resp
+
+    @r.get("/jobs", summary="Jobs, newest first")
+    def job_list(request: Request, f: str | None = F,
+                 limit: int = Query(10, ge=1, le=1000), offset: int = Query(0, ge=0),
+                 status: list[str] | None = Query(None, description="accepted, running, successful, failed, dismissed"),
+                 processID: list[str] | None = Query(None, description="only jobs of these processes")):
+        fmt = choose(request, f, ["json", "html"])
+        statuses = _split(status)
+        bad = [s for s in statuses if s not in STATUSES]
+        if bad:
+            raise BadRequest(f"status: {bad[0]!r} is not one of {', '.join(STATUSES)}", parameter="status")
+        found, total = jobs.store.list(status=statuses, process_ids=_split(processID), limit=limit, offset=offset)
+        base = ctx.base_url(request)
+        doc = {"jobs": [status_doc(j, base) for j in found], "numberMatched": total, "numberReturned": len(found),
+               "links": [link(_page(base, request, offset, limit), "self", "application/json", "this page"),
+                         link(_page(base, request, offset, limit, "html"), "alternate", "text/html", "this page as HTML")]}
+        if offset + limit < total:
+            doc["links"].append(link(_page(base, request, offset + limit, limit), "next", "application/json", "next page"))
+        if offset > 0:
+            doc["links"].append(link(_page(base, request, max(offset - limit, 0), limit), "prev", "application/json", "previous page"))
+        if fmt == "html":
+            return ctx.html("jobs_list.html", request, doc, "Jobs")
+        return json_response(doc)
+
+    @r.get("/jobs/{jobId}", summary="Status of a job")
+    def job_status(jobId: str, request: Request, f: str | None = F):
+        fmt = choose(request, f, ["json", "html"])
+        job = jobs.get(jobId)
+        doc = status_doc(job, ctx.base_url(request))
+        if fmt == "html":
+            if job.status == "successful":
+                doc["results"] = job.results
+            if job.status == "failed":
+                doc["error"] = job.error
+            return ctx.html("jobs_detail.html", request, doc, f"Job {job.id}")
+        return json_response(doc)
+
+    @r.delete("/jobs/{jobId}", summary="Dismiss a job: cancel it and delete its results")
+    def dismiss(jobId: str, request: Request):
+        return json_response(status_doc(jobs.dismiss(jobId), ctx.base_url(request)))
+
+    def finished(jobId: str) -> Job:
+        job = jobs.get(jobId)
+        if job.status == "failed":
+            raise JobFailed(job.error or {})
+        if job.status == "dismissed":
+            raise NoSuchJob(f"job {jobId} was dismissed; its results were deleted", parameter="jobId")
+        if job.status != "successful":
+            raise ResultNotReady(f"job {jobId} is {job.status} ({job.progress}%); its results are not ready",
+                                 parameter="jobId")
+        return job
+
+    @r.get("/jobs/{jobId}/results", summary="Results of a finished job")
+    def job_results(jobId: str, request: Request):
+        job = finished(jobId)
+        return json_response(ex.results_document(job, ctx.base_url(request), jobs.job_dir(job.id)))
+
+    @r.get("/jobs/{jobId}/results/{outputId}", summary="One output of a finished job, as itself")
+    def job_output(jobId: str, outputId: str) -> Response:
+        job = finished(jobId)
+        entry = job.results.get(outputId)
+        if entry is None:
+            raise NoSuchJob(f"job {jobId} has no output {outputId!r}; outputs are {', '.join(job.results)}",
+                            parameter="outputId")
+        return ex.output_content(entry, jobs.job_dir(job.id), outputId)
+
+    return r
+
+
+def _split(values: list[str] | None) -> list[str]:
+    return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
+
+
+def _page(base: str, request: Request, offset: int, limit: int, f: str = "json") -> str:
+    params = [(k, v) for k, v in request.query_params.multi_items() if k not in ("offset", "limit", "f")]
+    return f"{base}/jobs?{urlencode([*params, ('offset', offset), ('limit', limit), ('f', f)])}"

@@ -1,0 +1,163 @@
+"""The dask.distributed side of jobs: one Client, computations with progress and cancel.
+
+The Client is created on first use, so servers (and tests) that never run a dask
+process pay nothing. It is never set as the default scheduler: EDR and Coverages keep
+reading with the local threaded scheduler and only jobs go to the cluster.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any, Callable
+
+from ..config import DaskConfig
+from .errors import Cancelled
+
+log = logging.getLogger("cubeserver.processes")
+
+POLL_SECONDS = 0.25
+
+
+class DaskRunner:
+    def __init__(self, cfg: DaskConfig):
+        self.cfg = cfg
+        self._client = None
+        self._cluster = None
+        self._lock = threading.Lock()
+
+    @property
+    def started(self) -> bool:
+        return self._client is not None
+
+    def client(self):
+        """The Client, connecting to `scheduler_address` or starting a LocalCluster once."""
+        with self._lock:
+            if self._client is None:
+                from distributed import Client, LocalCluster
+
+                if self.cfg.scheduler_address:
+                    self._client = Client(self.cfg.scheduler_address, set_as_default=False, timeout="30s")
+                else:
+                    self._cluster = LocalCluster(
+                        n_workers=self.cfg.workers, threads_per_worker=self.cfg.threads_per_worker,
+                        memory_limit=self.cfg.memory_limit, processes=True, host="127.0.0.1",
+                        scheduler_port=0, dashboard_address=None, silence_logs=logging.WARNING,
+                    )
+                    self._client = Client(self._cluster, set_as_default=False)
+                log.info("dask client ready: %s", self._client)
+            return self._client
+
+    def compute(self, obj: Any, *, cancelled: threading.Event, on_progress: Callable[[float], None],
+                on_submit: Callable[[list], None] | None = None) -> Any:
+        """Run a lazy dask collection (xarray object, list of delayed) on the cluster; return it in memory.
+
+        Progress is the fraction of finished tasks reported by the scheduler, falling
+        back to the fraction of finished output chunks. A set `cancelled` event cancels
+        the futures and raises Cancelled.
+        """
+        from distributed import futures_of
+
+        client = self.client()
+        persisted = client.persist(obj)
+        futures = futures_of(persisted)
+        if on_submit:
+            on_submit(futures)
+        watch = _TaskWatch(client, futures)
+        pause = 0.01
+        try:
+            while not all(f.done() for f in futures):
+                if cancelled.wait(pause):
+                    raise Cancelled()
+                pause = min(pause * 2, POLL_SECONDS)
+                bad = [f for f in futures if f.status == "error"]
+                if bad:
+                    bad[0].result()  # raises the task's exception
+                on_progress(watch.fraction())
+            if cancelled.is_set():
+                raise Cancelled()
+            for f in futures:
+                if f.status != "finished":
+                    f.result()  # raises (error or cancelled)
+            import dask
+
+            (result,) = dask.compute(persisted, scheduler=client)
+            return result
+        finally:
+            watch.close()
+            client.cancel(futures)
+            del persisted
+
+    def cancel(self, futures: list) -> None:
+        if self._client is not None and futures:
+            try:
+                self._client.cancel(futures)
+            except Exception:  # noqa: BLE001 - the client may be closing; the job is being dismissed anyway
+                log.debug("cancel failed", exc_info=True)
+
+    def close(self) -> None:
+        with self._lock:
+            client, cluster = self._client, self._cluster
+            self._client = self._cluster = None
+        for thing in (client, cluster):
+            if thing is not None:
+                try:
+                    thing.close()
+                except Exception:  # noqa: BLE001 - shutting down: nothing left to do about it
+                    log.debug("closing dask failed", exc_info=True)
+
+
+class _TaskWatch:
+    """Task-level progress from the scheduler's own Progress plugin, if the scheduler can run it."""
+
+    def __init__(self, client, futures):
+        self.client, self.futures = client, futures
+        self.name = f"cubeserver-progress-{id(self)}"
+        self.ok = True
+        try:
+            client.run_on_scheduler(_start_progress, keys=[f.key for f in futures], name=self.name)
+        except Exception:  # noqa: BLE001 - a scheduler without cubeserver installed: count futures instead
+            log.debug("task progress unavailable", exc_info=True)
+            self.ok = False
+
+    def fraction(self) -> float:
+        done = sum(f.status == "finished" for f in self.futures) / max(len(self.futures), 1)
+        if self.ok:
+            try:
+                counts = self.client.run_on_scheduler(_poll_progress, name=self.name)
+                if counts:
+                    done = max(done, counts[0] / max(counts[1], 1))
+            except Exception:  # noqa: BLE001 - progress is best effort
+                self.ok = False
+        return done
+
+    def close(self):
+        if self.ok:
+            try:
+                self.client.run_on_scheduler(_stop_progress, name=self.name)
+            except Exception:  # noqa: BLE001 - plugin may have removed itself
+                pass
+
+
+async def _start_progress(keys, name, dask_scheduler=None):
+    from distributed.diagnostics.progress import Progress
+
+    import asyncio
+
+    p = Progress(keys, dask_scheduler, complete=True, name=name)
+    await asyncio.wait_for(p.setup(), 10)
+    dask_scheduler.extensions.setdefault("cubeserver_progress", {})[name] = p
+
+
+def _poll_progress(name, dask_scheduler=None):
+    p = dask_scheduler.extensions.get("cubeserver_progress", {}).get(name)
+    if p is None or p.keys is None:
+        return None
+    total = len(p.all_keys)
+    return (total - len(p.keys), total)
+
+
+def _stop_progress(name, dask_scheduler=None):
+    p = dask_scheduler.extensions.get("cubeserver_progress", {}).pop(name, None)
+    if p is not None and p.name in dask_scheduler.plugins:
+        dask_scheduler.remove_plugin(name=p.name)
