@@ -70,6 +70,7 @@ def collection_doc(ctx: AppContext, c: Collection, base: str) -> dict:
         doc["attribution"] = cc.attribution
     if c.ds is not None:
         native = crs_uri(c.axes.crs)
+        doc["layerDataType"] = "Coverage"  # GDAL's OAPIF driver skips such collections when listing vector layers
         doc["crs"] = list(dict.fromkeys([CRS84_URI, native, "http://www.opengis.net/def/crs/EPSG/0/4326"]))
         doc["storageCrs"] = native
     for hook in ctx.collection_hooks:
