@@ -1,0 +1,124 @@
+"""ETag / Last-Modified / Cache-Control and 304 answers, as pure ASGI middleware.
+
+Pure ASGI (not BaseHTTPMiddleware) so streamed FileResponses stay streamed: only
+the first body message is looked at, to hash small complete bodies. Collection-
+scoped GETs carry a stable validator (see `validators`) and a matching
+If-None-Match is answered 304 without calling the app at all; for other
+responses the 304 is decided once the app has answered and its body is dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from starlette.datastructures import Headers, MutableHeaders
+
+from .validators import (Validator, accepts_gzip, body_etag, etag_matches, http_date, not_modified_since,
+                         source_mtime, stable_validator)
+
+_COLLECTION_PATH = re.compile(r"^/collections/([^/]+)/.+")
+_HASH_LIMIT = 32 << 20  # bodies up to this size get a content-hash ETag
+_NO_CACHE_PREFIXES = ("/jobs",)  # job status changes: always revalidate
+_KEEP_ON_304 = (b"etag", b"last-modified", b"cache-control", b"vary", b"content-location", b"expires", b"date")
+
+
+class ConditionalMiddleware:
+    def __init__(self, app, ctx):
+        self.app = app
+        self.ctx = ctx
+        self.cache_control = ctx.config.http.cache_control
+        self.generation = hashlib.blake2b(ctx.config.model_dump_json().encode(), digest_size=8).hexdigest()
+
+    def _path(self, scope) -> str:
+        path, root = scope.get("path", ""), scope.get("root_path", "")
+        return path[len(root):] if root and path.startswith(root) else path
+
+    def _stable(self, scope, headers: Headers, path: str) -> Validator | None:
+        m = _COLLECTION_PATH.match(path)
+        if not m or m.group(1) not in self.ctx.registry:
+            return None
+        c = self.ctx.registry.get(m.group(1))
+        mtime = source_mtime(self.ctx.config.resolve(c.config.path))
+        if mtime is None:
+            return None
+        generation = self.generation + c.config.model_dump_json()
+        gzip = accepts_gzip(headers.get("accept-encoding", ""))
+        return stable_validator(generation, path, scope.get("query_string", b""), headers, gzip, mtime)
+
+    def _cache_control(self, path: str) -> str:
+        return "no-cache" if path.startswith(_NO_CACHE_PREFIXES) else self.cache_control
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+            return await self.app(scope, receive, send)
+        headers = Headers(scope=scope)
+        path = self._path(scope)
+        stable = self._stable(scope, headers, path)
+        inm = headers.get("if-none-match")
+        cache_control = self._cache_control(path)
+        if stable is not None and inm and etag_matches(inm, stable.etag):
+            await _send_304(send, [(b"etag", stable.etag.encode()), (b"last-modified", http_date(stable.mtime).encode()),
+                                   (b"cache-control", cache_control.encode())])
+            return
+        await self.app(scope, receive, _Responder(send, headers, stable, cache_control, scope["method"]).send)
+
+
+class _Responder:
+    """Holds the response start until the first body message, then adds validators or answers 304."""
+
+    def __init__(self, send, request_headers: Headers, stable: Validator | None, cache_control: str, method: str):
+        self._send = send
+        self.request = request_headers
+        self.stable = stable
+        self.cache_control = cache_control
+        self.method = method
+        self.start = None
+        self.started = False
+        self.dropping = False
+
+    async def send(self, message):
+        if message["type"] == "http.response.start":
+            self.start = message
+            return
+        if self.started:
+            if not self.dropping:
+                await self._send(message)
+            return
+        self.started = True  # first message after the start: a body, or e.g. a pathsend
+        start = self.start
+        if start["status"] == 200:
+            headers = MutableHeaders(scope=start)
+            self._validate(headers, message)
+            headers.setdefault("cache-control", self.cache_control)
+            if self._not_modified(headers):
+                self.dropping = True  # the rest of a streamed body is read from the app and discarded
+                keep = [(k, v) for k, v in start["headers"] if k.lower() in _KEEP_ON_304]
+                await _send_304(self._send, keep)
+                return
+        elif start["status"] == 304:
+            MutableHeaders(scope=start).setdefault("cache-control", self.cache_control)
+        await self._send(start)
+        await self._send(message)
+
+    def _validate(self, headers: MutableHeaders, message) -> None:
+        if self.stable is not None:
+            headers["etag"] = self.stable.etag  # replaces e.g. a temp file's ETag by the stable one
+            headers["last-modified"] = http_date(self.stable.mtime)
+            return
+        body = message.get("body", b"") if message["type"] == "http.response.body" else b""
+        complete = not message.get("more_body", False)
+        if "etag" not in headers and complete and body and len(body) <= _HASH_LIMIT:
+            headers["etag"] = body_etag(body)
+
+    def _not_modified(self, headers: MutableHeaders) -> bool:
+        inm = self.request.get("if-none-match")
+        if inm is not None:
+            return "etag" in headers and etag_matches(inm, headers["etag"])
+        ims = self.request.get("if-modified-since")
+        return bool(ims and "last-modified" in headers and not_modified_since(ims, headers["last-modified"]))
+
+
+async def _send_304(send, headers: list) -> None:
+    await send({"type": "http.response.start", "status": 304, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
