@@ -2,7 +2,7 @@
 
 Metadata is built once per collection and rebuilt only if the collection's
 Dataset object is replaced (e.g. a job output re-published under the same id).
-`reads` counts chunk reads per (collection, variable) for tests and monitoring.
+`reads` counts chunk reads per (collection, variable, chunk key) for tests and monitoring.
 """
 
 from __future__ import annotations
@@ -51,5 +51,5 @@ class ZarrService:
         slices = chunk_slices(spec, key)
         if slices is None:
             raise NotFound(f"no chunk {key!r} in array {var!r} (chunk grid of {spec.shape} by {spec.chunks})")
-        self.reads[(cid, var)] += 1
+        self.reads[(cid, var, key)] += 1
         return read_chunk(spec, slices)
