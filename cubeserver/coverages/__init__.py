@@ -1,1 +1,43 @@
-"""OGC API - coverages."""
+"""OGC API - Coverages: every gridded collection as a coverage (subset, scaling, CRS; four formats).
+
+`install` mounts the router, declares the conformance classes and adds the coverage
+links (one per format, plus domain set, range type, schema and a PNG quicklook) to
+each gridded collection's document, which is what OWSLib, GDAL and QGIS look for.
+"""
+
+from __future__ import annotations
+
+from ..context import link
+from ..negotiate import media_type
+
+CONF = "http://www.opengis.net/spec/ogcapi-coverages-1/1.0/conf/"
+CONFORMANCE = [CONF + c for c in (
+    "core", "subsetting", "bbox", "datetime", "fieldselection", "scaling", "crs",
+    "geotiff", "netcdf", "coveragejson", "png", "oas30",
+)]
+REL = "http://www.opengis.net/def/rel/ogc/1.0/"
+
+# (format key, title) in link order: GDAL takes the first GeoTIFF coverage link
+_LINKS = [("geotiff", "GeoTIFF"), ("netcdf", "NetCDF"), ("covjson", "CoverageJSON"), ("png", "PNG quicklook")]
+
+
+def collection_hook(c, base: str, doc: dict) -> None:
+    if c.ds is None:
+        return
+    href = f"{base}/collections/{c.id}/coverage"
+    links = [link(f"{href}?f={key}", f"{REL}coverage", media_type(key), f"coverage as {title}") for key, title in _LINKS]
+    links += [
+        link(f"{href}/domainset?f=json", f"{REL}coverage-domainset", "application/json", "domain set (CIS JSON)"),
+        link(f"{href}/rangetype?f=json", f"{REL}coverage-rangetype", "application/json", "range type (CIS JSON)"),
+        link(f"{base}/collections/{c.id}/schema", f"{REL}schema", "application/schema+json", "fields (JSON Schema)"),
+    ]
+    doc["links"].extend(links)
+    doc["quicklook"] = f"{href}?f=png"
+
+
+def install(app, ctx) -> None:
+    from .routes import build_router
+
+    app.include_router(build_router(ctx))
+    ctx.conformance.extend(c for c in CONFORMANCE if c not in ctx.conformance)
+    ctx.collection_hooks.append(collection_hook)

@@ -1,0 +1,90 @@
+"""One coverage answer: run the request pipeline and hand the result to the format's encoder.
+
+Runs in a worker thread (`context.run_blocking`): everything here may read data.
+NetCDF and GeoTIFF are written to a temporary file chunk by chunk and streamed;
+CoverageJSON and PNG are computed in memory (the size guard keeps them bounded).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import xarray as xr
+from fastapi.responses import Response
+
+from ..axes import CRS84, AxisModel
+from ..context import json_response
+from ..encode import covjson, geotiff, netcdf, png
+from ..negotiate import FORMATS, media_type
+from ..registry import Collection
+from ..select.core import compute
+from ..select.reproject import rio_crs, same_crs
+from .request import CoverageRequest, build, select
+
+FORMAT_KEYS = ["covjson", "netcdf", "geotiff", "png"]
+PNG_TRIES = 4  # quicklook without `properties`: fields tried for one that is not all nodata
+
+
+def filename(c: Collection, fmt: str) -> str:
+    return f"{c.id}-coverage.{FORMATS[fmt].extension}"
+
+
+def _with_grid_mapping(ds: xr.Dataset, axes: AxisModel) -> xr.Dataset:
+    """CF grid_mapping for any CRS but plain lon/lat, so NetCDF readers know the projection."""
+    if same_crs(axes.crs, CRS84):
+        return ds
+    if "spatial_ref" in ds.coords and all(v.encoding.get("grid_mapping") == "spatial_ref" for v in ds.data_vars.values()):
+        return ds
+    import rioxarray  # noqa: F401 - registers .rio
+
+    ds = ds.rio.write_crs(rio_crs(axes.crs), grid_mapping_name="spatial_ref")
+    for v in ds.data_vars.values():
+        v.encoding["grid_mapping"] = "spatial_ref"
+        v.attrs.pop("grid_mapping", None)
+    return ds
+
+
+def _png_request(c: Collection, req: CoverageRequest, name: str) -> CoverageRequest:
+    """One field at quicklook size (unless the request scales itself)."""
+    req = dataclasses.replace(req, properties=[name])
+    if not (req.scale_size or req.scale_axes or req.scale_factor):
+        sel = select(c, req, image=True)
+        size = png.quicklook_size(sel.ds, sel.axes)
+        if size:
+            req = dataclasses.replace(req, scale_size=size)
+    return req
+
+
+def _png(c: Collection, req: CoverageRequest, max_cells: int, name: str):
+    """The first field asked, else the first of the collection's fields that is mostly data in this slice."""
+    candidates = req.properties[:1] if req.properties else c.variables[:PNG_TRIES]
+    best = None
+    for field in candidates:
+        sel = build(c, _png_request(c, req, field), max_cells, image=True)
+        var = compute(sel.ds)[field]
+        share = float(np.isfinite(var.values).mean()) if var.dtype.kind == "f" and var.size else 1.0
+        if best is None or share > best[0]:
+            best = (share, var, sel.axes)
+        if share >= 0.5:
+            break
+    _, var, axes = best
+    return Response(png.render_png(var, axes), media_type=png.MEDIA_TYPE,
+                    headers={"Content-Disposition": f'inline; filename="{name}"'})
+
+
+def render(c: Collection, req: CoverageRequest, fmt: str, max_cells: int):
+    """The HTTP response for `fmt`; raises APIError subclasses for client mistakes."""
+    name = filename(c, fmt)
+    if fmt == "png":
+        return _png(c, req, max_cells, name)
+    sel = build(c, req, max_cells, image=fmt == "geotiff")
+    ds, axes = sel.ds, sel.axes
+    if fmt == "netcdf":
+        return netcdf.netcdf_response(_with_grid_mapping(ds, axes), name)
+    if fmt == "geotiff":
+        return geotiff.geotiff_response(ds, axes, name)
+    doc = covjson.grid(compute(ds), axes)
+    return json_response(doc, media_type=media_type("covjson"),
+                         headers={"Content-Disposition": f'inline; filename="{name}"'})
+

@@ -1,0 +1,170 @@
+"""GeoTIFF out: north-up, CRS + geotransform + nodata, written window by window, Cloud-Optimized when large.
+
+Bands: one per field, in the order asked (or the range type's order); when a
+non-X/Y axis still has several values (e.g. a datetime interval) there is one band
+per field and value, field-major (all steps of the first field, then the next).
+Each band's description says what it holds, e.g. `SST TIME=2000-01-16T06:00:00Z`,
+and its tags carry the field name, units and the axis values.
+Fields of different types are promoted to one type (GeoTIFF has one per file);
+floats use NaN as nodata, integers their common fill value.
+The lazy selection is read one band strip at a time, so memory stays near one strip;
+above COG_MIN_PIXELS per band the file is rewritten as a COG (tiled, deflate, overviews).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import tempfile
+
+import numpy as np
+import rasterio
+import rasterio.shutil
+import xarray as xr
+from rasterio.transform import from_origin
+
+from ..axes import AxisModel, iso_times
+from ..errors import BadRequest
+from ..select.reproject import rio_crs
+from .stream import stream_file
+
+MEDIA_TYPE = "image/tiff; application=geotiff"
+COG_MIN_PIXELS = 1024 * 1024  # per band: below this a plain tiled GeoTIFF is smaller and quicker
+STRIP_BYTES = 16 * 1024 * 1024
+
+
+def _regular_step(values: np.ndarray, dim: str) -> float:
+    if values.size == 1:
+        return 0.0
+    v = values.astype("float64")
+    step = (v[-1] - v[0]) / (v.size - 1)
+    if not np.allclose(np.diff(v), step, rtol=1e-5, atol=1e-9 * abs(step)):
+        raise BadRequest(f"f: the {dim} axis of this selection is not regularly spaced, which GeoTIFF cannot hold; "
+                         "use NetCDF or CoverageJSON", parameter="f")
+    return float(step)
+
+
+def grid_transform(ds: xr.Dataset, axes: AxisModel):
+    """(transform, flip_y, flip_x) for a north-up raster from cell-centre coordinates."""
+    xs, ys = ds[axes.x].values, ds[axes.y].values
+    dx, dy = _regular_step(xs, axes.x), _regular_step(ys, axes.y)
+    if dx == 0.0:
+        dx = axes.resolution(axes.x) or 1.0
+    if dy == 0.0:
+        dy = -(axes.resolution(axes.y) or 1.0)
+    left = float(min(xs[0], xs[-1])) - abs(dx) / 2
+    top = float(max(ys[0], ys[-1])) + abs(dy) / 2
+    return from_origin(left, top, abs(dx), abs(dy)), dy > 0, dx < 0
+
+
+def _label(v) -> str:
+    v = np.asarray(v)
+    if v.dtype.kind == "M" or v.dtype == object:
+        return iso_times(v.reshape(1))[0]
+    return str(v.item())
+
+
+def bands(ds: xr.Dataset, axes: AxisModel) -> list[tuple[str, xr.DataArray, dict]]:
+    """(description, 2-D lazy DataArray, tags) per band, field-major."""
+    out = []
+    for name, var in ds.data_vars.items():
+        extra = [d for d in var.dims if d not in (axes.x, axes.y)]
+        var = var.transpose(*extra, axes.y, axes.x)
+        for combo in itertools.product(*(range(var.sizes[d]) for d in extra)):
+            band = var.isel(dict(zip(extra, combo)))
+            steps = {d: _label(band[d].values) for d in extra if d in band.coords}
+            # scalar coordinates left by a one-value selection tell which slice this is
+            for c in band.coords:
+                if c not in steps and c not in (axes.x, axes.y) and band[c].ndim == 0 and c != "spatial_ref":
+                    steps[c] = _label(band[c].values)
+            desc = " ".join([str(name), *(f"{d}={v}" for d, v in steps.items())])
+            tags = {"field": str(name), **{k: v for k, v in steps.items()}}
+            if var.attrs.get("units"):
+                tags["units"] = str(var.attrs["units"])
+            out.append((desc, band, tags))
+    return out
+
+
+def _dtype_and_nodata(ds: xr.Dataset):
+    dtypes = [v.dtype for v in ds.data_vars.values()]
+    dtype = np.result_type(*dtypes)
+    if dtype.kind == "b":
+        dtype = np.dtype("uint8")
+    if dtype.kind == "f":
+        return dtype, np.nan
+    fills = {v.attrs.get("_FillValue", v.encoding.get("_FillValue")) for v in ds.data_vars.values()}
+    fills.discard(None)
+    if len(fills) == 1:
+        return dtype, fills.pop()
+    return dtype, None
+
+
+def write_geotiff(ds: xr.Dataset, axes: AxisModel, directory: str | None = None) -> str:
+    """Write the (lazy) selection to a GeoTIFF file; returns its path. The caller removes it."""
+    if not ds.data_vars:
+        raise BadRequest("properties: no field selected", parameter="properties")
+    transform, flip_y, flip_x = grid_transform(ds, axes)
+    items = bands(ds, axes)
+    dtype, nodata = _dtype_and_nodata(ds)
+    height, width = ds.sizes[axes.y], ds.sizes[axes.x]
+    cog = width * height >= COG_MIN_PIXELS
+    profile = {
+        "driver": "GTiff", "width": width, "height": height, "count": len(items), "dtype": dtype.name,
+        "crs": rio_crs(axes.crs), "transform": transform, "nodata": nodata,
+        "interleave": "band", "BIGTIFF": "IF_SAFER",
+    }
+    if width >= 256 and height >= 256:
+        profile.update(tiled=True, blockxsize=256, blockysize=256)
+    if not cog:
+        profile["compress"] = "deflate"
+    fd, path = tempfile.mkstemp(suffix=".tif", dir=directory)
+    os.close(fd)
+    rows = max(1, int(STRIP_BYTES // max(1, width * dtype.itemsize)))
+    if profile.get("tiled"):
+        rows = max(256, rows // 256 * 256)
+    try:
+        with rasterio.open(path, "w", **profile) as dst:
+            for i, (desc, band, tags) in enumerate(items, 1):
+                dst.set_band_description(i, desc)
+                dst.update_tags(i, **tags)
+                for r0 in range(0, height, rows):
+                    r1 = min(height, r0 + rows)
+                    src_rows = slice(height - r1, height - r0) if flip_y else slice(r0, r1)
+                    block = np.asarray(band.isel({axes.y: src_rows}).values)
+                    if flip_y:
+                        block = block[::-1]
+                    if flip_x:
+                        block = block[:, ::-1]
+                    dst.write(block.astype(dtype, copy=False), i, window=((r0, r1), (0, width)))
+        if cog:
+            path = _to_cog(path, directory)
+    except BaseException:
+        _remove(path)
+        raise
+    return path
+
+
+def _to_cog(path: str, directory: str | None) -> str:
+    """Rewrite as a Cloud-Optimized GeoTIFF (GDAL's COG driver builds the overviews from disk)."""
+    fd, cog_path = tempfile.mkstemp(suffix=".tif", dir=directory)
+    os.close(fd)
+    try:
+        rasterio.shutil.copy(path, cog_path, driver="COG", COMPRESS="DEFLATE", BLOCKSIZE=512, BIGTIFF="IF_SAFER",
+                             OVERVIEW_RESAMPLING="NEAREST")
+    except BaseException:
+        _remove(cog_path)
+        raise
+    finally:
+        _remove(path)
+    return cog_path
+
+
+def _remove(path: str) -> None:
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+def geotiff_response(ds: xr.Dataset, axes: AxisModel, filename: str):
+    return stream_file(write_geotiff(ds, axes), MEDIA_TYPE, filename)
