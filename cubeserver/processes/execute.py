@@ -58,8 +58,8 @@ def request_options(process: Process, body: dict) -> dict:
 
 
 def _mode(entry: dict, asked: dict) -> str:
-    """The transmission mode: as asked, else value for small values and reference for files."""
-    return asked.get("transmissionMode") or ("value" if entry["kind"] == "value" else "reference")
+    """The transmission mode: as asked, else by reference for gridded results and by value for the rest."""
+    return asked.get("transmissionMode") or ("reference" if entry["kind"] == "coverage" else "value")
 
 
 def output_href(base: str, job: Job, oid: str) -> str:

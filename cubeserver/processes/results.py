@@ -71,6 +71,7 @@ def write_grid(ds: xr.Dataset, job_dir: Path, name: str) -> dict:
 def _clean(ds: xr.Dataset) -> xr.Dataset:
     """Drop source encodings that no longer fit (chunks, codecs, packing); keep time units and calendar."""
     ds = ds.copy()
+    ds.encoding = {}
     for name, var in ds.variables.items():
         keep = {k: var.encoding[k] for k in ("units", "calendar") if k in var.encoding}
         if name in ds.coords and var.dtype.kind == "f":
