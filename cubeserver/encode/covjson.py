@@ -79,7 +79,7 @@ def ndarray(var: xr.DataArray, axis_names: list[str]) -> dict:
         "dataType": data_type(values),
         "axisNames": axis_names,
         "shape": list(values.shape),
-        "values": values.reshape(-1),
+        "values": np.ascontiguousarray(values).reshape(-1),  # orjson needs C order; 1-D views may be strided
     }
 
 

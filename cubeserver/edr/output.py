@@ -1,0 +1,65 @@
+"""Encode an Answer: guard its size, compute it once, write CoverageJSON, NetCDF, GeoJSON or CSV."""
+
+from __future__ import annotations
+
+import xarray as xr
+from starlette.responses import Response
+
+from ..context import json_response
+from ..encode import covjson
+from ..encode.covjson_points import path_coverage, points_coverage
+from ..encode.csv import csv_response
+from ..encode.geojson import MEDIA_TYPE as GEOJSON
+from ..encode.geojson import feature_collection
+from ..encode.netcdf import netcdf_response
+from ..registry import Collection
+from ..select.core import compute, guard_size
+from .queries import GRID, PATH, POINTS, Answer
+from .table import columns
+
+POINT_FORMATS = ["covjson", "netcdf", "geojson", "csv"]
+GRID_FORMATS = ["covjson", "netcdf"]
+FORMATS = {"position": POINT_FORMATS, "radius": POINT_FORMATS, "trajectory": POINT_FORMATS,
+           "corridor": POINT_FORMATS, "locations": POINT_FORMATS, "area": GRID_FORMATS, "cube": GRID_FORMATS}
+NAMES = {"covjson": "CoverageJSON", "netcdf": "NetCDF", "geojson": "GeoJSON", "csv": "CSV"}
+
+
+def coverage_json(ds: xr.Dataset, c: Collection, answer: Answer) -> dict:
+    if answer.kind == POINTS:
+        return points_coverage(ds, c.axes, answer.xs, answer.ys, answer.query.out_crs, answer.single)
+    if answer.kind == PATH:
+        return path_coverage(ds, c.axes, answer.xs, answer.ys, answer.query.out_crs)
+    return covjson.grid(ds, c.axes)
+
+
+def for_netcdf(answer: Answer, c: Collection) -> xr.Dataset:
+    """The lazy answer with a CF featureType for point answers (grids stay plain grids)."""
+    ds = answer.ds
+    ax = c.axes
+    if answer.kind == PATH:
+        ds = ds.assign_attrs(featureType="trajectory")
+    elif answer.kind == POINTS:
+        series = ax.t in ds.dims and ds.sizes[ax.t] > 1
+        profile = ax.z is not None and ax.z in ds.dims and ds.sizes[ax.z] > 1
+        kind = "timeSeriesProfile" if series and profile else "timeSeries" if series else "profile" if profile else "point"
+        ds = ds.assign_attrs(featureType=kind)
+    return ds
+
+
+def render(c: Collection, answer: Answer, fmt: str, name: str, max_cells: int) -> Response:
+    """Answer -> HTTP response in `fmt`; runs in a worker thread (reads data)."""
+    guard_size(answer.ds, max_cells)
+    filename = f"{c.id}-{name}"
+    if fmt == "netcdf":
+        return netcdf_response(for_netcdf(answer, c), f"{filename}.nc")
+    ds = compute(answer.ds)
+    if fmt == "covjson":
+        return json_response(coverage_json(ds, c, answer), media_type=covjson.MEDIA_TYPE)
+    cols, geographic = columns(ds, c, answer)
+    if fmt == "geojson":
+        return json_response(feature_collection(cols, covjson.parameters(ds)), media_type=GEOJSON)
+    x_name, y_name = ("longitude", "latitude") if geographic else ("x", "y")
+    return csv_response(cols, f"{filename}.csv", x_name, y_name)
+
+
+__all__ = ["FORMATS", "NAMES", "GRID", "render"]

@@ -1,0 +1,129 @@
+"""The parameters every EDR query shares: parameter-name, datetime, z, crs and extra dimensions.
+
+Parsed once from the raw query string into a `Query`, then applied to the lazy
+Dataset by the shared selection engine, so each query type only adds its geometry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import numpy as np
+import xarray as xr
+from pyproj import CRS
+from pyproj.exceptions import CRSError
+
+from ..axes import CRS84, CRS84_URI, crs_uri, parse_crs
+from ..errors import BadRequest
+from ..query.parse import TimeSelection, ValueSelection, parse_datetime, parse_list, parse_number, parse_z
+from ..registry import Collection
+from ..select.core import select_variables, slice_time, slice_values, slice_z
+
+EPSG4326_URI = "http://www.opengis.net/def/crs/EPSG/0/4326"
+UNITS_M = {"m": 1.0, "km": 1000.0, "mi": 1609.344}
+
+
+@dataclass
+class Query:
+    """Common EDR parameters, parsed. `in_crs` reads `coords`/`bbox`; `out_crs` None means native."""
+
+    names: list[str] | None = None
+    datetime: TimeSelection | None = None
+    z: ValueSelection | None = None
+    in_crs: CRS | None = None
+    out_crs: CRS | None = None
+    extra: dict[str, ValueSelection] = field(default_factory=dict)
+
+
+def supported_crs(c: Collection) -> list[str]:
+    return list(dict.fromkeys([CRS84_URI, EPSG4326_URI, crs_uri(c.axes.crs)]))
+
+
+def parse_query_crs(text: str | None, c: Collection) -> CRS | None:
+    """The `crs` parameter: CRS84, EPSG:4326 or the native CRS (any spelling pyproj reads)."""
+    if text is None or not text.strip():
+        return None
+    allowed = supported_crs(c)
+    try:
+        crs = parse_crs(text)
+    except CRSError:
+        raise BadRequest(f"crs: {text!r} is not a known CRS; supported: {', '.join(allowed)}", parameter="crs") from None
+    ok = [CRS84, CRS.from_epsg(4326), c.axes.crs]
+    if not any(crs.equals(o, ignore_axis_order=True) for o in ok):
+        raise BadRequest(f"crs: {text!r} is not offered by this collection; supported: {', '.join(allowed)}", parameter="crs")
+    return crs
+
+
+def read_query(params: Mapping[str, str], c: Collection, coords_in_crs84: bool = False) -> Query:
+    names = parse_list(params.get("parameter-name", params.get("parameter_names")), "parameter-name")
+    crs = parse_query_crs(params.get("crs"), c)
+    q = Query(
+        names=names,
+        datetime=parse_datetime(_blank(params.get("datetime")), "datetime"),
+        z=parse_z(_blank(params.get("z")), "z"),
+        in_crs=None if coords_in_crs84 else crs,
+        out_crs=crs,
+    )
+    for dim in c.axes.others:
+        raw = _blank(params.get(dim))
+        if raw is not None:
+            q.extra[dim] = parse_z(raw, dim)
+    return q
+
+
+def _blank(v: str | None) -> str | None:
+    return None if v is None or not str(v).strip() else v
+
+
+def apply_common(ds: xr.Dataset, c: Collection, q: Query, *, time: bool = True, z: bool = True) -> xr.Dataset:
+    """Variables, datetime, z and extra dimensions; still lazy. A single extra value drops that dimension."""
+    ax = c.axes
+    out = select_variables(ds, q.names, c.variables, "parameter-name")
+    if time and q.datetime is not None:
+        out = slice_time(out, ax, q.datetime, "datetime")
+    if z and q.z is not None:
+        out = slice_z(out, ax, q.z, "z")
+    for dim, sel in q.extra.items():
+        if dim in out.dims:
+            out = slice_values(out, dim, sel, dim)
+            if out.sizes[dim] == 1:
+                out = out.isel({dim: 0})
+    return out
+
+
+def number(params: Mapping[str, str], name: str, *, required: bool = False, default: float | None = None,
+           minimum: float | None = None, integer: bool = False) -> float | None:
+    raw = _blank(params.get(name))
+    if raw is None:
+        if required:
+            raise BadRequest(f"{name}: required", parameter=name)
+        return default
+    v = parse_number(raw, name)
+    if minimum is not None and v < minimum:
+        raise BadRequest(f"{name}: must be at least {minimum:g}, got {raw}", parameter=name)
+    if integer:
+        if not float(v).is_integer():
+            raise BadRequest(f"{name}: must be a whole number, got {raw}", parameter=name)
+        return int(v)
+    return v
+
+
+def distance_m(value: float, units: str | None, param: str) -> float:
+    """A distance in metres from a value and EDR units (km by default)."""
+    u = (units or "km").strip().lower()
+    u = {"kilometers": "km", "kilometres": "km", "meters": "m", "metres": "m", "miles": "mi"}.get(u, u)
+    if u not in UNITS_M:
+        raise BadRequest(f"{param}: unsupported units {units!r}; use one of {', '.join(UNITS_M)}", parameter=param)
+    return value * UNITS_M[u]
+
+
+def levels_within(c: Collection, low: float, high: float, param: str) -> ValueSelection:
+    """A z range snapped outward to whole levels so a thin slab still holds the nearest level."""
+    levels = np.asarray(c.axes.z_values, dtype="float64")
+    inside = levels[(levels >= low) & (levels <= high)]
+    if inside.size == 0:
+        mid = (low + high) / 2
+        nearest = levels[np.argmin(np.abs(levels - mid))]
+        return ValueSelection(values=[float(nearest)])
+    return ValueSelection(low=float(inside.min()), high=float(inside.max()))

@@ -1,0 +1,226 @@
+"""One function per EDR query type: raw parameters -> an `Answer` (a lazy selection, nothing read yet).
+
+Each parses its geometry, asks `select.geometry` for grid positions and slices the
+Dataset with the shared engine. Answers come in three shapes the encoders know:
+  points - nearest cells of POINT/MULTIPOINT (dim `points` when several),
+  path   - cells along a LINESTRING, dim `points`, with time/height per sample if M/Z given,
+  grid   - a window of the grid with cells outside the geometry masked (area, cube, radius, corridor).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+import xarray as xr
+
+from ..errors import BadRequest
+from ..query.parse import ValueSelection, parse_bbox
+from ..query.wkt import Coords, parse_coords
+from ..registry import Collection
+from ..select import geometry as geo
+from ..select.core import value_indices
+from .params import Query, apply_common, distance_m, levels_within, number, read_query
+
+POINTS, PATH, GRID = "points", "path", "grid"
+
+
+@dataclass
+class Answer:
+    kind: str
+    ds: xr.Dataset  # lazy
+    query: Query
+    xs: np.ndarray | None = None  # points/path: output coordinates of each cell (out CRS or native)
+    ys: np.ndarray | None = None
+    single: bool = False  # one POINT: a single coverage, no `points` dimension
+    cells: geo.Cells | None = None
+
+
+def _as_index(idx: np.ndarray):
+    if idx.size and np.all(np.diff(idx) == 1):
+        return slice(int(idx[0]), int(idx[-1]) + 1)
+    return idx
+
+
+def _points(ds: xr.Dataset, indexers: dict) -> xr.Dataset:
+    """Pointwise (vectorised) selection along a new `points` dimension."""
+    return ds.isel({dim: xr.DataArray(np.asarray(v), dims="points") for dim, v in indexers.items()})
+
+
+def mask_grid(ds: xr.Dataset, c: Collection, cells: geo.Cells) -> xr.Dataset:
+    """Window by index, relabel wrapped longitudes, null the cells outside the geometry (lazy)."""
+    ax = c.axes
+    out = ds.isel({ax.y: _as_index(cells.iy), ax.x: _as_index(cells.ix)})
+    if cells.relabel is not None:
+        out = out.assign_coords({ax.x: out[ax.x].copy(data=cells.relabel.astype(out[ax.x].dtype))})
+    if cells.full:
+        return out
+    keep = xr.DataArray(cells.mask, dims=(ax.y, ax.x))
+    masked = {}
+    for name, var in out.data_vars.items():
+        cond = keep
+        nodata = var.attrs.get("_FillValue", var.encoding.get("_FillValue"))
+        if var.dtype.kind in "iu" and nodata is not None and np.isfinite(nodata):
+            cond = keep & (var != nodata)  # integer nodata must stay null once the values become floats
+        masked[name] = var.where(cond)
+        masked[name].attrs = var.attrs
+        masked[name].encoding = var.encoding
+    return out.assign(masked)
+
+
+# ---------------------------------------------------------------- query types
+
+def position(c: Collection, params: Mapping[str, str], coords: Coords | None = None) -> Answer:
+    located = coords is not None
+    coords = coords or parse_coords(params.get("coords"), ("Point", "MultiPoint"))
+    q = read_query(params, c, coords_in_crs84=located)
+    ax = c.axes
+    x, y = coords.xy()
+    iy, ix = geo.nearest_cells(ax, x, y, q.in_crs)
+    per_point_z = coords.z is not None and q.z is None and ax.z is not None
+    ds = apply_common(c.ds, c, q)
+    xs, ys = geo.cell_xy(ax, iy, ix, q.out_crs, x)
+    if coords.kind == "Point":
+        sel = {ax.y: int(iy[0]), ax.x: int(ix[0])}
+        if per_point_z:
+            sel[ax.z] = int(geo.nearest_levels(ax, coords.z)[0])
+        return Answer(POINTS, ds.isel(sel), q, xs, ys, single=True)
+    sel = {ax.y: iy, ax.x: ix}
+    if per_point_z:
+        sel[ax.z] = geo.nearest_levels(ax, coords.z)
+    return Answer(POINTS, _points(ds, sel), q, xs, ys)
+
+
+def _resolution(params: Mapping[str, str], name: str) -> int | None:
+    return number(params, name, minimum=0, integer=True)
+
+
+def area(c: Collection, params: Mapping[str, str], coords: Coords | None = None) -> Answer:
+    located = coords is not None
+    coords = coords or parse_coords(params.get("coords"), ("Polygon", "MultiPolygon"))
+    q = read_query(params, c, coords_in_crs84=located)
+    cells = geo.polygon_cells(c.axes, coords.geom, q.in_crs, "coords",
+                              _resolution(params, "resolution-x"), _resolution(params, "resolution-y"))
+    ds = apply_common(c.ds, c, q)
+    return Answer(GRID, mask_grid(ds, c, cells), q, cells=cells)
+
+
+def cube(c: Collection, params: Mapping[str, str]) -> Answer:
+    raw = params.get("bbox")
+    if raw is None or not raw.strip():
+        raise BadRequest("bbox: required; minx,miny,maxx,maxy (optionally minz and maxz as 3rd and 6th)", parameter="bbox")
+    bbox = parse_bbox(raw, "bbox")
+    q = read_query(params, c)
+    if len(bbox) == 6 and q.z is None:
+        q.z = ValueSelection(low=bbox[2], high=bbox[5])
+    cube_z = params.get("cube-z")
+    if cube_z and q.z is None:
+        from ..query.parse import parse_z
+
+        q.z = parse_z(cube_z, "cube-z")
+    cells = geo.bbox_cells(c.axes, bbox, q.in_crs, "bbox",
+                           _resolution(params, "resolution-x"), _resolution(params, "resolution-y"))
+    ds = apply_common(c.ds, c, q)
+    return Answer(GRID, mask_grid(ds, c, cells), q, cells=cells)
+
+
+def radius(c: Collection, params: Mapping[str, str]) -> Answer:
+    coords = parse_coords(params.get("coords"), ("Point",))
+    q = read_query(params, c)
+    within = number(params, "within", required=True, minimum=0)
+    if within <= 0:
+        raise BadRequest("within: must be greater than 0", parameter="within")
+    metres = distance_m(within, params.get("within-units"), "within-units")
+    x, y = coords.xy()
+    cells = geo.radius_cells(c.axes, float(x[0]), float(y[0]), metres, q.in_crs)
+    ds = apply_common(c.ds, c, q)
+    return Answer(GRID, mask_grid(ds, c, cells), q, cells=cells)
+
+
+def _path_conflicts(coords: Coords, q: Query) -> None:
+    if coords.m is not None and q.datetime is not None:
+        raise BadRequest("datetime: the coords give a time per vertex (M); drop datetime or the M values",
+                         parameter="datetime")
+    if coords.z is not None and q.z is not None:
+        raise BadRequest("z: the coords give a height per vertex (Z); drop z or the Z values", parameter="z")
+
+
+def trajectory(c: Collection, params: Mapping[str, str], coords: Coords | None = None) -> Answer:
+    located = coords is not None
+    coords = coords or parse_coords(params.get("coords"), ("LineString", "MultiLineString"))
+    q = read_query(params, c, coords_in_crs84=located)
+    _path_conflicts(coords, q)
+    ax = c.axes
+    sx, sy, sm, sz = geo.path_samples(ax, coords.geom, coords.m, coords.z, q.in_crs)
+    iy, ix = geo.nearest_cells(ax, sx, sy, q.in_crs)
+    it = geo.nearest_times(ax, sm) if sm is not None else None
+    iz = geo.nearest_levels(ax, sz) if sz is not None else None
+    keep = geo.dedupe(iy, ix, it, iz)
+    sel = {ax.y: iy[keep], ax.x: ix[keep]}
+    if it is not None:
+        sel[ax.t] = it[keep]
+    if iz is not None:
+        sel[ax.z] = iz[keep]
+    ds = apply_common(c.ds, c, q, time=it is None, z=iz is None)
+    xs, ys = geo.cell_xy(ax, iy[keep], ix[keep], q.out_crs, sx[keep])
+    return Answer(PATH, _points(ds, sel), q, xs, ys)
+
+
+def corridor(c: Collection, params: Mapping[str, str]) -> Answer:
+    coords = parse_coords(params.get("coords"), ("LineString", "MultiLineString"))
+    q = read_query(params, c)
+    _path_conflicts(coords, q)
+    ax = c.axes
+    width = number(params, "corridor-width", required=True, minimum=0)
+    if width <= 0:
+        raise BadRequest("corridor-width: must be greater than 0", parameter="corridor-width")
+    metres = distance_m(width, params.get("width-units"), "width-units")
+    if number(params, "resolution-x", minimum=0) not in (None, 0):
+        raise BadRequest("resolution-x: corridor answers are at the stored resolution; use 0 or leave it out",
+                         parameter="resolution-x")
+    cells = geo.corridor_cells(ax, coords.geom, metres, q.in_crs)
+    time = True
+    if coords.m is not None:
+        it = geo.nearest_times(ax, coords.m)
+        q.datetime = None
+        time = False
+    ds = apply_common(c.ds, c, q, time=time, z=False)
+    if coords.m is not None:
+        ds = ds.isel({ax.t: slice(int(it.min()), int(it.max()) + 1)})
+    zsel = _corridor_levels(c, params, coords, q)
+    if zsel is not None:
+        ds = ds.isel({ax.z: _as_index(value_indices(ds[ax.z].values, zsel, ax.z, "corridor-height", ax.z_units))})
+    return Answer(GRID, mask_grid(ds, c, cells), q, cells=cells)
+
+
+def _corridor_levels(c: Collection, params: Mapping[str, str], coords: Coords, q: Query) -> ValueSelection | None:
+    """Levels of a corridor: Z of the path or `z`, widened by corridor-height when given."""
+    ax = c.axes
+    height = number(params, "corridor-height", minimum=0)
+    if height is not None:
+        units = params.get("height-units")
+        if units and ax.z_units and units.strip().lower() != ax.z_units.lower():
+            raise BadRequest(f"height-units: this collection's heights are in {ax.z_units!r}; got {units!r}",
+                             parameter="height-units")
+        if ax.z is None:
+            raise BadRequest("corridor-height: this collection has no vertical axis", parameter="corridor-height")
+    if coords.z is not None:
+        geo.nearest_levels(ax, coords.z)  # 400 when the path leaves the vertical extent
+        lo, hi = float(np.min(coords.z)), float(np.max(coords.z))
+    elif q.z is not None:
+        if height is None:
+            return q.z
+        vals = q.z.values if q.z.values is not None else [q.z.low, q.z.high]
+        lo, hi = float(min(vals)), float(max(vals))
+    elif height is not None:
+        raise BadRequest("corridor-height: give the path's heights as LINESTRINGZ coords or a z value",
+                         parameter="corridor-height")
+    else:
+        return None
+    half = (height or 0.0) / 2
+    return levels_within(c, lo - half, hi + half, "corridor-height")
+
+
+QUERIES = {"position": position, "area": area, "cube": cube, "radius": radius,
+           "trajectory": trajectory, "corridor": corridor}

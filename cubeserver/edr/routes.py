@@ -1,0 +1,176 @@
+"""EDR routes: thin wrappers that pick the format, then parse → select → encode off the event loop.
+
+Every query type is mounted twice, under /collections/{id}/ and under
+/collections/{id}/instances/{instanceId}/; the declared query parameters document
+the API (OpenAPI) and the handlers read the raw query string, which also carries
+extra-dimension selections such as `month=1`.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from ..context import AppContext, json_response, link, run_blocking
+from ..errors import NotFound
+from ..negotiate import choose
+from ..registry import Collection
+from . import instances, locations
+from .metadata import instance_doc
+from .output import FORMATS, render
+from .queries import QUERIES
+
+TAG = "EDR"
+DATETIME = Query(None, description="instant, interval a/b (open ends ..), or list a,b", examples=["2000-01-16T06:00:00Z"])
+Z = Query(None, description="level, list 200,500, range 100/500, or R{n}/{min}/{step}")
+PARAMS = Query(None, alias="parameter-name", description="comma-separated variable names (default: all)")
+CRS = Query(None, description="CRS of coords/bbox and of the answer's coordinates: CRS84 (default), EPSG:4326 or the native CRS")
+F = Query(None, description="CoverageJSON (default), NetCDF, GeoJSON or CSV (the last two for point answers)")
+RES_X = Query(None, alias="resolution-x", description="number of positions across the x extent (0 = native)")
+RES_Y = Query(None, alias="resolution-y", description="number of positions across the y extent (0 = native)")
+
+
+def _view(ctx: AppContext, cid: str, iid: str | None) -> Collection:
+    c = ctx.registry.gridded(cid)
+    if instances.has_instances(c):
+        return instances.view(c, iid) if iid is not None else instances.latest(c)
+    if iid is not None:
+        raise NotFound(f"collection {cid!r} has no instances", parameter="instanceId")
+    return c
+
+
+def build_router(ctx: AppContext) -> APIRouter:
+    r = APIRouter(tags=[TAG])
+
+    def collection(collectionId: str) -> Collection:
+        return _view(ctx, collectionId, None)
+
+    def instance(collectionId: str, instanceId: str) -> Collection:
+        return _view(ctx, collectionId, instanceId)
+
+    async def run(request: Request, c: Collection, qtype: str) -> object:
+        params = dict(request.query_params)
+        fmt = choose(request, params.get("f"), FORMATS[qtype])
+        limit = ctx.config.limits.max_cells
+        return await run_blocking(lambda: render(c, QUERIES[qtype](c, params), fmt, qtype, limit))
+
+    def position(dep: Callable):
+        async def position(request: Request, c: Collection = Depends(dep),
+                           coords: str = Query(..., description="WKT POINT(x y) or MULTIPOINT((x y),(x y))"),
+                           datetime: str | None = DATETIME, z: str | None = Z, parameter_name: str | None = PARAMS,
+                           crs: str | None = CRS, f: str | None = F):
+            return await run(request, c, "position")
+        return position
+
+    def area(dep: Callable):
+        async def area(request: Request, c: Collection = Depends(dep),
+                       coords: str = Query(..., description="WKT POLYGON((x y,...)) or MULTIPOLYGON"),
+                       datetime: str | None = DATETIME, z: str | None = Z, parameter_name: str | None = PARAMS,
+                       crs: str | None = CRS, f: str | None = F, resolution_x: int | None = RES_X,
+                       resolution_y: int | None = RES_Y):
+            return await run(request, c, "area")
+        return area
+
+    def cube(dep: Callable):
+        async def cube(request: Request, c: Collection = Depends(dep),
+                       bbox: str = Query(..., description="minx,miny,maxx,maxy (or 6 numbers with minz, maxz)"),
+                       datetime: str | None = DATETIME, z: str | None = Z, parameter_name: str | None = PARAMS,
+                       crs: str | None = CRS, f: str | None = F, resolution_x: int | None = RES_X,
+                       resolution_y: int | None = RES_Y):
+            return await run(request, c, "cube")
+        return cube
+
+    def radius(dep: Callable):
+        async def radius(request: Request, c: Collection = Depends(dep),
+                         coords: str = Query(..., description="WKT POINT(x y): the centre"),
+                         within: float = Query(..., description="the radius"),
+                         within_units: str | None = Query(None, alias="within-units", description="km (default), m or mi"),
+                         datetime: str | None = DATETIME, z: str | None = Z, parameter_name: str | None = PARAMS,
+                         crs: str | None = CRS, f: str | None = F):
+            return await run(request, c, "radius")
+        return radius
+
+    def trajectory(dep: Callable):
+        async def trajectory(request: Request, c: Collection = Depends(dep),
+                             coords: str = Query(..., description="WKT LINESTRING; LINESTRINGM/Z/ZM give a time "
+                                                 "(epoch seconds) and/or height per vertex"),
+                             datetime: str | None = DATETIME, z: str | None = Z, parameter_name: str | None = PARAMS,
+                             crs: str | None = CRS, f: str | None = F):
+            return await run(request, c, "trajectory")
+        return trajectory
+
+    def corridor(dep: Callable):
+        async def corridor(request: Request, c: Collection = Depends(dep),
+                           coords: str = Query(..., description="WKT LINESTRING (M/Z/ZM allowed): the centre line"),
+                           corridor_width: float = Query(..., alias="corridor-width", description="total width"),
+                           width_units: str | None = Query(None, alias="width-units", description="km (default), m or mi"),
+                           corridor_height: float | None = Query(None, alias="corridor-height", description="total height"),
+                           height_units: str | None = Query(None, alias="height-units", description="the z axis units"),
+                           datetime: str | None = DATETIME, z: str | None = Z, parameter_name: str | None = PARAMS,
+                           crs: str | None = CRS, f: str | None = F):
+            return await run(request, c, "corridor")
+        return corridor
+
+    for make in (position, area, cube, radius, trajectory, corridor):
+        name = make.__name__
+        r.add_api_route(f"/collections/{{collectionId}}/{name}", make(collection), methods=["GET"],
+                        summary=f"EDR {name} query", name=f"edr-{name}")
+        r.add_api_route(f"/collections/{{collectionId}}/instances/{{instanceId}}/{name}", make(instance),
+                        methods=["GET"], summary=f"EDR {name} query on one instance", name=f"edr-instance-{name}")
+
+    async def list_locations(request: Request, c: Collection, href: str):
+        choose(request, request.query_params.get("f"), ["geojson", "json"])
+        doc = locations.listing(ctx.registry, c, ctx.base_url(request), href)
+        return json_response(doc, media_type="application/geo+json")
+
+    async def one_location(request: Request, c: Collection, loc_id: str):
+        params = dict(request.query_params)
+        kind, _ = locations.resolve(ctx.registry, c, loc_id)
+        fmt = choose(request, params.get("f"), FORMATS["locations" if kind != "area" else "area"])
+        limit = ctx.config.limits.max_cells
+        return await run_blocking(lambda: render(c, locations.answer(ctx.registry, c, loc_id, params)[1], fmt,
+                                                 f"location-{loc_id}", limit))
+
+    @r.get("/collections/{collectionId}/locations", summary="EDR named locations (GeoJSON)")
+    async def locations_list(request: Request, c: Collection = Depends(collection), f: str | None = F):
+        return await list_locations(request, c, f"{ctx.base_url(request)}/collections/{c.id}/locations")
+
+    @r.get("/collections/{collectionId}/locations/{locationId}", summary="EDR data at a named location")
+    async def location(request: Request, locationId: str, c: Collection = Depends(collection),
+                       datetime: str | None = DATETIME, z: str | None = Z, parameter_name: str | None = PARAMS,
+                       crs: str | None = CRS, f: str | None = F):
+        return await one_location(request, c, locationId)
+
+    @r.get("/collections/{collectionId}/instances/{instanceId}/locations", summary="EDR named locations of an instance")
+    async def instance_locations_list(request: Request, instanceId: str, c: Collection = Depends(instance),
+                                      f: str | None = F):
+        href = f"{ctx.base_url(request)}/collections/{c.id}/instances/{instanceId}/locations"
+        return await list_locations(request, c, href)
+
+    @r.get("/collections/{collectionId}/instances/{instanceId}/locations/{locationId}",
+           summary="EDR data at a named location of an instance")
+    async def instance_location(request: Request, locationId: str, c: Collection = Depends(instance),
+                                datetime: str | None = DATETIME, z: str | None = Z,
+                                parameter_name: str | None = PARAMS, crs: str | None = CRS, f: str | None = F):
+        return await one_location(request, c, locationId)
+
+    @r.get("/collections/{collectionId}/instances", summary="EDR instances (model runs) of a collection")
+    def instance_list(collectionId: str, request: Request, f: str | None = F):
+        c = ctx.registry.gridded(collectionId)
+        choose(request, f, ["json"])
+        if not instances.has_instances(c):
+            raise NotFound(f"collection {collectionId!r} has no instances", parameter="collectionId")
+        base = ctx.base_url(request)
+        docs = [instance_doc(c, instances.view(c, iid), iid, base) for iid in instances.instance_ids(c)]
+        href = f"{base}/collections/{c.id}/instances"
+        return json_response({"links": [link(href, "self", "application/json", "instances")], "instances": docs})
+
+    @r.get("/collections/{collectionId}/instances/{instanceId}", summary="One EDR instance")
+    def instance_one(collectionId: str, instanceId: str, request: Request, f: str | None = F):
+        c = ctx.registry.gridded(collectionId)
+        choose(request, f, ["json"])
+        inst = _view(ctx, collectionId, instanceId)
+        return json_response(instance_doc(c, inst, inst.extra.get("instance", instanceId), ctx.base_url(request)))
+
+    return r
