@@ -12,6 +12,7 @@ import numpy as np
 
 from ..axes import iso_times
 from ..registry import Collection
+from ..select.scale import regular_step
 from .labels import coverage_axes
 
 OGC_CRS = "http://www.opengis.net/def/crs/OGC/0/"
@@ -39,16 +40,6 @@ def srs_name(c: Collection) -> str:
     return "http://www.opengis.net/def/crs-compound?" + "&".join(f"{i}={p}" for i, p in enumerate(parts, 1))
 
 
-def _regular(values: np.ndarray) -> float | None:
-    if values.dtype.kind not in "fiu" or values.size < 2:
-        return None
-    v = values.astype("float64")
-    res = (v[-1] - v[0]) / (v.size - 1)
-    if res != 0 and np.allclose(np.diff(v), res, rtol=1e-6, atol=1e-9 * abs(res)):
-        return float(res)
-    return None
-
-
 def _plain(v):
     return v.item() if isinstance(v, np.generic) else v
 
@@ -57,7 +48,7 @@ def _axis(c: Collection, a) -> dict:
     values = np.asarray(c.ds[a.dim].values)
     ax = c.axes
     if a.kind in ("x", "y"):
-        res = _regular(values)
+        res = regular_step(values)
         unit = "deg" if ax.crs.is_geographic else (ax.crs.axis_info[0].unit_name if ax.crs.axis_info else "m")
         if res is not None or values.size == 1:
             r = abs(res) if res else (ax.resolution(a.dim) or 1.0)

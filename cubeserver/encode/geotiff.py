@@ -26,6 +26,7 @@ from rasterio.transform import from_origin
 from ..axes import AxisModel, iso_times
 from ..errors import BadRequest
 from ..select.reproject import rio_crs
+from ..select.scale import regular_step
 from .stream import stream_file
 
 MEDIA_TYPE = "image/tiff; application=geotiff"
@@ -36,12 +37,11 @@ STRIP_BYTES = 16 * 1024 * 1024
 def _regular_step(values: np.ndarray, dim: str) -> float:
     if values.size == 1:
         return 0.0
-    v = values.astype("float64")
-    step = (v[-1] - v[0]) / (v.size - 1)
-    if not np.allclose(np.diff(v), step, rtol=1e-5, atol=1e-9 * abs(step)):
+    step = regular_step(values)
+    if step is None:
         raise BadRequest(f"f: the {dim} axis of this selection is not regularly spaced, which GeoTIFF cannot hold; "
                          "use NetCDF or CoverageJSON", parameter="f")
-    return float(step)
+    return step
 
 
 def grid_transform(ds: xr.Dataset, axes: AxisModel):

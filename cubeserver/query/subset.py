@@ -13,8 +13,6 @@ import math
 import re
 from dataclasses import dataclass
 
-import pandas as pd
-
 from ..errors import BadRequest
 
 _ITEM = re.compile(r'\s*([^\s(),"]+)\s*\(((?:[^()"]|"[^"]*")*)\)\s*')
@@ -68,14 +66,12 @@ def _unquote(v: str, param: str) -> str | None:
     return None if v == "*" else v
 
 
+_ISO = re.compile(r"^\d{4}-\d{2}(-\d{2})?([T ]\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$")
+
+
 def _looks_like_time(v: str) -> bool:
-    if v == "*":
-        return True
-    try:
-        pd.Timestamp(v.strip().strip('"'))
-        return True
-    except (ValueError, TypeError, OverflowError):
-        return False
+    v = v.strip().strip('"').strip()
+    return v == "*" or bool(_ISO.match(v))
 
 
 def _split_interval(body: str, param: str) -> tuple[str, str] | None:
@@ -95,6 +91,8 @@ def _split_interval(body: str, param: str) -> tuple[str, str] | None:
         a, b = body[:i], body[i + 1:]
         if _looks_like_time(a) and _looks_like_time(b):
             return a, b
+    if _looks_like_time(body):
+        return None  # one unquoted date-time: a slice
     raise BadRequest(f"{param}: cannot split {body!r} into low:high; quote date-times, e.g. time(\"2000-01-01\":\"2000-02-01\")",
                      parameter=param)
 

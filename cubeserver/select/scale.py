@@ -85,62 +85,89 @@ def nearest_indices(s: AxisScale) -> np.ndarray:
     return np.minimum(starts + (ends - starts - 1) // 2, s.n - 1)
 
 
-def _mean(var: xr.DataArray, s: AxisScale) -> xr.DataArray:
-    var = var.drop_vars([c for c in var.coords if s.dim in var[c].dims])
-    if s.block:
-        return var.coarsen({s.dim: s.block}, boundary="pad").mean()
-    starts, ends = _blocks(s)
-    width = int((ends - starts).max())
-    idx = starts[:, None] + np.arange(width)[None, :]
-    valid = (idx < ends[:, None]).ravel()
-    picked = var.isel({s.dim: np.minimum(idx, s.n - 1).ravel()})
-    if not valid.all():
-        picked = picked.where(xr.DataArray(valid, dims=s.dim))
-    return picked.coarsen({s.dim: width}).mean()
+def _mean(var: xr.DataArray, scales: list[AxisScale]) -> xr.DataArray:
+    """NaN-aware block mean over all `scales` at once (a 2-D block is one mean, not a mean of means)."""
+    dims = {s.dim for s in scales}
+    var = var.drop_vars([c for c in var.coords if dims & set(var[c].dims)])
+    windows, picks, mask = {}, {}, None
+    for s in scales:
+        if s.block:
+            windows[s.dim] = s.block
+            continue
+        starts, ends = _blocks(s)
+        width = int((ends - starts).max())
+        idx = starts[:, None] + np.arange(width)[None, :]
+        picks[s.dim] = np.minimum(idx, s.n - 1).ravel()
+        windows[s.dim] = width
+        valid = (idx < ends[:, None]).ravel()
+        if not valid.all():
+            m = xr.DataArray(valid, dims=s.dim)
+            mask = m if mask is None else mask & m
+    if picks:
+        var = var.isel(picks)
+    if mask is not None:
+        var = var.where(mask)
+    return var.coarsen(windows, boundary="pad").mean()
+
+
+def regular_step(values: np.ndarray) -> float | None:
+    """The signed step of an evenly spaced numeric axis (to 0.1% of a cell: float32 grids wobble), else None."""
+    if values.dtype.kind not in "fiu" or values.size < 2:
+        return None
+    v = values.astype("float64")
+    step = (v[-1] - v[0]) / (v.size - 1)
+    if step != 0 and np.all(np.abs(np.diff(v) - step) <= 1e-3 * abs(step)):
+        return float(step)
+    return None
 
 
 def _new_coord(coord: xr.DataArray, s: AxisScale, regular: bool) -> np.ndarray:
     values = coord.values
-    if regular and values.dtype.kind in "fiu" and s.n > 1:
-        v = values.astype("float64")
-        res = (v[-1] - v[0]) / (s.n - 1)
-        if np.allclose(np.diff(v), res, rtol=1e-6, atol=1e-9 * max(1.0, abs(res))):
-            if s.block:
-                return v[0] + (np.arange(s.size) * s.block + (s.block - 1) / 2) * res
-            edge0 = v[0] - res / 2
-            return (edge0 + (np.arange(s.size) + 0.5) * (s.n * res / s.size)).astype(values.dtype if values.dtype.kind == "f" else "float64")
-    return values[nearest_indices(s)]
+    res = regular_step(values) if regular else None
+    if res is None:
+        return values[nearest_indices(s)]
+    v0 = float(values[0])
+    if s.block:
+        new = v0 + (np.arange(s.size) * s.block + (s.block - 1) / 2) * res
+    else:
+        new = (v0 - res / 2) + (np.arange(s.size) + 0.5) * (s.n * res / s.size)
+    return new.astype(values.dtype if values.dtype.kind == "f" else "float64")
 
 
 def scale_dataset(ds: xr.Dataset, plan: list[AxisScale], regular_dims: tuple[str, ...] = ()) -> xr.Dataset:
-    """Apply every AxisScale in turn; `regular_dims` (X, Y) get a regular output grid."""
-    for s in plan:
-        if s.identity or s.dim not in ds.dims:
+    """Apply the plan to every variable; `regular_dims` (X, Y) get a regular output grid."""
+    plan = [s for s in plan if not s.identity and s.dim in ds.dims]
+    if not plan:
+        return ds
+    out = {}
+    for name, var in ds.data_vars.items():
+        mine = [s for s in plan if s.dim in var.dims]
+        if not mine:
+            out[name] = var
             continue
-        out = {}
-        for name, var in ds.data_vars.items():
-            if s.dim not in var.dims:
-                out[name] = var
-            elif is_categorical(var) or s.size >= s.n:
-                out[name] = var.isel({s.dim: nearest_indices(s)}).drop_vars(
-                    [c for c in var.coords if s.dim in var[c].dims])
-            else:
-                m = _mean(var, s)
-                m.attrs, m.encoding = var.attrs, _float_encoding(var.encoding)
-                out[name] = m
-        coord = ds[s.dim] if s.dim in ds.coords else None
-        others = {c: ds[c].isel({s.dim: nearest_indices(s)}) for c in ds.coords
-                  if c != s.dim and s.dim in ds[c].dims}
-        new = xr.Dataset(out, attrs=ds.attrs)
-        keep = {c: ds[c] for c in ds.coords if s.dim not in ds[c].dims and c not in new.coords}
-        new = new.assign_coords(keep)
-        if coord is not None:
-            values = _new_coord(coord, s, s.dim in regular_dims)
-            new = new.assign_coords({s.dim: xr.Variable(s.dim, values, coord.attrs, coord.encoding)})
-        if others:
-            new = new.assign_coords({c: v.variable for c, v in others.items()})
-        ds = new
-    return ds
+        nearest = mine if is_categorical(var) else [s for s in mine if s.size >= s.n]
+        mean = [s for s in mine if s not in nearest]
+        new = var.drop_vars([c for c in var.coords if {s.dim for s in mine} & set(var[c].dims)])
+        if nearest:
+            new = new.isel({s.dim: nearest_indices(s) for s in nearest})
+        if mean:
+            new = _mean(new, mean)
+            new.encoding = _float_encoding(var.encoding)
+        new.attrs = var.attrs
+        out[name] = new
+    result = xr.Dataset(out, attrs=ds.attrs)
+    scaled = {s.dim: s for s in plan}
+    coords = {}
+    for c, coord in ds.coords.items():
+        dims = [d for d in coord.dims if d in scaled]
+        if not dims:
+            coords[c] = coord.variable
+        elif c in scaled:
+            s = scaled[c]
+            coords[c] = xr.Variable(c, _new_coord(coord, s, c in regular_dims), coord.attrs, coord.encoding)
+        else:  # auxiliary coordinates follow the nearest cells
+            coords[c] = coord.isel({d: nearest_indices(scaled[d]) for d in dims}).variable
+    return result.assign_coords(coords)
 
 
 def _float_encoding(enc: dict) -> dict:
