@@ -45,8 +45,13 @@ def parse_query_crs(text: str | None, c: Collection) -> CRS | None:
     if text is None or not text.strip():
         return None
     allowed = supported_crs(c)
+    t = text.strip()
+    if t.upper() in ("CRS84", "CRS:84", "WGS84"):
+        t = "OGC:CRS84"
+    elif t.isdigit():
+        t = f"EPSG:{t}"
     try:
-        crs = parse_crs(text)
+        crs = parse_crs(t)
     except CRSError:
         raise BadRequest(f"crs: {text!r} is not a known CRS; supported: {', '.join(allowed)}", parameter="crs") from None
     ok = [CRS84, CRS.from_epsg(4326), c.axes.crs]

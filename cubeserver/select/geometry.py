@@ -186,13 +186,17 @@ def radius_cells(axes: AxisModel, x: float, y: float, radius_m: float, crs: CRS 
     dlat = np.degrees(radius_m / 6_356_752.0) * 1.01 + 1e-9
     coslat = np.cos(np.radians(min(abs(lat) + dlat, 89.999)))
     dlon = min(dlat / max(coslat, 1e-6), 360.0)
-    iy, ix, relabel = _lonlat_window(axes, lon - dlon, lat - dlat, lon + dlon, lat + dlat, param, "circle")
+    empty = BadRequest(f"within: no grid cell centre lies within {radius_m:g} m of the point (grid spacing "
+                       f"{_spacing(axes)}); widen 'within' or use a position query", parameter="within")
+    try:
+        iy, ix, relabel = _lonlat_window(axes, lon - dlon, lat - dlat, lon + dlon, lat + dlat, param, "circle")
+    except BadRequest:
+        raise empty from None
     X, Y = centres(axes, iy, ix, relabel, CRS84)
     _, _, dist = GEOD.inv(np.full(X.shape, lon), np.full(X.shape, lat), X, Y)
     mask = np.asarray(dist) <= radius_m
     if not mask.any():
-        raise BadRequest(f"{param}: no grid cell centre lies within {radius_m:g} m of the point (grid spacing "
-                         f"{_spacing(axes)}); widen 'within' or use a position query", parameter="within")
+        raise empty
     return Cells(iy, ix, mask, relabel)
 
 
