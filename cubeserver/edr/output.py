@@ -15,6 +15,7 @@ from ..encode.netcdf import netcdf_response
 from ..registry import Collection
 from ..select.core import compute, guard_size
 from .queries import GRID, PATH, POINTS, Answer
+from .streaming import stream_grid, streamable
 from .table import columns
 
 POINT_FORMATS = ["covjson", "netcdf", "geojson", "csv"]
@@ -52,6 +53,8 @@ def render(c: Collection, answer: Answer, fmt: str, name: str, max_cells: int) -
     filename = f"{c.id}-{name}"
     if fmt == "netcdf":
         return netcdf_response(for_netcdf(answer, c), f"{filename}.nc")
+    if fmt == "covjson" and answer.kind == GRID and streamable(answer.ds, c.axes):
+        return stream_grid(answer.ds, c.axes)  # millions of values: read, encode and send slab by slab
     ds = compute(answer.ds)
     if fmt == "covjson":
         return json_response(coverage_json(ds, c, answer), media_type=covjson.MEDIA_TYPE)

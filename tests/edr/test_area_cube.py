@@ -112,3 +112,18 @@ def test_cmip5_cube_cftime(client):
     exp = src.pr.sel(lon=slice(-110, -100), lat=slice(50, 45)).isel(time=slice(-2, None))
     assert cov["domain"]["axes"]["t"]["values"] == ["2099-07-01T06:00:00Z", "2100-07-01T06:00:00Z"]
     np.testing.assert_allclose(values(cov, "pr"), exp.values, rtol=1e-6)
+
+
+def test_streamed_grid_equals_in_memory(client, monkeypatch):
+    from cubeserver.edr import streaming
+
+    params = dict(bbox="-60,-30,0,30", parameter_name="SST,AIRT")
+    whole = covjson(client, "/collections/coads/cube", **params)
+    monkeypatch.setattr(streaming, "STREAM_MIN_VALUES", 1)
+    streamed = covjson(client, "/collections/coads/cube", **params)
+    assert streamed == whole
+    src = open_source("coads_sst.nc").sel(COADSX=slice(-60, 0), COADSY=slice(-30, 30))
+    np.testing.assert_allclose(values(streamed, "AIRT"), src.AIRT.values, rtol=1e-6)
+    masked = covjson(client, "/collections/coads/area", coords="POLYGON((-30 30,-20 30,-20 40,-30 30))",
+                     parameter_name="SST")
+    assert sum(v is None for v in masked["ranges"]["SST"]["values"]) > 0

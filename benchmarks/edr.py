@@ -1,0 +1,139 @@
+"""EDR latency over HTTP versus the same selection done in-process with xarray (the floor).
+
+Generates the synthetic cube (benchmarks/synthetic.py) if absent, serves it with the
+real CLI on a free port, and for each query reports the median wall time of the HTTP
+request (body fully received), the median of the equivalent `xarray ... .values`
+in this process, their ratio, the answer size, and the server's memory growth.
+
+    python benchmarks/edr.py                    # defaults: 7 runs each, benchmarks/data/cube.zarr
+    python benchmarks/edr.py --repeat 15 --cube /tmp/cube.zarr
+
+Requests send `Accept-Encoding: identity`: the figures are the server's own work, not gzip's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+import xarray as xr
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+import synthetic  # noqa: E402
+
+# Each case: label, query path, parameters, and the same cells selected directly with xarray.
+DAY = "2024-01-03T00:00:00Z/2024-01-03T23:00:00Z"
+DAYS3 = "2024-01-03T00:00:00Z/2024-01-05T23:00:00Z"
+CASES = [
+    ("point time series (240 h)", "position", {"coords": "POINT(10.1 45.1)"},
+     lambda v: v.sel(lat=45.1, lon=10.1, method="nearest")),
+    ("10°×10° area, 1 day", "area", {"coords": "POLYGON((0 0,10 0,10 10,0 10,0 0))", "datetime": DAY},
+     lambda v: v.sel(lat=slice(0, 10), lon=slice(0, 10), time=slice("2024-01-03T00", "2024-01-03T23"))),
+    ("20°×20°×1 day cube", "cube", {"bbox": "0,0,20,20", "datetime": DAY},
+     lambda v: v.sel(lat=slice(0, 20), lon=slice(0, 20), time=slice("2024-01-03T00", "2024-01-03T23"))),
+    ("60°×60°×3 day cube", "cube", {"bbox": "-30,0,30,60", "datetime": DAYS3},
+     lambda v: v.sel(lat=slice(0, 60), lon=slice(-30, 30), time=slice("2024-01-03T00", "2024-01-05T23"))),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(cube: Path, workdir: Path) -> tuple[subprocess.Popen, str]:
+    cfg = workdir / "bench.yaml"
+    cfg.write_text(f"state_dir: {workdir / 'state'}\ncollections:\n  cube:\n    path: {cube}\n    title: synthetic\n")
+    port = free_port()
+    log = open(workdir / "server.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "cubeserver.cli", "serve", "--config", str(cfg), "--port", str(port),
+                             "--log-level", "warning"], cwd=str(ROOT), stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError((workdir / "server.log").read_text()[-2000:])
+        try:
+            if requests.get(f"{base}/conformance", timeout=2).ok:
+                return proc, base
+        except requests.RequestException:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("server did not start")
+
+
+def rss_mb(pid: int) -> tuple[float, float]:
+    """(current RSS, peak RSS) of a process in MB, from /proc."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        fields[key] = value
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+def timed(fn, repeat: int) -> tuple[float, object]:
+    fn()  # warm-up: metadata, page cache, connection
+    times, out = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--cube", type=Path, default=synthetic.DEFAULT_OUTPUT)
+    ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--days", type=int, default=10, help="cube length when it has to be generated")
+    args = ap.parse_args(argv)
+    if not args.cube.exists():
+        print(f"generating {args.cube} ...", file=sys.stderr)
+        synthetic.write(args.cube, days=args.days)
+    var = xr.open_zarr(args.cube)["t2m"]
+    session = requests.Session()
+    session.headers.update({"Accept-Encoding": "identity"})
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, base = start_server(args.cube, Path(tmp))
+        try:
+            rss0, _ = rss_mb(proc.pid)
+            rows = []
+            for label, qtype, params, select in CASES:
+                url = f"{base}/collections/cube/{qtype}"
+
+                def http():
+                    r = session.get(url, params=params)
+                    r.raise_for_status()
+                    return r.content
+
+                server, body = timed(http, args.repeat)
+                floor, arr = timed(lambda: select(var).values, args.repeat)
+                rows.append((label, arr.size, len(body) / 1e6, server, floor))
+            rss1, peak = rss_mb(proc.pid)
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    print(f"\n{os.cpu_count()} CPUs, {args.repeat} runs each (medians); cube {args.cube.name} "
+          f"{dict(var.sizes)} chunks {tuple(c[0] for c in var.chunks)}\n")
+    print("| query | cells | CovJSON MB | server (HTTP) | xarray floor | ratio |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for label, cells, mb, server, floor in rows:
+        print(f"| {label} | {cells:,} | {mb:.1f} | {server * 1000:.1f} ms | {floor * 1000:.1f} ms | {server / floor:.2f}× |")
+    print(f"\nserver RSS: {rss0:.0f} MB after start, {rss1:.0f} MB after the runs (peak {peak:.0f} MB, "
+          f"growth {peak - rss0:.0f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
