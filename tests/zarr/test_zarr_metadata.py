@@ -117,3 +117,22 @@ def test_missing_keys_are_ogc_404s(client, path):
 def test_store_is_read_only(client):
     assert client.put("/collections/coads/zarr/SST/0.0.0", content=b"x").status_code == 405
     assert client.delete("/collections/coads/zarr/.zmetadata").status_code == 405
+
+
+def test_job_output_collections_get_a_store_too(client):
+    from tests.processes.conftest import wait_job
+
+    r = client.post("/processes/coarsen/execution", json={
+        "inputs": {"collection": "coads", "variables": "SST", "factors": {"x": 2, "y": 2}}},
+        headers={"Prefer": "respond-async"})
+    jid = r.json()["jobID"]
+    assert wait_job(client.get, f"/jobs/{jid}")["status"] == "successful"
+    cid = f"job-{jid}"
+    doc = client.get(f"/collections/{cid}?f=json").json()
+    assert any(lk["type"] == "application/vnd+zarr" for lk in doc["links"])
+    meta = client.get(f"/collections/{cid}/zarr/.zmetadata").json()["metadata"]
+    assert meta["SST/.zarray"]["shape"] == [12, 45, 90]
+    key = ".".join("0" for _ in meta["SST/.zarray"]["shape"])
+    assert client.get(f"/collections/{cid}/zarr/SST/{key}").status_code == 200
+    client.delete(f"/jobs/{jid}")
+    assert client.get(f"/collections/{cid}/zarr/.zmetadata").status_code == 404
