@@ -6,6 +6,7 @@ import xarray as xr
 from starlette.responses import Response
 
 from ..context import json_response
+from ..errors import TooLarge
 from ..encode import covjson
 from ..encode.covjson_points import path_coverage, points_coverage
 from ..encode.csv import csv_response
@@ -23,6 +24,22 @@ GRID_FORMATS = ["covjson", "netcdf"]
 FORMATS = {"position": POINT_FORMATS, "radius": POINT_FORMATS, "trajectory": POINT_FORMATS,
            "corridor": POINT_FORMATS, "locations": POINT_FORMATS, "area": GRID_FORMATS, "cube": GRID_FORMATS}
 NAMES = {"covjson": "CoverageJSON", "netcdf": "NetCDF", "geojson": "GeoJSON", "csv": "CSV"}
+TABLE_MAX_ROWS = 1_000_000  # a row per cell × time × level: beyond this GeoJSON/CSV are the wrong tool
+
+
+def table_rows(answer: Answer) -> int:
+    """Rows a GeoJSON/CSV answer would have, known before reading anything."""
+    size = max((v.size for v in answer.ds.data_vars.values()), default=0)
+    if answer.kind == GRID and answer.cells is not None:
+        size = int(size * answer.cells.mask.mean())
+    return size
+
+
+def _guard_table(answer: Answer, fmt: str) -> None:
+    rows = table_rows(answer)
+    if rows > TABLE_MAX_ROWS:
+        raise TooLarge(f"f={fmt}: the answer would have {rows:,} rows (one per cell, time and level), more than "
+                       f"{TABLE_MAX_ROWS:,}; ask for CoverageJSON or NetCDF, or narrow the query")
 
 
 def coverage_json(ds: xr.Dataset, c: Collection, answer: Answer) -> dict:
@@ -50,6 +67,8 @@ def for_netcdf(answer: Answer, c: Collection) -> xr.Dataset:
 def render(c: Collection, answer: Answer, fmt: str, name: str, max_cells: int) -> Response:
     """Answer -> HTTP response in `fmt`; runs in a worker thread (reads data)."""
     guard_size(answer.ds, max_cells)
+    if fmt in ("geojson", "csv"):
+        _guard_table(answer, fmt)
     filename = f"{c.id}-{name}"
     if fmt == "netcdf":
         return netcdf_response(for_netcdf(answer, c), f"{filename}.nc")

@@ -24,6 +24,8 @@ from ..encode.covjson import MEDIA_TYPE, domain_axes, parameters, referencing
 
 log = logging.getLogger("cubeserver")
 STREAM_MIN_VALUES = 1_000_000
+# one shared helper pool: a thread per request would give each its own malloc arena (memory kept by the process)
+_PREFETCH = ThreadPoolExecutor(max_workers=2, thread_name_prefix="covjson-prefetch")
 _OPTS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 
 
@@ -84,8 +86,9 @@ def _values(arr: np.ndarray) -> bytes:
     return orjson.dumps(np.ascontiguousarray(arr).reshape(-1), option=_OPTS)[1:-1]  # no brackets; NaN -> null
 
 
-def _generate(pieces: list[bytes], lazy: list, pool: ThreadPoolExecutor) -> Iterator[bytes]:
+def _generate(pieces: list[bytes], lazy: list, pool: ThreadPoolExecutor = _PREFETCH) -> Iterator[bytes]:
     jobs = [(i, var.isel({var.dims[0]: s})) for i, (var, _) in enumerate(lazy) for s in _slabs(var)]
+    pending = None
     try:
         pending = pool.submit(_read, jobs[0][1]) if jobs else None
         current = None
@@ -103,11 +106,11 @@ def _generate(pieces: list[bytes], lazy: list, pool: ThreadPoolExecutor) -> Iter
         log.exception("streamed CoverageJSON aborted; the client gets a truncated body")
         raise
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        if pending is not None:
+            pending.cancel()  # client gone: do not read a slab nobody will receive
 
 
 def stream_grid(ds: xr.Dataset, axes: AxisModel) -> StreamingResponse:
     """A StreamingResponse of one Grid coverage, computed slab by slab (prefetching one ahead)."""
     pieces, lazy = _skeleton(ds, axes)
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="covjson-prefetch")
-    return StreamingResponse(_generate(pieces, lazy, pool), media_type=MEDIA_TYPE)
+    return StreamingResponse(_generate(pieces, lazy), media_type=MEDIA_TYPE)

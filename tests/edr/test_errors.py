@@ -117,3 +117,9 @@ def test_too_large_is_413(tmp_path):
         r = c.get("/collections/coads/cube", params={"bbox": "-180,-90,180,90"})
         assert r.status_code == 413 and "narrow" in r.json()["detail"]
         assert c.get("/collections/coads/position", params={"coords": "POINT(-30 40)"}).status_code == 200
+
+
+def test_table_formats_refuse_huge_answers(client):
+    detail = error(client, "/collections/cogeo/radius", None, status=413, coords="POINT(128.658 37.6686)",
+                   within="2", f="csv")
+    assert "CoverageJSON or NetCDF" in detail
