@@ -84,21 +84,14 @@ class Process:
 
 
 def unwrap(value, name: str, schema: dict):
-    """Accept plain values and qualified values ({"value": ...}); refuse references."""
+    """Accept plain values and qualified values ({"value": ..., "mediaType": ...}); refuse references."""
     if isinstance(value, dict):
         if "href" in value and "type" not in value:
             raise BadRequest(f"{name}: inputs by reference (href) are not accepted; pass the value inline",
                              parameter=name)
-        if "value" in value and "type" not in value and not _is_object_schema(schema):
-            return value["value"]
         if "value" in value and set(value) <= {"value", "mediaType", "encoding", "schema"}:
             return value["value"]
     return value
-
-
-def _is_object_schema(schema: dict) -> bool:
-    options = schema.get("oneOf") or schema.get("anyOf") or [schema]
-    return any(o.get("type") == "object" and "value" in o.get("properties", {}) for o in options)
 
 
 def _public(spec: dict) -> dict:

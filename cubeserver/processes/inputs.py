@@ -131,7 +131,7 @@ def keep_time_encoding(out: xr.Dataset, src: xr.Dataset, t: str) -> xr.Dataset:
     if t in out.coords and t in src.coords:
         out[t].attrs = dict(src[t].attrs)
         enc = src[t].encoding
-        out[t].encoding = {k: enc[k] for k in ("units", "calendar") if k in enc}
+        out[t].encoding = {k: enc[k] for k in ("units", "calendar", "dtype") if k in enc}
     return out
 
 

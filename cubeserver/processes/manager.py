@@ -30,17 +30,18 @@ JOB_THREADS = 4
 
 
 def owner_id() -> str:
-    """This server process, unambiguously: host, pid and the pid's start time (pids are reused)."""
+    """This server process, unambiguously: host, pid, the pid's start time (pids are reused), an app token."""
     import psutil
 
-    return f"{socket.gethostname()}:{os.getpid()}:{int(psutil.Process().create_time())}"
+    return f"{socket.gethostname()}:{os.getpid()}:{int(psutil.Process().create_time())}:{uuid.uuid4().hex[:8]}"
 
 
 def owner_alive(owner: str) -> bool:
+    """Whether the server process that owns a job still runs (an app in it may share the store)."""
     import psutil
 
     try:
-        host, pid, started = owner.rsplit(":", 2)
+        host, pid, started = owner.split(":")[:3]
         if host != socket.gethostname():
             return False  # a local SQLite store is only shared by processes of this host
         return int(psutil.Process(int(pid)).create_time()) == int(started)
@@ -140,11 +141,20 @@ class JobManager:
             log.warning("dask scheduler %s not reachable yet", self.ctx.config.dask.scheduler_address)
 
     def close(self) -> None:
+        """Stop: cancel running work, and fail this server's unfinished jobs now rather than at the next start."""
         for jc in list(self._running.values()):
             jc.cancel()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
         self.runner.close()
+        if self._store is not None and self._started:
+            active, _ = self._store.list(status=list(ACTIVE), limit=1_000_000)
+            for job in active:
+                if job.owner == self.owner:
+                    msg = f"the server shut down while this job was {job.status}; submit it again"
+                    self._store.update(job.id, only_if=ACTIVE, status="failed", message=msg, finished=now(),
+                                       error={**failure_body(RuntimeError()), "detail": msg})
         if self._store is not None:
             self._store.close()
             self._store = None

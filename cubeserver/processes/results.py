@@ -74,6 +74,8 @@ def _clean(ds: xr.Dataset) -> xr.Dataset:
     ds.encoding = {}
     for name, var in ds.variables.items():
         keep = {k: var.encoding[k] for k in ("units", "calendar") if k in var.encoding}
+        if keep and np.dtype(var.encoding.get("dtype", "i8")).kind == "f":
+            keep["dtype"] = var.encoding["dtype"]  # times stored as floats stay floats (no rounding)
         if name in ds.coords and var.dtype.kind == "f":
             keep["_FillValue"] = None  # CF coordinates carry no fill value
         var.encoding = keep

@@ -43,6 +43,8 @@ class DaskRunner:
                         n_workers=self.cfg.workers, threads_per_worker=self.cfg.threads_per_worker,
                         memory_limit=self.cfg.memory_limit, processes=True, host="127.0.0.1",
                         scheduler_port=0, dashboard_address=None, silence_logs=logging.WARNING,
+                        # no dashboard; its plain HTTP endpoint on a free port instead of the shared 8787
+                        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                     )
                     self._client = Client(self._cluster, set_as_default=False)
                 log.info("dask client ready: %s", self._client)

@@ -8,9 +8,11 @@ data is a 400 and not a field of NaN.
 from __future__ import annotations
 
 import numpy as np
+import xarray as xr
 
 from ...errors import BadRequest
 from ..base import Process
+from ..grouped import grouped_reduce
 from ..inputs import (BBOX, COLLECTION, DATETIME, VARIABLE, Z, add_history, gridded, guard_cells,
                       keep_time_encoding, select, time_dim, variable_list)
 from ..results import NETCDF, Output
@@ -53,7 +55,8 @@ class Anomaly(Process):
         if missing:
             raise BadRequest(f"baseline: has no data for month(s) {', '.join(map(str, missing))} of the requested "
                              "period; widen the baseline or narrow datetime", parameter="baseline")
-        clim = base.groupby(f"{t}.month").mean(t, keep_attrs=True)
+        base_months = months(base[t].values)
+        clim = xr.Dataset({v: grouped_reduce(base[v], t, base_months, "mean") for v in base.data_vars}).rename({t: "month"})
         out = (target.groupby(f"{t}.month") - clim).drop_vars("month", errors="ignore")
         out = keep_time_encoding(out, target, t)
         for name in out.data_vars:

@@ -2,7 +2,8 @@
 
 Groups are the calendar periods that actually contain time steps (labelled by the
 period start in the axis's own calendar), so a monthly series grouped by day does
-not grow hundreds of empty steps and cftime calendars work unchanged.
+not grow hundreds of empty steps and cftime calendars work unchanged. Grouped
+reductions use the chunk-wise map-reduce of `grouped.py`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import xarray as xr
 
 from ...errors import BadRequest
 from ..base import Process
+from ..grouped import grouped_reduce
 from ..inputs import (COLLECTION, SELECTION, VARIABLES, add_history, cell_method, gridded, guard_cells,
                       keep_time_encoding, period_labels, select, time_dim, variable_list)
 from ..results import NETCDF, Output
@@ -24,8 +26,8 @@ def reduce_time(ds: xr.Dataset, t: str, reducer: str, grouping: str, calendar: s
     if grouping == "none":
         out = getattr(ds, reducer)(dim=t, keep_attrs=True)
     else:
-        labels = xr.DataArray(period_labels(ds[t].values, grouping, calendar), dims=[t], name="_period")
-        out = getattr(ds.groupby(labels), reducer)(dim=t, keep_attrs=True).rename({"_period": t})
+        labels = period_labels(ds[t].values, grouping, calendar)
+        out = xr.Dataset({v: grouped_reduce(ds[v], t, labels, reducer) for v in ds.data_vars}, attrs=dict(ds.attrs))
         out = keep_time_encoding(out, ds, t)
     within = "" if grouping == "none" else f" (interval: {grouping})"
     for name in out.data_vars:

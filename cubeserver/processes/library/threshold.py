@@ -9,6 +9,7 @@ from __future__ import annotations
 import xarray as xr
 
 from ..base import Process
+from ..grouped import grouped_reduce
 from ..inputs import (BBOX, COLLECTION, DATETIME, VARIABLE, Z, add_history, gridded, guard_cells,
                       keep_time_encoding, period_labels, select, time_dim, variable_list)
 from ..results import NETCDF, Output
@@ -18,14 +19,12 @@ OPERATORS = {"gt": "greater than", "ge": "at least", "lt": "less than", "le": "a
 
 def exceedance(da: xr.DataArray, t: str, threshold: float, op: str, statistic: str, per_year: bool,
                calendar: str) -> xr.DataArray:
-    valid = da.notnull()
-    hit = getattr(da, f"__{op}__")(threshold) & valid
+    hit = getattr(da, f"__{op}__")(threshold).astype("float32").where(da.notnull())  # 1, 0 or missing
     if per_year:
-        labels = xr.DataArray(period_labels(da[t].values, "year", calendar), dims=[t], name="_year")
-        count = hit.groupby(labels).sum(t).rename({"_year": t})
-        n = valid.groupby(labels).sum(t).rename({"_year": t})
+        labels = period_labels(da[t].values, "year", calendar)
+        count, n = (grouped_reduce(hit, t, labels, r) for r in ("sum", "count"))
     else:
-        count, n = hit.sum(t), valid.sum(t)
+        count, n = hit.sum(t), hit.count(t)
     out = (count / n) if statistic == "fraction" else count.astype("float32")
     return out.where(n > 0)
 

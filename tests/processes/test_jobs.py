@@ -1,0 +1,223 @@
+"""Job store, job list, result states, dismissal of a running computation, restart durability."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from cubeserver.processes.manager import owner_id
+from cubeserver.processes.store import Job, SQLiteJobStore
+
+from .conftest import wait_job
+
+EXC = "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/"
+
+
+# ------------------------------------------------------------------ store
+
+def test_store_crud_filters_and_paging(tmp_path):
+    store = SQLiteJobStore(tmp_path / "jobs.sqlite")
+    for i in range(25):
+        store.create(Job(id=f"j{i:02d}", process_id="echo" if i % 2 else "buffer", created=f"2026-01-01T00:00:{i:02d}Z",
+                         inputs={"i": i}))
+    jobs, total = store.list(limit=10)
+    assert total == 25 and [j.id for j in jobs] == [f"j{i:02d}" for i in range(24, 14, -1)]  # newest first
+    jobs, total = store.list(process_ids=["echo"], limit=100, offset=5)
+    assert total == 12 and len(jobs) == 7 and all(j.process_id == "echo" for j in jobs)
+    assert store.update("j03", status="running", progress=40)
+    assert not store.update("j03", only_if=("accepted",), status="successful")  # guarded transition refused
+    got = store.get("j03")
+    assert (got.status, got.progress, got.inputs) == ("running", 40, {"i": 3})
+    assert store.list(status=["running"])[1] == 1
+    assert store.delete("j03") and store.get("j03") is None and not store.delete("j03")
+    store.close()
+    reopened = SQLiteJobStore(tmp_path / "jobs.sqlite")
+    assert reopened.list()[1] == 24
+    reopened.close()
+
+
+def test_store_concurrent_creates_from_threads(tmp_path):
+    store = SQLiteJobStore(tmp_path / "jobs.sqlite")
+    errors = []
+
+    def create(n):
+        try:
+            for k in range(20):
+                store.create(Job(id=f"t{n}-{k}", process_id="echo"))
+                store.update(f"t{n}-{k}", status="running")
+        except Exception as e:  # noqa: BLE001 - collected and asserted below
+            errors.append(e)
+
+    threads = [threading.Thread(target=create, args=(n,)) for n in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert store.list(status=["running"])[1] == 200
+    store.close()
+
+
+def test_store_uses_wal_and_indexes(tmp_path):
+    import sqlite3
+
+    SQLiteJobStore(tmp_path / "jobs.sqlite").close()
+    db = sqlite3.connect(tmp_path / "jobs.sqlite")
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    indexes = {r[1] for r in db.execute("PRAGMA index_list(jobs)")}
+    assert {"jobs_created", "jobs_status"} <= indexes
+
+
+# ------------------------------------------------------------------ job list and results states (in-process)
+
+def _echo(client, message, async_=True):
+    headers = {"Prefer": "respond-async"} if async_ else {}
+    r = client.post("/processes/echo/execution", json={"inputs": {"message": message}}, headers=headers)
+    assert r.status_code == (201 if async_ else 200), r.text
+    return r
+
+
+def test_job_list_paging_and_filters(client):
+    ids = []
+    for i in range(5):
+        r = _echo(client, f"m{i}")
+        ids.append(r.json()["jobID"])
+        assert r.headers["location"].endswith(f"/jobs/{ids[-1]}")
+        assert r.headers["preference-applied"] == "respond-async"
+    for jid in ids:
+        assert wait_job(client.get, f"/jobs/{jid}")["status"] == "successful"
+    page = client.get("/jobs?processID=echo&status=successful&limit=2").json()
+    assert page["numberReturned"] == 2 and page["numberMatched"] >= 5
+    assert all(j["processID"] == "echo" and j["status"] == "successful" for j in page["jobs"])
+    seen = [j["jobID"] for j in page["jobs"]]
+    nxt = next(l["href"] for l in page["links"] if l["rel"] == "next")
+    assert "processID=echo" in nxt and "offset=2" in nxt
+    page2 = client.get(nxt.replace("http://testserver", "")).json()
+    seen += [j["jobID"] for j in page2["jobs"]]
+    assert len(set(seen)) == 4
+    assert set(ids[-4:]) == set(seen)  # newest first
+    assert client.get("/jobs?status=weird").status_code == 400
+    assert client.get("/jobs?processID=buffer,echo&limit=1000").json()["numberMatched"] >= 5
+
+
+def test_job_status_document(client):
+    jid = _echo(client, "status").json()["jobID"]
+    doc = wait_job(client.get, f"/jobs/{jid}")
+    assert doc["type"] == "process" and doc["processID"] == "echo" and doc["progress"] == 100
+    assert doc["created"] <= doc["started"] <= doc["finished"] <= doc["updated"]
+    rels = {l["rel"] for l in doc["links"]}
+    assert "http://www.opengis.net/def/rel/ogc/1.0/results" in rels
+    assert client.get(f"/jobs/{jid}/results").json() == {"echo": "status"}
+    assert client.get(f"/jobs/{jid}/results/echo").text == "status"
+    assert client.get(f"/jobs/{jid}?f=html").status_code == 200
+    assert client.get(f"/jobs/{jid}/results/nope").status_code == 404
+
+
+def test_failed_job_reports_its_error(client, test_processes):
+    r = client.post("/processes/test-fail/execution", json={"inputs": {}})
+    assert r.status_code == 500 and "deliberate failure" in r.json()["detail"]
+    r = client.post("/processes/test-fail/execution", json={"inputs": {}}, headers={"Prefer": "respond-async"})
+    jid = r.json()["jobID"]
+    doc = wait_job(client.get, f"/jobs/{jid}")
+    assert doc["status"] == "failed" and "deliberate failure" in doc["message"]
+    r = client.get(f"/jobs/{jid}/results")
+    assert r.status_code == 500 and "deliberate failure" in r.json()["detail"]
+
+
+def test_dismiss_running_job_cancels_dask_work(client, test_processes, tmp_path):
+    """A job blocked in a dask task is dismissed: futures cancelled, files and record status updated."""
+    release = tmp_path / "release"
+    r = client.post("/processes/test-block/execution", json={"inputs": {"release": str(release)}},
+                    headers={"Prefer": "respond-async"})
+    jid = r.json()["jobID"]
+    deadline = time.monotonic() + 60
+    while not Path(str(release) + ".started").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    r = client.get(f"/jobs/{jid}/results")
+    assert r.status_code == 404 and r.json()["type"] == EXC + "result-not-ready"
+    jc = None
+    while jc is None or not jc.futures:
+        jc = test_processes._running.get(jid)
+        assert time.monotonic() < deadline and client.get(f"/jobs/{jid}").json()["status"] == "running"
+        time.sleep(0.05)
+    futures = list(jc.futures)
+    r = client.delete(f"/jobs/{jid}")
+    assert r.status_code == 200 and r.json()["status"] == "dismissed"
+    while jid in test_processes._running and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert jid not in test_processes._running  # the job thread gave up waiting
+    assert all(f.status == "cancelled" for f in futures)
+    release.touch()  # let the worker thread finish the blocked task
+    doc = client.get(f"/jobs/{jid}").json()
+    assert doc["status"] == "dismissed"
+    assert not test_processes.job_dir(jid).exists()
+    r = client.get(f"/jobs/{jid}/results")
+    assert r.status_code == 404 and r.json()["type"] == EXC + "no-such-job"
+
+
+def test_dismiss_finished_gridded_job_removes_collection_and_files(client):
+    r = client.post("/processes/coarsen/execution", json={
+        "inputs": {"collection": "coads", "variables": "SST", "factors": {"x": 2, "y": 2}}},
+        headers={"Prefer": "respond-async"})
+    jid = r.json()["jobID"]
+    assert wait_job(client.get, f"/jobs/{jid}")["status"] == "successful"
+    jobs = client.app.state.ctx.services["jobs"]
+    files = sorted(p.name for p in jobs.job_dir(jid).iterdir())
+    assert files == ["result.nc", "result.zarr"]
+    coll = client.get(f"/collections/job-{jid}").json()
+    assert coll["extent"]["spatial"]["bbox"][0] == pytest.approx([-180, -90, 180, 90])
+    assert f"job-{jid}" in [c["id"] for c in client.get("/collections").json()["collections"]]
+    assert client.delete(f"/jobs/{jid}").json()["status"] == "dismissed"
+    assert client.get(f"/collections/job-{jid}").status_code == 404
+    assert not jobs.job_dir(jid).exists()
+    assert client.delete(f"/jobs/{jid}").json()["status"] == "dismissed"  # idempotent
+    listed = client.get("/jobs?status=dismissed&limit=1000").json()["jobs"]
+    assert jid in [j["jobID"] for j in listed]
+
+
+# ------------------------------------------------------------------ restart durability
+
+def _dead_owner() -> str:
+    import socket
+
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    return f"{socket.gethostname()}:{p.pid}:0"
+
+
+def test_restart_marks_orphaned_jobs_failed_and_keeps_results(tmp_path, config, client):
+    """Jobs of a dead server fail with a message; live ones and finished results survive a reopen."""
+    from fastapi.testclient import TestClient
+
+    from cubeserver.app import create_app
+
+    state = tmp_path / "state"
+    store = SQLiteJobStore(state / "jobs.sqlite")
+    dead = _dead_owner()
+    store.create(Job(id="orphan-running", process_id="echo", status="running", owner=dead, started="x"))
+    store.create(Job(id="orphan-queued", process_id="echo", status="accepted", owner=dead))
+    store.create(Job(id="alive", process_id="echo", status="running", owner=owner_id()))
+    store.create(Job(id="done", process_id="echo", status="successful", owner=dead,
+                     results={"echo": {"kind": "value", "value": "kept", "mediaType": "text/plain"}}))
+    store.close()
+
+    cfg = config.model_copy()
+    cfg.state_dir = str(state)
+    with TestClient(create_app(cfg)) as c:
+        for jid in ("orphan-running", "orphan-queued"):
+            doc = c.get(f"/jobs/{jid}").json()
+            assert doc["status"] == "failed", doc
+            assert "server stopped" in doc["message"]
+            r = c.get(f"/jobs/{jid}/results")
+            assert r.status_code == 500 and "server stopped" in r.json()["detail"]
+        assert c.get("/jobs/alive").json()["status"] == "running"  # its server (this process) still runs it
+        assert c.get("/jobs/done/results").json() == {"echo": "kept"}
+        new = c.post("/processes/echo/execution", json={"inputs": {"message": "again"}}, headers={"Prefer": "respond-async"})
+        assert wait_job(c.get, new.headers["location"])["status"] == "successful"
+        assert c.get("/jobs?limit=100").json()["numberMatched"] == 5
