@@ -24,6 +24,7 @@ import numpy as np
 import xarray as xr
 
 _FLAG_ATTRS = ("flag_values", "flag_meanings", "flag_masks")
+MAX_CELLS_PER_AXIS = 2**31 - 1  # larger upsampling requests are refused by the size guard anyway
 
 
 @dataclass(frozen=True)
@@ -42,10 +43,12 @@ class AxisScale:
 
 def from_factor(dim: str, n: int, factor: float) -> AxisScale:
     """scale-factor / scale-axes: 2 halves the cells (ceil), 0.5 doubles them."""
+    if factor >= n:  # everything in one block
+        return AxisScale(dim, n, 1, n if n > 1 else None)
     if factor >= 1 and float(factor).is_integer():
         f = int(factor)
         return AxisScale(dim, n, max(1, math.ceil(n / f)), f if f > 1 else None)
-    return AxisScale(dim, n, max(1, int(math.floor(n / factor + 0.5))))
+    return AxisScale(dim, n, max(1, int(min(math.floor(n / factor + 0.5), MAX_CELLS_PER_AXIS))))
 
 
 def from_size(dim: str, n: int, size: int) -> AxisScale:

@@ -87,7 +87,7 @@ def geotiff(content: bytes):
 
 
 def assert_error(r, status: int, parameter: str | None = None, *words: str):
-    assert r.status_code == status, r.text
+    assert r.status_code == status, r.text[:500]
     body = r.json()
     assert body["status"] == status
     assert body["type"].startswith(OGC_EXC)

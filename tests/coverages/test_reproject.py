@@ -1,0 +1,86 @@
+"""crs= (output reprojection) and subset-crs, checked against rioxarray's own reproject of the source."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rioxarray
+from pyproj import CRS
+from rasterio.crs import CRS as RioCRS
+
+from tests.conftest import DATASETS
+
+from .conftest import assert_error, geotiff, inside, netcdf
+
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+
+
+@pytest.fixture(scope="module")
+def landsat():
+    return rioxarray.open_rasterio(DATASETS / "RGB.byte.tif").load()
+
+
+def test_utm_scene_in_lonlat_equals_rioxarray(client, landsat):
+    exp = landsat.rio.reproject("EPSG:4326")
+    tif = geotiff(client.get("/collections/landsat-rgb/coverage", params={"crs": CRS84, "f": "geotiff"}).content)
+    assert tif["crs"] == RioCRS.from_epsg(4326)
+    assert tif["data"].shape == exp.shape
+    assert tif["transform"].almost_equals(exp.rio.transform(), precision=1e-9)
+    np.testing.assert_array_equal(tif["data"], exp.values)
+    assert tif["nodata"] == 0
+
+
+def test_subset_then_reproject_equals_rioxarray(client, landsat):
+    xs, ys = landsat.x.values, landsat.y.values
+    window = landsat.isel(x=inside(xs, 150000, 200000), y=inside(ys, 2700000, 2750000))
+    exp = window.rio.reproject("EPSG:4326")
+    out = netcdf(client.get("/collections/landsat-rgb/coverage", params={
+        "subset": "x(150000:200000),y(2700000:2750000)", "crs": "EPSG:4326", "f": "netcdf"}).content)
+    for i in range(3):
+        got = out[f"band_{i + 1}"].values
+        np.testing.assert_array_equal(np.nan_to_num(got, nan=0), exp.values[i])
+    np.testing.assert_allclose(out.x.values, exp.x.values)
+    np.testing.assert_allclose(out.y.values, exp.y.values)
+    assert out.x.attrs["standard_name"] == "longitude"
+
+
+def test_lonlat_grid_in_web_mercator_equals_rioxarray(client, sources):
+    src = sources("coads").SST.isel(TIME=[0])
+    area = CRS.from_epsg(3857).area_of_use  # the documented clip: Web Mercator stops at about 85.06 degrees
+    clipped = src.isel(COADSY=inside(src.COADSY.values, area.south, area.north))
+    exp = (clipped.rename(COADSX="x", COADSY="y").rio.write_crs("EPSG:4326").rio.write_nodata(np.nan)
+           .rio.reproject("EPSG:3857"))
+    tif = geotiff(client.get("/collections/coads/coverage", params={
+        "crs": "http://www.opengis.net/def/crs/EPSG/0/3857", "properties": "SST", "datetime": "2000-01-16T06:00:00Z",
+        "f": "tif"}).content)
+    assert tif["crs"] == RioCRS.from_epsg(3857)
+    assert tif["transform"].almost_equals(exp.rio.transform(), precision=1e-6)
+    np.testing.assert_allclose(tif["data"][0], exp.values[0], equal_nan=True)
+
+
+def test_0_360_grid_reprojects_across_the_antimeridian(client):
+    r = client.get("/collections/basin-mask/coverage", params={"crs": "EPSG:3857", "subset": "Z(0)", "f": "tif"})
+    tif = geotiff(r.content)
+    t, width = tif["transform"], tif["data"].shape[-1]
+    assert t.c == pytest.approx(-20037508.34, rel=1e-3) and t.c + width * t.a == pytest.approx(20037508.34, rel=1e-3)
+
+
+def test_reprojected_covjson_names_its_crs(client):
+    doc = client.get("/collections/shade/coverage", params={"crs": CRS84, "scale-factor": 8, "f": "covjson"}).json()
+    assert doc["domain"]["referencing"][0]["system"] == {"type": "GeographicCRS", "id": CRS84}
+
+
+def test_subset_crs_lonlat_on_the_utm_scene(client, landsat):
+    a = client.get("/collections/landsat-rgb/coverage", params={
+        "subset": "Lon(-78.5:-78.0),Lat(24.0:24.5)", "subset-crs": CRS84, "f": "covjson"}).json()
+    b = client.get("/collections/landsat-rgb/coverage", params={"bbox": "-78.5,24.0,-78.0,24.5", "f": "covjson"}).json()
+    assert a["domain"]["axes"] == b["domain"]["axes"]
+
+
+@pytest.mark.parametrize("param", ["crs", "bbox-crs", "subset-crs"])
+@pytest.mark.parametrize("value", ["EPSG:999999", "not-a-crs"])
+def test_bad_crs_is_400(client, param, value):
+    params = {param: value}
+    if param == "bbox-crs":
+        params["bbox"] = "0,0,1,1"
+    assert_error(client.get("/collections/coads/coverage", params=params), 400, param, "unknown CRS")
