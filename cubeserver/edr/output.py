@@ -5,6 +5,7 @@ from __future__ import annotations
 import xarray as xr
 from starlette.responses import Response
 
+from ..axes import crs_uri
 from ..context import json_response
 from ..errors import TooLarge
 from ..encode import covjson
@@ -15,6 +16,7 @@ from ..encode.geojson import feature_collection
 from ..encode.netcdf import netcdf_response
 from ..registry import Collection
 from ..select.core import compute, guard_size
+from .memory import trim_after
 from .queries import GRID, PATH, POINTS, Answer
 from .streaming import stream_grid, streamable
 from .table import columns
@@ -65,7 +67,14 @@ def for_netcdf(answer: Answer, c: Collection) -> xr.Dataset:
 
 
 def render(c: Collection, answer: Answer, fmt: str, name: str, max_cells: int) -> Response:
-    """Answer -> HTTP response in `fmt`; runs in a worker thread (reads data)."""
+    """Answer -> HTTP response in `fmt` with a Content-Crs header; runs in a worker thread (reads data)."""
+    response = _render(c, answer, fmt, name, max_cells)
+    crs = c.axes.crs if answer.kind == GRID or answer.query.out_crs is None else answer.query.out_crs
+    response.headers["Content-Crs"] = f"<{crs_uri(crs)}>"
+    return trim_after(response)
+
+
+def _render(c: Collection, answer: Answer, fmt: str, name: str, max_cells: int) -> Response:
     guard_size(answer.ds, max_cells)
     if fmt in ("geojson", "csv"):
         _guard_table(answer, fmt)

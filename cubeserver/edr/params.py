@@ -18,7 +18,7 @@ from ..axes import CRS84, CRS84_URI, crs_uri, parse_crs
 from ..errors import BadRequest
 from ..query.parse import TimeSelection, ValueSelection, parse_datetime, parse_list, parse_number, parse_z
 from ..registry import Collection
-from ..select.core import select_variables, slice_time, slice_values, slice_z
+from ..select.core import select_variables, time_indices, value_indices
 
 EPSG4326_URI = "http://www.opengis.net/def/crs/EPSG/0/4326"
 UNITS_M = {"m": 1.0, "km": 1000.0, "mi": 1609.344}
@@ -81,20 +81,34 @@ def _blank(v: str | None) -> str | None:
     return None if v is None or not str(v).strip() else v
 
 
-def apply_common(ds: xr.Dataset, c: Collection, q: Query, *, time: bool = True, z: bool = True) -> xr.Dataset:
-    """Variables, datetime, z and extra dimensions; still lazy. A single extra value drops that dimension."""
+def as_index(idx: np.ndarray):
+    """A contiguous ascending run becomes a slice: chunk-friendly and cheaper for dask."""
+    if idx.size and np.all(np.diff(idx) == 1):
+        return slice(int(idx[0]), int(idx[-1]) + 1)
+    return idx
+
+
+def apply_common(ds: xr.Dataset, c: Collection, q: Query, *, time: bool = True, z: bool = True,
+                 also: dict | None = None) -> xr.Dataset:
+    """Variables, datetime, z, extra dimensions (and `also`, e.g. a spatial window) in one lazy isel.
+
+    One isel rather than one per parameter: each costs a dask graph rewrite. A single
+    extra-dimension value drops that dimension.
+    """
     ax = c.axes
     out = select_variables(ds, q.names, c.variables, "parameter-name")
+    idx = dict(also or {})
     if time and q.datetime is not None:
-        out = slice_time(out, ax, q.datetime, "datetime")
+        idx[ax.t] = as_index(time_indices(ax, q.datetime, "datetime"))
     if z and q.z is not None:
-        out = slice_z(out, ax, q.z, "z")
+        if ax.z is None:
+            raise BadRequest("z: this collection has no vertical axis", parameter="z")
+        idx[ax.z] = as_index(value_indices(ax.z_values, q.z, ax.z, "z", ax.z_units))
     for dim, sel in q.extra.items():
         if dim in out.dims:
-            out = slice_values(out, dim, sel, dim)
-            if out.sizes[dim] == 1:
-                out = out.isel({dim: 0})
-    return out
+            found = value_indices(out[dim].values, sel, dim, dim)
+            idx[dim] = int(found[0]) if found.size == 1 else as_index(found)
+    return out.isel(idx) if idx else out
 
 
 def number(params: Mapping[str, str], name: str, *, required: bool = False, default: float | None = None,

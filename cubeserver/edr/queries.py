@@ -21,7 +21,7 @@ from ..query.wkt import Coords, parse_coords
 from ..registry import Collection
 from ..select import geometry as geo
 from ..select.core import value_indices
-from .params import Query, apply_common, distance_m, levels_within, number, read_query
+from .params import Query, apply_common, as_index, distance_m, levels_within, number, read_query
 
 POINTS, PATH, GRID = "points", "path", "grid"
 
@@ -37,21 +37,20 @@ class Answer:
     cells: geo.Cells | None = None
 
 
-def _as_index(idx: np.ndarray):
-    if idx.size and np.all(np.diff(idx) == 1):
-        return slice(int(idx[0]), int(idx[-1]) + 1)
-    return idx
-
-
 def _points(ds: xr.Dataset, indexers: dict) -> xr.Dataset:
     """Pointwise (vectorised) selection along a new `points` dimension."""
     return ds.isel({dim: xr.DataArray(np.asarray(v), dims="points") for dim, v in indexers.items()})
 
 
+def window(c: Collection, cells: geo.Cells) -> dict:
+    """isel indexers of a grid window."""
+    return {c.axes.y: as_index(cells.iy), c.axes.x: as_index(cells.ix)}
+
+
 def mask_grid(ds: xr.Dataset, c: Collection, cells: geo.Cells) -> xr.Dataset:
-    """Window by index, relabel wrapped longitudes, null the cells outside the geometry (lazy)."""
+    """On a windowed Dataset: relabel wrapped longitudes, null the cells outside the geometry (lazy)."""
     ax = c.axes
-    out = ds.isel({ax.y: _as_index(cells.iy), ax.x: _as_index(cells.ix)})
+    out = ds
     if cells.relabel is not None:
         out = out.assign_coords({ax.x: out[ax.x].copy(data=cells.relabel.astype(out[ax.x].dtype))})
     if cells.full:
@@ -79,13 +78,13 @@ def position(c: Collection, params: Mapping[str, str], coords: Coords | None = N
     x, y = coords.xy()
     iy, ix = geo.nearest_cells(ax, x, y, q.in_crs)
     per_point_z = coords.z is not None and q.z is None and ax.z is not None
-    ds = apply_common(c.ds, c, q)
     xs, ys = geo.cell_xy(ax, iy, ix, q.out_crs, x)
     if coords.kind == "Point":
         sel = {ax.y: int(iy[0]), ax.x: int(ix[0])}
         if per_point_z:
             sel[ax.z] = int(geo.nearest_levels(ax, coords.z)[0])
-        return Answer(POINTS, ds.isel(sel), q, xs, ys, single=True)
+        return Answer(POINTS, apply_common(c.ds, c, q, also=sel), q, xs, ys, single=True)
+    ds = apply_common(c.ds, c, q)
     sel = {ax.y: iy, ax.x: ix}
     if per_point_z:
         sel[ax.z] = geo.nearest_levels(ax, coords.z)
@@ -102,7 +101,7 @@ def area(c: Collection, params: Mapping[str, str], coords: Coords | None = None)
     q = read_query(params, c, coords_in_crs84=located)
     cells = geo.polygon_cells(c.axes, coords.geom, q.in_crs, "coords",
                               _resolution(params, "resolution-x"), _resolution(params, "resolution-y"))
-    ds = apply_common(c.ds, c, q)
+    ds = apply_common(c.ds, c, q, also=window(c, cells))
     return Answer(GRID, mask_grid(ds, c, cells), q, cells=cells)
 
 
@@ -121,7 +120,7 @@ def cube(c: Collection, params: Mapping[str, str]) -> Answer:
         q.z = parse_z(cube_z, "cube-z")
     cells = geo.bbox_cells(c.axes, bbox, q.in_crs, "bbox",
                            _resolution(params, "resolution-x"), _resolution(params, "resolution-y"))
-    ds = apply_common(c.ds, c, q)
+    ds = apply_common(c.ds, c, q, also=window(c, cells))
     return Answer(GRID, mask_grid(ds, c, cells), q, cells=cells)
 
 
@@ -134,7 +133,7 @@ def radius(c: Collection, params: Mapping[str, str]) -> Answer:
     metres = distance_m(within, params.get("within-units"), "within-units")
     x, y = coords.xy()
     cells = geo.radius_cells(c.axes, float(x[0]), float(y[0]), metres, q.in_crs)
-    ds = apply_common(c.ds, c, q)
+    ds = apply_common(c.ds, c, q, also=window(c, cells))
     return Answer(GRID, mask_grid(ds, c, cells), q, cells=cells)
 
 
@@ -185,16 +184,18 @@ def corridor(c: Collection, params: Mapping[str, str]) -> Answer:
         it = geo.nearest_times(ax, coords.m)
         q.datetime = None
         time = False
-    ds = apply_common(c.ds, c, q, time=time, z=False)
+    also = window(c, cells)
     if coords.m is not None:
-        ds = ds.isel({ax.t: slice(int(it.min()), int(it.max()) + 1)})
-    zsel = _corridor_levels(c, params, coords, q)
+        also[ax.t] = slice(int(it.min()), int(it.max()) + 1)
+    zsel, zparam = _corridor_levels(c, params, coords, q)
     if zsel is not None:
-        ds = ds.isel({ax.z: _as_index(value_indices(ds[ax.z].values, zsel, ax.z, "corridor-height", ax.z_units))})
+        also[ax.z] = as_index(value_indices(ax.z_values, zsel, ax.z, zparam, ax.z_units))
+    ds = apply_common(c.ds, c, q, time=time, z=False, also=also)
     return Answer(GRID, mask_grid(ds, c, cells), q, cells=cells)
 
 
-def _corridor_levels(c: Collection, params: Mapping[str, str], coords: Coords, q: Query) -> ValueSelection | None:
+def _corridor_levels(c: Collection, params: Mapping[str, str], coords: Coords,
+                     q: Query) -> tuple[ValueSelection | None, str]:
     """Levels of a corridor: Z of the path or `z`, widened by corridor-height when given."""
     ax = c.axes
     height = number(params, "corridor-height", minimum=0)
@@ -210,16 +211,16 @@ def _corridor_levels(c: Collection, params: Mapping[str, str], coords: Coords, q
         lo, hi = float(np.min(coords.z)), float(np.max(coords.z))
     elif q.z is not None:
         if height is None:
-            return q.z
+            return q.z, "z"
         vals = q.z.values if q.z.values is not None else [q.z.low, q.z.high]
         lo, hi = float(min(vals)), float(max(vals))
     elif height is not None:
         raise BadRequest("corridor-height: give the path's heights as LINESTRINGZ coords or a z value",
                          parameter="corridor-height")
     else:
-        return None
+        return None, "z"
     half = (height or 0.0) / 2
-    return levels_within(c, lo - half, hi + half, "corridor-height")
+    return levels_within(c, lo - half, hi + half, "corridor-height"), "corridor-height"
 
 
 QUERIES = {"position": position, "area": area, "cube": cube, "radius": radius,
