@@ -6,7 +6,7 @@ executes the process synchronously (validate, compute on the cluster, write NetC
 publish the collection) and samples the workers' and the server's RSS every 50 ms.
 The result is checked against numpy. Run by hand:
 
-    python benchmarks/processes.py                       # ~380 MB cube, limits 1 GiB and 192 MiB
+    python benchmarks/processes.py                       # ~380 MB cube, limits 1 GiB and 256 MiB
     python benchmarks/processes.py --days 730 --ny 360 --nx 720 --small-limit 256MiB
 """
 
@@ -104,7 +104,7 @@ def main() -> None:
     p.add_argument("--nx", type=int, default=720)
     p.add_argument("--chunk-days", type=int, default=30)
     p.add_argument("--limit", default="1GiB", help="worker memory limit for the 1 vs 2 worker runs")
-    p.add_argument("--small-limit", default="192MiB", help="a worker memory limit below the cube size")
+    p.add_argument("--small-limit", default="256MiB", help="a worker memory limit below the cube size")
     p.add_argument("--repeat", type=int, default=2)
     args = p.parse_args()
 

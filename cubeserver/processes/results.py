@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import dask
 import numpy as np
 import orjson
 import xarray as xr
 
 NETCDF = "application/x-netcdf"
 ZARR = "application/vnd+zarr"
+ZARR_CHUNK = "8MiB"  # chunks of the published Zarr: small enough for point and area queries
 INLINE_LIMIT = 1_000_000  # bytes of JSON kept in the job record; larger values become files
 
 
@@ -63,7 +65,8 @@ def write_grid(ds: xr.Dataset, job_dir: Path, name: str) -> dict:
     ds = _clean(ds)
     nc, zarr_dir = job_dir / f"{name}.nc", job_dir / f"{name}.zarr"
     ds.to_netcdf(nc)
-    ds.to_zarr(zarr_dir, mode="w", consolidated=True, zarr_format=2)
+    with dask.config.set({"array.chunk-size": ZARR_CHUNK, "scheduler": "threads"}):
+        ds.chunk("auto").to_zarr(zarr_dir, mode="w", consolidated=True, zarr_format=2)
     return {"kind": "coverage", "file": nc.name, "zarr": zarr_dir.name, "mediaType": NETCDF,
             "variables": [str(v) for v in ds.data_vars]}
 

@@ -42,8 +42,12 @@ def _wait_for_file(path: str, limit_s: float = 120.0) -> int:
     return 1
 
 
+def _quick(i: int) -> int:
+    return i
+
+
 class BlockingProcess(Process):
-    """Runs one dask task that waits for a file; the test decides when (or whether) it ends."""
+    """Eight quick dask tasks and one that waits for a file, summed: the test decides when it ends."""
 
     id = "test-block"
     title = "test: block until released"
@@ -59,7 +63,9 @@ class BlockingProcess(Process):
         from dask import delayed
 
         params["started"].touch()
-        (v,) = job.compute([delayed(_wait_for_file, pure=False)(params["release"])])
+        parts = [delayed(_quick, pure=False)(i) for i in range(8)]
+        parts.append(delayed(_wait_for_file, pure=False)(params["release"]))
+        (v,) = job.compute([delayed(sum)(parts)])
         return {"value": Output(value=v)}
 
 

@@ -141,12 +141,12 @@ def test_dismiss_running_job_cancels_dask_work(client, test_processes, tmp_path)
         time.sleep(0.05)
     r = client.get(f"/jobs/{jid}/results")
     assert r.status_code == 404 and r.json()["type"] == EXC + "result-not-ready"
-    jc = None
-    while jc is None or not jc.futures:
-        jc = test_processes._running.get(jid)
-        assert time.monotonic() < deadline and client.get(f"/jobs/{jid}").json()["status"] == "running"
+    while client.get(f"/jobs/{jid}").json()["progress"] <= 5 and time.monotonic() < deadline:
         time.sleep(0.05)
-    futures = list(jc.futures)
+    doc = client.get(f"/jobs/{jid}").json()
+    # the quick tasks finished, the blocked one and the sum did not: task-level progress, neither 0 nor done
+    assert doc["status"] == "running" and 5 < doc["progress"] < 95, doc
+    futures = list(test_processes._running[jid].futures)
     r = client.delete(f"/jobs/{jid}")
     assert r.status_code == 200 and r.json()["status"] == "dismissed"
     while jid in test_processes._running and time.monotonic() < deadline:

@@ -48,6 +48,11 @@ def test_async_gridded_lifecycle(live_server):
     coll = requests.get(f"{live_server}/collections/{cid}").json()
     assert coll["extent"]["spatial"]["bbox"][0] == pytest.approx([0, -30, 90, 30], abs=1.01)
     assert len(coll["extent"]["temporal"]["values"]) == 12
+    # EDR and Coverages serve the job's collection like any other
+    cov = requests.get(f"{live_server}/collections/{cid}/position", params={"coords": "POINT(45 1)", "parameter-name": "AIRT"}).json()
+    np.testing.assert_allclose(cov["ranges"]["AIRT"]["values"], out["AIRT"].sel(COADSX=45, COADSY=1).values, rtol=1e-6)
+    sub = netcdf(requests.get(f"{live_server}/collections/{cid}/coverage", params={"f": "netcdf", "properties": "SST"}).content)
+    np.testing.assert_allclose(sub["SST"].values, out["SST"].values, equal_nan=True)
     listed = requests.get(f"{live_server}/jobs", params={"processID": "temporal-aggregate", "limit": 100}).json()
     assert doc["jobID"] in [j["jobID"] for j in listed["jobs"]]
     gone = requests.delete(job_url)
