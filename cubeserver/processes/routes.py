@@ -118,13 +118,22 @@ def build_router(ctx: AppContext, jobs: JobManager) -> APIRouter:
     def job_list(request: Request, f: str | None = F,
                  limit: int = Query(10, ge=1, le=1000), offset: int = Query(0, ge=0),
                  status: list[str] | None = Query(None, description="accepted, running, successful, failed, dismissed"),
-                 processID: list[str] | None = Query(None, description="only jobs of these processes")):
+                 processID: list[str] | None = Query(None, description="only jobs of these processes"),
+                 type: list[str] | None = Query(None, description="job type; this server runs `process` jobs"),  # noqa: A002
+                 datetime: str | None = Query(None, description="creation time: instant or interval (`a/b`, `..`)"),
+                 minDuration: float | None = Query(None, ge=0, description="seconds from start to finish (or now)"),
+                 maxDuration: float | None = Query(None, ge=0, description="seconds from start to finish (or now)")):
         fmt = choose(request, f, ["json", "html"])
         statuses = _split(status)
         bad = [s for s in statuses if s not in STATUSES]
         if bad:
             raise BadRequest(f"status: {bad[0]!r} is not one of {', '.join(STATUSES)}", parameter="status")
-        found, total = jobs.store.list(status=statuses, process_ids=_split(processID), limit=limit, offset=offset)
+        if type and "process" not in _split(type):
+            found, total = [], 0
+        else:
+            found, total = jobs.store.list(status=statuses, process_ids=_split(processID), created=_created(datetime),
+                                           min_duration=minDuration, max_duration=maxDuration,
+                                           limit=limit, offset=offset)
         base = ctx.base_url(request)
         doc = {"jobs": [status_doc(j, base) for j in found], "numberMatched": total, "numberReturned": len(found),
                "links": [link(_page(base, request, offset, limit), "self", "application/json", "this page"),
@@ -180,6 +189,25 @@ def build_router(ctx: AppContext, jobs: JobManager) -> APIRouter:
         return ex.output_content(entry, jobs.job_dir(job.id), outputId)
 
     return r
+
+
+def _created(text: str | None) -> tuple[str | None, str | None] | None:
+    """The job list's `datetime` as a [start, end) range of store timestamps."""
+    import pandas as pd
+
+    from ..query.parse import parse_datetime
+
+    sel = parse_datetime(text, "datetime")
+    if sel is None:
+        return None
+    fmt = "%Y-%m-%dT%H:%M:%S.%fZ"
+    if sel.interval:
+        end = sel.end + pd.Timedelta(microseconds=1) if sel.end is not None else None
+        return (sel.start.strftime(fmt) if sel.start is not None else None, end.strftime(fmt) if end is not None else None)
+    if len(sel.instants) != 1:
+        raise BadRequest("datetime: give one instant or an interval", parameter="datetime")
+    t = sel.instants[0]
+    return t.strftime(fmt), (t + pd.Timedelta(seconds=1)).strftime(fmt)
 
 
 def _split(values: list[str] | None) -> list[str]:

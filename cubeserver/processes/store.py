@@ -64,8 +64,13 @@ class JobStore(ABC):
 
     @abstractmethod
     def list(self, *, status: list[str] | None = None, process_ids: list[str] | None = None,
-             limit: int = 10, offset: int = 0) -> tuple[list[Job], int]:
-        """Newest first, with the number matched before paging."""
+             created: tuple[str | None, str | None] | None = None, min_duration: float | None = None,
+             max_duration: float | None = None, limit: int = 10, offset: int = 0) -> tuple[list[Job], int]:
+        """Newest first, with the number matched before paging.
+
+        `created` is a [start, end) range of RFC 3339 strings; durations are seconds from
+        start to finish (or to now while running).
+        """
 
     @abstractmethod
     def delete(self, job_id: str) -> bool: ...
@@ -129,12 +134,24 @@ class SQLiteJobStore(JobStore):
             cur = self._db.execute(f"UPDATE jobs SET {sets} WHERE {where}", args)
         return cur.rowcount > 0
 
-    def list(self, *, status=None, process_ids=None, limit=10, offset=0):
+    def list(self, *, status=None, process_ids=None, created=None, min_duration=None, max_duration=None,
+             limit=10, offset=0):
         where, args = [], []
         for col, values in (("status", status), ("process_id", process_ids)):
             if values:
                 where.append(f"{col} IN ({', '.join('?' * len(values))})")
                 args += list(values)
+        if created and created[0]:
+            where.append("created >= ?")
+            args.append(created[0])
+        if created and created[1]:
+            where.append("created < ?")
+            args.append(created[1])
+        duration = "(julianday(COALESCE(finished, ?)) - julianday(started)) * 86400.0"
+        for op, bound in ((">=", min_duration), ("<=", max_duration)):
+            if bound is not None:
+                where.append(f"started IS NOT NULL AND {duration} {op} ?")
+                args += [now(), bound]
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         with self._lock:
             total = self._db.execute(f"SELECT COUNT(*) FROM jobs{clause}", args).fetchone()[0]

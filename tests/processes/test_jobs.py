@@ -221,3 +221,33 @@ def test_restart_marks_orphaned_jobs_failed_and_keeps_results(tmp_path, config, 
         new = c.post("/processes/echo/execution", json={"inputs": {"message": "again"}}, headers={"Prefer": "respond-async"})
         assert wait_job(c.get, new.headers["location"])["status"] == "successful"
         assert c.get("/jobs?limit=100").json()["numberMatched"] == 5
+
+
+def test_store_filters_by_creation_time_and_duration(tmp_path):
+    store = SQLiteJobStore(tmp_path / "jobs.sqlite")
+    store.create(Job(id="short", process_id="echo", status="successful", created="2026-01-01T00:00:00.000000Z",
+                     started="2026-01-01T00:00:00.000000Z", finished="2026-01-01T00:00:02.000000Z"))
+    store.create(Job(id="long", process_id="echo", status="successful", created="2026-01-02T00:00:00.000000Z",
+                     started="2026-01-02T00:00:00.000000Z", finished="2026-01-02T00:10:00.000000Z"))
+    store.create(Job(id="queued", process_id="echo", created="2026-01-03T00:00:00.000000Z"))
+    ids = lambda **kw: sorted(j.id for j in store.list(limit=100, **kw)[0])  # noqa: E731
+    assert ids(created=("2026-01-02T00:00:00.000000Z", None)) == ["long", "queued"]
+    assert ids(created=(None, "2026-01-02T00:00:00.000000Z")) == ["short"]
+    assert ids(min_duration=60) == ["long"]
+    assert ids(max_duration=60) == ["short"]
+    store.close()
+
+
+def test_job_list_datetime_type_and_duration_parameters(client):
+    jid = _echo(client, "filters").json()["jobID"]
+    doc = wait_job(client.get, f"/jobs/{jid}")
+    day = doc["created"][:10]
+
+    def listed(**params):
+        return [j["jobID"] for j in client.get("/jobs", params={"limit": 1000, **params}).json()["jobs"]]
+
+    assert jid in listed(datetime=f"{day}T00:00:00Z/..")
+    assert jid not in listed(datetime="2000-01-01T00:00:00Z/2000-01-02T00:00:00Z")
+    assert jid in listed(type="process") and listed(type="openeo") == []
+    assert jid in listed(maxDuration=3600) and jid not in listed(minDuration=3600)
+    assert client.get("/jobs", params={"datetime": "yesterday"}).json()["parameter"] == "datetime"
