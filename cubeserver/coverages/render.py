@@ -73,8 +73,8 @@ def _png(c: Collection, req: CoverageRequest, max_cells: int, name: str):
                     headers={"Content-Disposition": f'inline; filename="{name}"'})
 
 
-def render(c: Collection, req: CoverageRequest, fmt: str, max_cells: int):
-    """The HTTP response for `fmt`; raises APIError subclasses for client mistakes."""
+def render(c: Collection, req: CoverageRequest, fmt: str, max_cells: int, cog: bool = False):
+    """The HTTP response for `fmt`; raises APIError subclasses for client mistakes. `cog`: f=cog asked."""
     name = filename(c, fmt)
     if fmt == "png":
         return _png(c, req, max_cells, name)
@@ -83,7 +83,7 @@ def render(c: Collection, req: CoverageRequest, fmt: str, max_cells: int):
     if fmt == "netcdf":
         return netcdf.netcdf_response(_with_grid_mapping(ds, axes), name)
     if fmt == "geotiff":
-        return geotiff.geotiff_response(ds, axes, name)
+        return geotiff.geotiff_response(ds, axes, name, cog=True if cog else None)
     doc = covjson.grid(compute(ds), axes)
     return json_response(doc, media_type=media_type("covjson"),
                          headers={"Content-Disposition": f'inline; filename="{name}"'})

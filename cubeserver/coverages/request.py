@@ -21,10 +21,11 @@ from pyproj.exceptions import CRSError
 
 from ..axes import CRS84, AxisModel, parse_crs
 from ..errors import BadRequest, TooLarge
-from ..query.parse import TimeSelection, ValueSelection, parse_bbox, parse_datetime, parse_instant, parse_list
+from ..query.parse import (TimeSelection, ValueSelection, parse_bbox, parse_datetime, parse_instant, parse_list,
+                           parse_number)
 from ..query.subset import AxisSubset, parse_axis_numbers, parse_scale_factor, parse_subset
 from ..registry import Collection
-from ..select.core import _as_index, cell_count, select_variables, time_indices, value_indices
+from ..select.core import _as_index, bbox_indices, cell_count, select_variables, time_indices, value_indices
 from ..select.reproject import reproject, same_crs
 from ..select.scale import AxisScale, from_factor, from_size, scale_dataset
 from . import labels as L
@@ -110,8 +111,6 @@ def _value_indices(ds: xr.Dataset, dim: str, sub: AxisSubset) -> np.ndarray:
         if hit.size == 0:
             raise BadRequest(f"subset: {sub.point!r} is not a {dim} value ({', '.join(map(str, coord[:30]))})", parameter="subset")
         return hit
-    from ..query.parse import parse_number
-
     if sub.is_point:
         sel = ValueSelection(values=[parse_number(sub.point, "subset")])
     else:
@@ -191,8 +190,6 @@ def select(c: Collection, req: CoverageRequest, *, image: bool = False) -> Selec
 
 
 def bbox_xy(axes: AxisModel, bbox, crs: CRS | None):
-    from ..select.core import bbox_indices
-
     return bbox_indices(axes, bbox, crs or CRS84, "bbox")
 
 
@@ -241,4 +238,3 @@ def build(c: Collection, req: CoverageRequest, max_cells: int, *, image: bool = 
     return Selection(ds, axes, sel.constrained)
 
 
-__all__ = ["CoverageRequest", "Selection", "parse_request", "select", "build", "same_crs", "CRS84"]

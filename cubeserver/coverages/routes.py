@@ -38,12 +38,13 @@ def build_router(ctx: AppContext) -> APIRouter:
         scale_axes: str | None = Query(None, alias="scale-axes", description="axis(factor),...: per-axis factor"),
         subset_crs: str | None = Query(None, alias="subset-crs", description="CRS of subset X/Y values (native by default)"),
         crs: str | None = Query(None, description="output CRS, e.g. http://www.opengis.net/def/crs/EPSG/0/4326"),
-        f: str | None = Query(None, description="covjson (default), netcdf, geotiff (tif, GTiff, cog) or png"),
+        f: str | None = Query(None, description="covjson (default), netcdf, geotiff (tif, GTiff; cog forces a Cloud-Optimized GeoTIFF) or png"),
     ):
         c = ctx.registry.gridded(collectionId)
         fmt = choose(request, f, FORMAT_KEYS)
         req = parse_request(request.query_params)
-        return await run_blocking(render, c, req, fmt, ctx.config.limits.max_cells)
+        cog = (f or "").strip().lower() == "cog"  # a COG even when small
+        return await run_blocking(render, c, req, fmt, ctx.config.limits.max_cells, cog)
 
     @r.get("/collections/{collectionId}/coverage/domainset", summary="Domain set (CIS 1.1 JSON): axes, bounds, resolution, CRS")
     def domainset(collectionId: str, request: Request, f: str | None = Query(None, description="json")):

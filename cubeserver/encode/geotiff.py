@@ -99,15 +99,18 @@ def _dtype_and_nodata(ds: xr.Dataset):
     return dtype, None
 
 
-def write_geotiff(ds: xr.Dataset, axes: AxisModel, directory: str | None = None) -> str:
-    """Write the (lazy) selection to a GeoTIFF file; returns its path. The caller removes it."""
+def write_geotiff(ds: xr.Dataset, axes: AxisModel, directory: str | None = None, cog: bool | None = None) -> str:
+    """Write the (lazy) selection to a GeoTIFF file; returns its path. The caller removes it.
+
+    `cog`: True forces a COG, None decides by size (COG_MIN_PIXELS per band).
+    """
     if not ds.data_vars:
         raise BadRequest("properties: no field selected", parameter="properties")
     transform, flip_y, flip_x = grid_transform(ds, axes)
     items = bands(ds, axes)
     dtype, nodata = _dtype_and_nodata(ds)
     height, width = ds.sizes[axes.y], ds.sizes[axes.x]
-    cog = width * height >= COG_MIN_PIXELS
+    cog = width * height >= COG_MIN_PIXELS if cog is None else cog
     profile = {
         "driver": "GTiff", "width": width, "height": height, "count": len(items), "dtype": dtype.name,
         "crs": rio_crs(axes.crs), "transform": transform, "nodata": nodata,
@@ -166,5 +169,5 @@ def _remove(path: str) -> None:
         pass
 
 
-def geotiff_response(ds: xr.Dataset, axes: AxisModel, filename: str):
-    return stream_file(write_geotiff(ds, axes), MEDIA_TYPE, filename)
+def geotiff_response(ds: xr.Dataset, axes: AxisModel, filename: str, cog: bool | None = None):
+    return stream_file(write_geotiff(ds, axes, cog=cog), MEDIA_TYPE, filename)

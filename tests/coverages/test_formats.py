@@ -88,6 +88,12 @@ def test_large_geotiff_is_cloud_optimized(client):
     assert tif["profile"]["tiled"] and tif["data"].shape == (3, 1000, 1200)
 
 
+def test_f_cog_forces_a_cog(client):
+    tif = geotiff(get(client, "landsat-rgb", f="COG").content)  # 791x718: below the size that makes COGs
+    assert tif["structure"].get("LAYOUT") == "COG"
+    assert geotiff(get(client, "landsat-rgb", f="tif").content)["structure"].get("LAYOUT") != "COG"
+
+
 def test_geotiff_after_scaling_keeps_extent(client):
     with rasterio.open(DATASETS / "RGB.byte.tif") as src:
         left, top = src.transform.c, src.transform.f
