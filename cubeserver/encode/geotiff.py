@@ -7,7 +7,8 @@ Each band's description says what it holds, e.g. `SST TIME=2000-01-16T06:00:00Z`
 and its tags carry the field name, units and the axis values.
 Fields of different types are promoted to one type (GeoTIFF has one per file);
 floats use NaN as nodata, integers their common fill value.
-The lazy selection is read one band strip at a time, so memory stays near one strip;
+The lazy selection is read in strips of rows, several bands per read (a source chunk holding
+many time steps is read once, not once per band), so memory stays near STRIP_BYTES;
 above COG_MIN_PIXELS per band the file is rewritten as a COG (tiled, deflate, overviews).
 """
 
@@ -31,7 +32,7 @@ from .stream import stream_file
 
 MEDIA_TYPE = "image/tiff; application=geotiff"
 COG_MIN_PIXELS = 1024 * 1024  # per band: below this a plain tiled GeoTIFF is smaller and quicker
-STRIP_BYTES = 16 * 1024 * 1024
+STRIP_BYTES = 64 * 1024 * 1024  # read per strip, all bands of a batch together
 
 
 def _regular_step(values: np.ndarray, dim: str) -> float:
@@ -64,24 +65,27 @@ def _label(v) -> str:
     return str(v.item())
 
 
-def bands(ds: xr.Dataset, axes: AxisModel) -> list[tuple[str, xr.DataArray, dict]]:
-    """(description, 2-D lazy DataArray, tags) per band, field-major."""
+def band_groups(ds: xr.Dataset, axes: AxisModel) -> list[tuple[xr.DataArray, list[tuple[str, dict]]]]:
+    """Per field: its bands as one lazy (band, Y, X) array, and (description, tags) per band, field-major."""
     out = []
     for name, var in ds.data_vars.items():
         extra = [d for d in var.dims if d not in (axes.x, axes.y)]
         var = var.transpose(*extra, axes.y, axes.x)
-        for combo in itertools.product(*(range(var.sizes[d]) for d in extra)):
-            band = var.isel(dict(zip(extra, combo)))
-            steps = {d: _label(band[d].values) for d in extra if d in band.coords}
-            # scalar coordinates left by a one-value selection tell which slice this is
-            for c in band.coords:
-                if c not in steps and c not in (axes.x, axes.y) and band[c].ndim == 0 and c != "spatial_ref":
-                    steps[c] = _label(band[c].values)
-            desc = " ".join([str(name), *(f"{d}={v}" for d, v in steps.items())])
-            tags = {"field": str(name), **{k: v for k, v in steps.items()}}
+        # scalar coordinates left by a one-value selection tell which slice this is
+        fixed = {c: _label(var[c].values) for c in var.coords
+                 if var[c].ndim == 0 and c not in extra and c != "spatial_ref"}
+        labels = [[_label(v) for v in var[d].values] if d in var.coords else [str(i) for i in range(var.sizes[d])]
+                  for d in extra]
+        meta = []
+        for combo in itertools.product(*labels):
+            steps = {**dict(zip(extra, combo)), **fixed}
+            tags = {"field": str(name), **steps}
             if var.attrs.get("units"):
                 tags["units"] = str(var.attrs["units"])
-            out.append((desc, band, tags))
+            meta.append((" ".join([str(name), *(f"{d}={v}" for d, v in steps.items())]), tags))
+        shape = (len(meta), var.sizes[axes.y], var.sizes[axes.x])
+        data = var.data.reshape(shape) if extra else var.data[None]
+        out.append((xr.DataArray(data, dims=("band", axes.y, axes.x)), meta))
     return out
 
 
@@ -107,13 +111,13 @@ def write_geotiff(ds: xr.Dataset, axes: AxisModel, directory: str | None = None,
     if not ds.data_vars:
         raise BadRequest("properties: no field selected", parameter="properties")
     transform, flip_y, flip_x = grid_transform(ds, axes)
-    items = bands(ds, axes)
+    groups = band_groups(ds, axes)
     dtype, nodata = _dtype_and_nodata(ds)
     height, width = ds.sizes[axes.y], ds.sizes[axes.x]
     cog = width * height >= COG_MIN_PIXELS if cog is None else cog
     profile = {
-        "driver": "GTiff", "width": width, "height": height, "count": len(items), "dtype": dtype.name,
-        "crs": rio_crs(axes.crs), "transform": transform, "nodata": nodata,
+        "driver": "GTiff", "width": width, "height": height, "count": sum(len(m) for _, m in groups),
+        "dtype": dtype.name, "crs": rio_crs(axes.crs), "transform": transform, "nodata": nodata,
         "interleave": "band", "BIGTIFF": "IF_SAFER",
     }
     if width >= 256 and height >= 256:
@@ -122,29 +126,42 @@ def write_geotiff(ds: xr.Dataset, axes: AxisModel, directory: str | None = None,
         profile["compress"] = "deflate"
     fd, path = tempfile.mkstemp(suffix=".tif", dir=directory)
     os.close(fd)
-    rows = max(1, int(STRIP_BYTES // max(1, width * dtype.itemsize)))
-    if profile.get("tiled"):
-        rows = max(256, rows // 256 * 256)
+    # strips of whole tile rows, and as many bands per read as fit STRIP_BYTES: a source chunk
+    # holding many time steps is then read once for all of them, not once per band
+    rows = min(height, 256 if profile.get("tiled") else max(1, (1 << 20) // (width * dtype.itemsize)))
+    batch = max(1, STRIP_BYTES // (rows * width * dtype.itemsize))
     try:
         with rasterio.open(path, "w", **profile) as dst:
-            for i, (desc, band, tags) in enumerate(items, 1):
-                dst.set_band_description(i, desc)
-                dst.update_tags(i, **tags)
-                for r0 in range(0, height, rows):
-                    r1 = min(height, r0 + rows)
-                    src_rows = slice(height - r1, height - r0) if flip_y else slice(r0, r1)
-                    block = np.asarray(band.isel({axes.y: src_rows}).values)
-                    if flip_y:
-                        block = block[::-1]
-                    if flip_x:
-                        block = block[:, ::-1]
-                    dst.write(block.astype(dtype, copy=False), i, window=((r0, r1), (0, width)))
+            first = 1
+            for data, meta in groups:
+                for k, (desc, tags) in enumerate(meta):
+                    dst.set_band_description(first + k, desc)
+                    dst.update_tags(first + k, **tags)
+                for b0 in range(0, len(meta), batch):
+                    b1 = min(len(meta), b0 + batch)
+                    _write_bands(dst, data.isel(band=slice(b0, b1)), list(range(first + b0, first + b1)),
+                                 rows, dtype, flip_y, flip_x)
+                first += len(meta)
         if cog:
             path = _to_cog(path, directory)
     except BaseException:
         _remove(path)
         raise
     return path
+
+
+def _write_bands(dst, data: xr.DataArray, indexes: list[int], rows: int, dtype, flip_y: bool, flip_x: bool) -> None:
+    """Read `data` (band, Y, X) strip by strip and write it north-up into bands `indexes`."""
+    height, width = data.shape[1:]
+    for r0 in range(0, height, rows):
+        r1 = min(height, r0 + rows)
+        src_rows = slice(height - r1, height - r0) if flip_y else slice(r0, r1)
+        block = np.asarray(data[:, src_rows].values)
+        if flip_y:
+            block = block[:, ::-1]
+        if flip_x:
+            block = block[:, :, ::-1]
+        dst.write(block.astype(dtype, copy=False), indexes, window=((r0, r1), (0, width)))
 
 
 def _to_cog(path: str, directory: str | None) -> str:
