@@ -47,8 +47,7 @@ def cf_ready(var: xr.Variable) -> xr.Variable:
     if packed and fill_now is not None and _is_nan(fill_now):
         for k in ("dtype", "scale_factor", "add_offset", "_FillValue", "missing_value"):
             enc.pop(k, None)  # an integer type cannot hold a NaN fill: serve floats
-    out = xr.Variable(var.dims, var.data, attrs=attrs, encoding=enc, fastpath=True)
-    return out
+    return xr.Variable(var.dims, var.data, attrs=attrs, encoding=enc, fastpath=True)
 
 
 def _is_nan(v) -> bool:
@@ -59,6 +58,7 @@ def _is_nan(v) -> bool:
 
 
 def _sample(var: xr.Variable) -> xr.Variable:
+    """Coordinates and small in-memory arrays whole (loaded once, kept); else one value of a lazy array."""
     if var.chunks is None and var.size <= _SMALL:
         return var.load() if not isinstance(var.data, np.ndarray) else var
     if var.size == 0:

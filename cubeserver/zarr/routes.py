@@ -21,8 +21,7 @@ def snippet(url: str) -> str:
 def build_router(ctx: AppContext, service: ZarrService) -> APIRouter:
     r = APIRouter(tags=["Zarr"])
 
-    @r.api_route("/collections/{collectionId}/zarr", methods=["GET", "HEAD"],
-                 summary="About the collection's Zarr v2 store")
+    @r.get("/collections/{collectionId}/zarr", summary="About the collection's Zarr v2 store")
     async def store_root(collectionId: str, request: Request):
         meta = await run_blocking(service.meta, collectionId)
         url = f"{ctx.base_url(request)}/collections/{collectionId}/zarr"
@@ -35,8 +34,8 @@ def build_router(ctx: AppContext, service: ZarrService) -> APIRouter:
             "links": [link(f"{url}/.zmetadata", "describedby", "application/json", "consolidated metadata")],
         })
 
-    @r.api_route("/collections/{collectionId}/zarr/{key:path}", methods=["GET", "HEAD"],
-                 summary="A Zarr v2 key: .zmetadata, .zgroup, .zattrs, {var}/.zarray, {var}/.zattrs or {var}/{chunk}")
+    @r.get("/collections/{collectionId}/zarr/{key:path}",
+           summary="A Zarr v2 key: .zmetadata, .zgroup, .zattrs, {var}/.zarray, {var}/.zattrs or {var}/{chunk}")
     async def store_key(collectionId: str, key: str):
         if key.rsplit("/", 1)[-1] in _DOCS:
             body = await run_blocking(service.document, collectionId, key)
