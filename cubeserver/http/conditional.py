@@ -42,6 +42,9 @@ class ConditionalMiddleware:
         mtime = source_mtime(self.ctx.config.resolve(c.config.path))
         if mtime is None:
             return None
+        if c.config.locations and c.config.locations in self.ctx.registry:  # EDR locations come from there
+            other = source_mtime(self.ctx.config.resolve(self.ctx.registry.get(c.config.locations).config.path))
+            mtime = max(mtime, other or 0.0)
         generation = self.generation + c.config.model_dump_json()
         gzip = accepts_gzip(headers.get("accept-encoding", ""))
         return stable_validator(generation, path, scope.get("query_string", b""), headers, gzip, mtime)
