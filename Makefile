@@ -29,6 +29,9 @@ test: $(VENV)/.test
 
 bench: $(VENV)/.test
 	$(PY) benchmarks/edr.py
+	$(PY) benchmarks/coverages.py
+	$(PY) benchmarks/zarr_http.py
+	$(PY) benchmarks/processes.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
