@@ -4,7 +4,8 @@ Labels are the native dimension names, X first, then Y, Z, T and any extra dimen
 (GDAL's OGC API driver takes the first two labels as X and Y). Every label is also
 accepted case-insensitively, and so are the usual aliases: Lon/Long/Longitude/x/E
 for X, Lat/Latitude/y/N for Y, h/z/level/height/elevation/depth for Z, time/t/date for T.
-A native name always wins over an alias of another axis.
+A native name always wins over an alias of another axis. On a projected coverage,
+Lon/Lat (and Long/Longitude/Latitude) values are degrees: the subset is then in CRS84.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ ALIASES = {
     "z": ("h", "z", "level", "height", "elevation", "depth"),
     "t": ("time", "t", "date", "datetime"),
 }
+
+DEGREE_ALIASES = ("lon", "long", "longitude", "lat", "latitude")
 
 
 @dataclass(frozen=True)

@@ -151,7 +151,8 @@ def select(c: Collection, req: CoverageRequest, *, image: bool = False) -> Selec
     if req.bbox is not None:
         spatial.append(bbox_xy(axes, req.bbox, req.bbox_crs))
     if "x" in by_kind or "y" in by_kind:
-        spatial.append(subset_indices(axes, by_kind.get("x"), by_kind.get("y"), req.subset_crs))
+        crs = req.subset_crs or _degrees_crs(axes, [by_kind[k] for k in ("x", "y") if k in by_kind])
+        spatial.append(subset_indices(axes, by_kind.get("x"), by_kind.get("y"), crs))
     relabel = None
     xy = combine(spatial)
     if xy is not None:
@@ -187,6 +188,19 @@ def select(c: Collection, req: CoverageRequest, *, image: bool = False) -> Selec
     if relabel is not None:
         ds = ds.assign_coords({axes.x: ds[axes.x].copy(data=relabel.astype(ds[axes.x].dtype))})
     return Selection(ds, axes, constrained)
+
+
+def _degrees_crs(axes: AxisModel, subs: list[AxisSubset]) -> CRS | None:
+    """Lon/Lat labels on a projected coverage mean degrees (CRS84); mixing them with x/y is ambiguous."""
+    if not axes.crs.is_projected:
+        return None
+    degrees = [s.axis.lower() in L.DEGREE_ALIASES and s.axis.lower() not in (axes.x.lower(), axes.y.lower()) for s in subs]
+    if all(degrees):
+        return CRS84
+    if any(degrees):
+        raise BadRequest("subset: Lon/Lat are degrees on this projected coverage; use them together or use "
+                         f"{axes.x}/{axes.y} (native units) together, or say which CRS with subset-crs", parameter="subset")
+    return None
 
 
 def bbox_xy(axes: AxisModel, bbox, crs: CRS | None):

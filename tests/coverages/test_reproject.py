@@ -77,6 +77,14 @@ def test_subset_crs_lonlat_on_the_utm_scene(client, landsat):
     assert a["domain"]["axes"] == b["domain"]["axes"]
 
 
+def test_lon_lat_labels_on_a_projected_coverage_are_degrees(client):
+    a = client.get("/collections/landsat-rgb/coverage", params={"subset": "Lon(-78.5:-78.0),Lat(24.0:24.5)", "f": "covjson"})
+    b = client.get("/collections/landsat-rgb/coverage", params={"bbox": "-78.5,24.0,-78.0,24.5", "f": "covjson"})
+    assert a.json()["domain"]["axes"] == b.json()["domain"]["axes"]
+    r = client.get("/collections/landsat-rgb/coverage", params={"subset": "Lon(-78.5:-78.0),y(2700000:2750000)"})
+    assert_error(r, 400, "subset", "degrees")
+
+
 @pytest.mark.parametrize("param", ["crs", "bbox-crs", "subset-crs"])
 @pytest.mark.parametrize("value", ["EPSG:999999", "not-a-crs"])
 def test_bad_crs_is_400(client, param, value):
