@@ -83,6 +83,12 @@ def rss_mb(pid: int) -> tuple[float, float]:
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time used so far by a process (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def reset_peak(pid: int) -> None:
     """Reset the kernel's peak-RSS counter (VmHWM) so each query's peak is its own."""
     try:
@@ -131,21 +137,25 @@ def main(argv=None) -> int:
 
                 before, _ = rss_mb(proc.pid)
                 reset_peak(proc.pid)
+                cpu0 = cpu_seconds(proc.pid)
                 server, body = timed(http, args.repeat)
+                cpu = (cpu_seconds(proc.pid) - cpu0) / (args.repeat + 1)
                 _, peak = rss_mb(proc.pid)
                 floor, arr = timed(lambda: select(var).values, args.repeat)
-                rows.append((label, arr.size, len(body) / 1e6, server, floor, peak - before))
+                rows.append((label, arr.size, len(body) / 1e6, server, floor, cpu, peak - before))
             rss1, _ = rss_mb(proc.pid)
         finally:
             proc.terminate()
             proc.wait(10)
     print(f"\n{os.cpu_count()} CPUs, {args.repeat} runs each (medians); cube {args.cube.name} "
           f"{dict(var.sizes)} chunks {tuple(c[0] for c in var.chunks)}\n")
-    print("| query | cells | CovJSON MB | server (HTTP) | xarray floor | ratio | server peak RSS growth |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for label, cells, mb, server, floor, grow in rows:
+    print("| query | cells | CovJSON MB | server (HTTP) | xarray floor | ratio | server CPU/request | "
+          "server peak RSS growth |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for label, cells, mb, server, floor, cpu, grow in rows:
         print(f"| {label} | {cells:,} | {mb:.1f} | {server * 1000:.1f} ms | {floor * 1000:.1f} ms | "
-              f"{server / floor:.2f}× | {grow:.0f} MB |")
+              f"{server / floor:.2f}× | {cpu * 1000:.0f} ms | {grow:.0f} MB |")
+    print(f"\nload average when done: {os.getloadavg()[0]:.2f} (other processes share the {os.cpu_count()} CPUs)")
     print(f"\nserver RSS: {rss_start:.0f} MB at start, {rss0:.0f} MB after one warm-up request per query, "
           f"{rss1:.0f} MB after all runs")
     return 0

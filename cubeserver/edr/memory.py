@@ -2,14 +2,17 @@
 
 Reading a selection decompresses whole chunks (tens of MB even for a point series);
 numpy frees those buffers, but glibc keeps them in its arenas, so a busy server's RSS
-ratchets up. `malloc_trim(0)` (a few ms, run after the response is sent) returns the
-free pages, as dask.distributed does for its workers. A no-op where glibc is absent.
+ratchets up. `malloc_trim(0)` (a few ms, run after the response is sent, at most every
+couple of seconds) returns the free pages, as dask.distributed does for its workers.
+A no-op where glibc is absent.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import threading
+import time
 
 from starlette.background import BackgroundTask, BackgroundTasks
 from starlette.responses import Response
@@ -21,9 +24,21 @@ except (OSError, AttributeError):
     _TRIM = None
 
 
+MIN_INTERVAL = 2.0  # seconds between trims: a busy server trims regularly without paying it per request
+_last = 0.0
+_lock = threading.Lock()
+
+
 def trim() -> None:
-    if _TRIM is not None:
-        _TRIM(0)
+    global _last
+    if _TRIM is None:
+        return
+    with _lock:
+        now = time.monotonic()
+        if now - _last < MIN_INTERVAL:
+            return
+        _last = now
+    _TRIM(0)
 
 
 def trim_after(response: Response) -> Response:

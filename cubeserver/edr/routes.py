@@ -31,6 +31,14 @@ RES_X = Query(None, alias="resolution-x", description="number of positions acros
 RES_Y = Query(None, alias="resolution-y", description="number of positions across the y extent (0 = native)")
 
 
+def _format(request: Request, params: dict, allowed: list[str]) -> str:
+    """`f` by name or Accept; plain `f=json` means the query's JSON flavour, CoverageJSON."""
+    f = params.get("f")
+    if f is not None and f.strip().lower() in ("json", "application/json"):
+        f = "covjson"
+    return choose(request, f, allowed)
+
+
 def _view(ctx: AppContext, cid: str, iid: str | None) -> Collection:
     c = ctx.registry.gridded(cid)
     if instances.has_instances(c):
@@ -51,7 +59,7 @@ def build_router(ctx: AppContext) -> APIRouter:
 
     async def run(request: Request, c: Collection, qtype: str) -> object:
         params = dict(request.query_params)
-        fmt = choose(request, params.get("f"), FORMATS[qtype])
+        fmt = _format(request, params, FORMATS[qtype])
         limit = ctx.config.limits.max_cells
         return await run_blocking(lambda: render(c, QUERIES[qtype](c, params), fmt, qtype, limit))
 
@@ -127,7 +135,7 @@ def build_router(ctx: AppContext) -> APIRouter:
     async def one_location(request: Request, c: Collection, loc_id: str):
         params = dict(request.query_params)
         kind, _ = locations.resolve(ctx.registry, c, loc_id)
-        fmt = choose(request, params.get("f"), FORMATS["locations" if kind != "area" else "area"])
+        fmt = _format(request, params, FORMATS["locations" if kind != "area" else "area"])
         limit = ctx.config.limits.max_cells
         return await run_blocking(lambda: render(c, locations.answer(ctx.registry, c, loc_id, params)[1], fmt,
                                                  f"location-{loc_id}", limit))

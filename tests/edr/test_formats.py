@@ -114,3 +114,5 @@ def test_format_by_accept_and_aliases(client):
     assert client.get("/collections/coads/position", params=base,
                       headers={"Accept": "application/json"}).headers["content-type"].startswith("application/prs.coverage+json")
     assert client.get("/collections/coads/position", params={**base, "f": "csv"}).status_code == 200
+    assert client.get("/collections/coads/position", params={**base, "f": "json"}).headers[
+        "content-type"].startswith("application/prs.coverage+json")
