@@ -28,7 +28,8 @@ def build_router(ctx: AppContext) -> APIRouter:
         request: Request,
         subset: list[str] | None = Query(None, description='axis(low:high) or axis(value), comma-separated or repeated, '
                                          'e.g. Lat(40:60),Lon(-10:20) or time("2000-03-01T00:00:00Z":"2000-06-01T00:00:00Z"); '
-                                         '* is an open end; axis names as in the domainset (aliases Lon/Lat/x/y/h/time; Lon/Lat on a projected coverage are degrees); X/Y values in the native CRS unless subset-crs'),
+                                         '* is an open end; axis names as in the domainset (aliases Lon/Lat/x/y/h/time); '
+                                         'X/Y values in the native CRS unless subset-crs (Lon/Lat on a projected coverage: degrees)'),
         bbox: str | None = Query(None, description="minx,miny,maxx,maxy in bbox-crs (CRS84 by default)"),
         bbox_crs: str | None = Query(None, alias="bbox-crs", description="CRS of bbox, e.g. http://www.opengis.net/def/crs/EPSG/0/3857"),
         datetime: str | None = Query(None, description="instant or interval start/end ('..' open)"),

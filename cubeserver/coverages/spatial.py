@@ -22,7 +22,7 @@ from ..select.reproject import same_crs
 PARAM = "subset"
 
 
-def _number(v: str | None, axis: str) -> float | None:
+def _number(v: str | None) -> float | None:
     return None if v is None else parse_number(v, PARAM)
 
 
@@ -31,8 +31,8 @@ def _bounds(sub: AxisSubset | None) -> tuple[float | None, float | None, float |
     if sub is None:
         return None, None, None
     if sub.is_point:
-        return None, None, _number(sub.point, sub.axis)
-    low, high = _number(sub.low, sub.axis), _number(sub.high, sub.axis)
+        return None, None, _number(sub.point)
+    low, high = _number(sub.low), _number(sub.high)
     if low is not None and high is not None and low > high:
         raise BadRequest(f"{PARAM}: {sub.text()} has its low end above its high end", parameter=PARAM)
     return low, high, None
