@@ -42,7 +42,8 @@ def build_router(ctx: AppContext) -> APIRouter:
         f: str | None = Query(None, description="covjson (default), netcdf, geotiff (tif, GTiff; cog forces a Cloud-Optimized GeoTIFF) or png"),
     ):
         c = ctx.registry.gridded(collectionId)
-        fmt = choose(request, f, FORMAT_KEYS)
+        # plain f=json means this resource's JSON flavour, CoverageJSON (as in EDR)
+        fmt = choose(request, "covjson" if (f or "").strip().lower() in ("json", "application/json") else f, FORMAT_KEYS)
         req = parse_request(request.query_params)
         cog = (f or "").strip().lower() == "cog"  # a COG even when small
         return await run_blocking(render, c, req, fmt, ctx.config.limits.max_cells, cog)

@@ -184,7 +184,8 @@ def test_png_respects_scaling_and_field(client):
 
 @pytest.mark.parametrize("f, media", [("GTiff", "image/tiff; application=geotiff"), ("TIF", "image/tiff; application=geotiff"),
                                       ("geotiff", "image/tiff; application=geotiff"), ("NetCDF", "application/x-netcdf"),
-                                      ("COVJSON", "application/prs.coverage+json"), ("PNG", "image/png")])
+                                      ("COVJSON", "application/prs.coverage+json"), ("json", "application/prs.coverage+json"),
+                                      ("PNG", "image/png")])
 def test_f_is_case_insensitive(client, f, media):
     r = get(client, "shade", f=f, **{"scale-factor": 8})
     assert r.headers["content-type"].split(",")[0] == media
