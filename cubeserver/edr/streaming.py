@@ -10,7 +10,10 @@ stays at a couple of slabs instead of the whole answer plus its JSON.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import queue
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator
 
@@ -110,7 +113,55 @@ def _generate(pieces: list[bytes], lazy: list, pool: ThreadPoolExecutor = _PREFE
             pending.cancel()  # client gone: do not read a slab nobody will receive
 
 
+async def _ahead(chunks: Iterator[bytes], depth: int = 2):
+    """Run a blocking byte generator in a worker thread, up to `depth` pieces ahead of the socket.
+
+    Starlette pulls the next piece only once the previous one is fully sent; encoding
+    in a producer thread lets slab k+1 be encoded while slab k is on the wire.
+    """
+    loop = asyncio.get_running_loop()
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce():
+        try:
+            for piece in chunks:
+                while not stop.is_set():
+                    try:
+                        q.put(piece, timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(_DONE)
+        except BaseException as e:  # noqa: BLE001 - handed to the consumer, which re-raises
+            q.put(e)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+
+    producer = loop.run_in_executor(None, produce)
+    try:
+        while True:
+            piece = await loop.run_in_executor(None, q.get)
+            if piece is _DONE:
+                break
+            if isinstance(piece, BaseException):
+                raise piece
+            yield piece
+    finally:
+        stop.set()
+        while not q.empty():  # unblock a producer waiting on a full queue
+            q.get_nowait()
+        await asyncio.shield(producer)
+
+
+_DONE = object()
+
+
 def stream_grid(ds: xr.Dataset, axes: AxisModel) -> StreamingResponse:
-    """A StreamingResponse of one Grid coverage, computed slab by slab (prefetching one ahead)."""
+    """A StreamingResponse of one Grid coverage: read, encode and send overlap, one slab each."""
     pieces, lazy = _skeleton(ds, axes)
-    return StreamingResponse(_generate(pieces, lazy), media_type=MEDIA_TYPE)
+    return StreamingResponse(_ahead(_generate(pieces, lazy)), media_type=MEDIA_TYPE)
