@@ -123,29 +123,41 @@ async def _ahead(chunks: Iterator[bytes], depth: int = 2):
     q: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
+    def offer(item) -> bool:
+        """Put unless the consumer has gone (then the piece is dropped and production stops)."""
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def produce():
         try:
             for piece in chunks:
-                while not stop.is_set():
-                    try:
-                        q.put(piece, timeout=0.2)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not offer(piece):
                     return
-            q.put(_DONE)
+            offer(_DONE)
         except BaseException as e:  # noqa: BLE001 - handed to the consumer, which re-raises
-            q.put(e)
+            offer(e)
         finally:
             close = getattr(chunks, "close", None)
             if close is not None:
                 close()
 
+    def take():
+        while True:
+            try:
+                return q.get(timeout=0.2)
+            except queue.Empty:
+                if stop.is_set():
+                    return _DONE  # the consumer was cancelled: free this worker thread
+
     producer = loop.run_in_executor(None, produce)
     try:
         while True:
-            piece = await loop.run_in_executor(None, q.get)
+            piece = await loop.run_in_executor(None, take)
             if piece is _DONE:
                 break
             if isinstance(piece, BaseException):

@@ -53,3 +53,45 @@ def test_resample_keeps_ends():
     idx = np.arange(10, 19)
     assert geo.resample(idx, 3).tolist() == [10, 14, 18]
     assert geo.resample(idx, 0).tolist() == idx.tolist() and geo.resample(idx, 50).tolist() == idx.tolist()
+
+
+def test_streaming_producer_stops_when_the_client_goes():
+    import asyncio
+    import threading
+
+    from cubeserver.edr.streaming import _ahead
+
+    produced = []
+    closed = threading.Event()
+
+    def pieces():
+        try:
+            for i in range(1000):
+                produced.append(i)
+                yield b"x" * 10
+        finally:
+            closed.set()
+
+    async def main():
+        gen = _ahead(pieces(), depth=2)
+        assert await gen.__anext__() == b"x" * 10
+        await gen.aclose()  # the client disconnected after one piece
+
+    asyncio.run(main())
+    assert closed.wait(5) and len(produced) < 10
+
+
+def test_streaming_producer_error_reaches_the_consumer():
+    import asyncio
+
+    from cubeserver.edr.streaming import _ahead
+
+    def pieces():
+        yield b"a"
+        raise ValueError("disk on fire")
+
+    async def main():
+        return [p async for p in _ahead(pieces())]
+
+    with pytest.raises(ValueError, match="disk on fire"):
+        asyncio.run(main())
