@@ -151,13 +151,13 @@ def main(argv=None) -> int:
             for label, qtype, params, select in CASES:
                 path = f"/collections/cube/{qtype}"
 
-                def http():
+                def fetch():
                     return client.get(path, params)
 
                 before, _ = rss_mb(proc.pid)
                 reset_peak(proc.pid)
                 cpu0 = cpu_seconds(proc.pid)
-                server, body = timed(http, args.repeat)
+                server, body = timed(fetch, args.repeat)
                 cpu = (cpu_seconds(proc.pid) - cpu0) / (args.repeat + 1)
                 _, peak = rss_mb(proc.pid)
                 floor, arr = timed(lambda: select(var).values, args.repeat)

@@ -16,7 +16,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import BadRequest
-from ..query.parse import ValueSelection, parse_bbox
+from ..query.parse import ValueSelection, parse_bbox, parse_z
 from ..query.wkt import Coords, parse_coords
 from ..registry import Collection
 from ..select import geometry as geo
@@ -28,6 +28,8 @@ POINTS, PATH, GRID = "points", "path", "grid"
 
 @dataclass
 class Answer:
+    """A selected, still lazy answer and what the encoders need to describe it."""
+
     kind: str
     ds: xr.Dataset  # lazy
     query: Query
@@ -115,8 +117,6 @@ def cube(c: Collection, params: Mapping[str, str]) -> Answer:
         q.z = ValueSelection(low=bbox[2], high=bbox[5])
     cube_z = params.get("cube-z")
     if cube_z and q.z is None:
-        from ..query.parse import parse_z
-
         q.z = parse_z(cube_z, "cube-z")
     cells = geo.bbox_cells(c.axes, bbox, q.in_crs, "bbox",
                            _resolution(params, "resolution-x"), _resolution(params, "resolution-y"))
