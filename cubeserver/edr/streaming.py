@@ -91,7 +91,9 @@ def _values(arr: np.ndarray) -> memoryview:
     return memoryview(orjson.dumps(np.ascontiguousarray(arr).reshape(-1), option=_OPTS))[1:-1]
 
 
-def _generate(pieces: list[bytes], lazy: list, pool: ThreadPoolExecutor = _PREFETCH) -> Iterator[bytes | memoryview]:
+def _generate(pieces: list[bytes], lazy: list,
+              pool: ThreadPoolExecutor = _PREFETCH) -> Iterator[bytes | memoryview]:
+    """The document's bytes in order; slab k+1 is being read (prefetch pool) while slab k is encoded."""
     jobs = [(i, var.isel({var.dims[0]: s})) for i, (var, _) in enumerate(lazy) for s in _slabs(var)]
     pending = None
     try:
