@@ -34,6 +34,10 @@ def _registry(config):
 def cmd_serve(args) -> int:
     import uvicorn
 
+    from .memory import limit_arenas
+
+    limit_arenas(2)  # freed chunk buffers go back to the OS instead of piling up in per-thread arenas
+    os.environ.setdefault("MALLOC_ARENA_MAX", "2")  # the same for --workers > 1 processes
     level = args.log_level.upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.config:

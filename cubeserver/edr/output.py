@@ -16,7 +16,7 @@ from ..encode.geojson import feature_collection
 from ..encode.netcdf import netcdf_response
 from ..registry import Collection
 from ..select.core import compute, guard_size
-from .memory import trim_after
+from ..memory import trim_after
 from .queries import GRID, PATH, POINTS, Answer
 from .streaming import stream_grid, streamable
 from .table import columns
