@@ -1,14 +1,14 @@
 """gzip for text and JSON answers above a size, as pure ASGI middleware.
 
 Only textual media types are compressed: Zarr chunks are already Blosc-compressed
-and NetCDF, GeoTIFF and PNG are binary, so gzip would cost CPU for nothing. A
-streamed textual body is compressed as it streams (no buffering).
+and NetCDF, GeoTIFF and PNG are binary, so gzip would cost CPU for nothing. Streamed bodies (large CoverageJSON grids)
+are sent uncompressed: gzip would cost ~10x the encoding time on the server and delay the
+first byte; clients wanting a compact large answer ask for NetCDF.
 """
 
 from __future__ import annotations
 
 import gzip
-import zlib
 
 from starlette.datastructures import Headers, MutableHeaders
 
@@ -48,7 +48,6 @@ class _Gzipper:
         self.accepts = client_accepts
         self.min_size = min_size
         self.start = None
-        self.stream = None  # zlib compressor while a streamed body is being compressed
         self.decided = False
 
     async def send(self, message):
@@ -56,7 +55,7 @@ class _Gzipper:
             self.start = message
             return
         if self.decided:
-            return await self._send(self._compress(message) if self.stream else message)
+            return await self._send(message)
         self.decided = True
         start = self.start
         headers = MutableHeaders(scope=start)
@@ -74,17 +73,5 @@ class _Gzipper:
                 headers["content-length"] = str(len(body))
             await self._send(start)
             return await self._send({**message, "body": body})
-        self.stream = zlib.compressobj(_LEVEL, zlib.DEFLATED, 31)  # 31: gzip container
-        headers["content-encoding"] = "gzip"
-        if "content-length" in headers:
-            del headers["content-length"]
-        await self._send(start)
-        await self._send(self._compress(message))
-
-    def _compress(self, message):
-        if message["type"] != "http.response.body":
-            return message
-        data = self.stream.compress(message.get("body", b""))
-        if not message.get("more_body", False):
-            data += self.stream.flush()
-        return {**message, "body": data}
+        await self._send(start)  # streamed: passed through as is
+        await self._send(message)

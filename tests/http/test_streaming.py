@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import zlib
 
 import pytest
 from starlette.applications import Starlette
@@ -82,13 +81,14 @@ def test_stream_stays_streamed(stack):
     assert _body(msgs) == LINE * 3
 
 
-def test_streamed_text_is_gzipped_as_it_streams(stack):
+def test_streamed_text_is_not_gzipped_and_flows_as_it_streams(stack):
+    """Streamed answers are large grids: gzip would cost far more server time than it saves on a LAN."""
     asgi, _ = stack
     msgs = call(asgi, "/csv", {"Accept-Encoding": "gzip"})
     h = _headers(msgs)
-    assert h["content-encoding"] == "gzip" and "content-length" not in h
-    assert len([m for m in msgs if m["type"] == "http.response.body"]) >= 3
-    assert zlib.decompress(_body(msgs), 31) == LINE * 3
+    assert "content-encoding" not in h
+    assert len([m for m in msgs if m["type"] == "http.response.body" and m.get("body")]) == 3
+    assert _body(msgs) == LINE * 3
 
 
 def test_file_response_is_not_gzipped_and_intact(stack):
