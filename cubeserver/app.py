@@ -13,7 +13,7 @@ from . import __version__
 from .config import ServerConfig
 from .context import AppContext, json_response
 from .errors import install_handlers
-from .negotiate import media_type
+from .negotiate import choose, media_type
 from .registry import Registry
 
 log = logging.getLogger("cubeserver.access")
@@ -50,7 +50,7 @@ def create_app(config: ServerConfig, registry: Registry | None = None) -> FastAP
 
     @app.get("/openapi", include_in_schema=False)
     def openapi(request: Request, f: str | None = None):
-        if (f or "").lower() == "html" or (not f and "text/html" in request.headers.get("accept", "")):
+        if choose(request, f, ["json", "openapi", "html"]) == "html":
             return RedirectResponse(url=f"{ctx.base_url(request)}/docs")
         return json_response(app.openapi(), media_type=media_type("openapi"))
 

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError, ProjError
 
 CRS84 = CRS.from_user_input("OGC:CRS84")
 CRS84_URI = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -32,14 +33,30 @@ def crs_uri(crs: CRS) -> str:
 
 
 def parse_crs(text: str) -> CRS:
-    """CRS from a URI, `EPSG:n`, `OGC:CRS84` or WKT; raises pyproj's CRSError."""
+    """A horizontal 2-D CRS from a URI, `EPSG:n`, `OGC:CRS84` or WKT; raises pyproj's CRSError.
+
+    Refused as well: control characters (pyproj's C API would stop at a NUL and validate
+    something other than what was sent), geocentric/vertical CRSs, and CRSs with no
+    transformation to CRS84 (e.g. another celestial body).
+    """
     t = text.strip().strip("[]")
+    if not t.isprintable():
+        raise CRSError("a CRS may not contain control characters")
     if t.startswith("http://www.opengis.net/def/crs/"):
         parts = t.rstrip("/").split("/")
         if len(parts) >= 3:
             auth, code = parts[-3], parts[-1]
             t = "OGC:CRS84" if code in ("CRS84", "CRS84h") else f"{auth}:{code}"
-    return CRS.from_user_input(t)
+    crs = CRS.from_user_input(t)
+    if crs.is_compound:
+        crs = next((sub for sub in crs.sub_crs_list if sub.is_geographic or sub.is_projected), crs)
+    if not (crs.is_geographic or crs.is_projected) or crs.is_geocentric or len(crs.axis_info) != 2:
+        raise CRSError(f"{text!r} is not a horizontal 2-D CRS")
+    try:
+        Transformer.from_crs(crs, CRS84, always_xy=True).transform(0.0, 0.0, errcheck=False)
+    except ProjError:
+        raise CRSError(f"{text!r} cannot be transformed to lon/lat") from None
+    return crs
 
 
 def is_datetime_like(values: np.ndarray) -> bool:

@@ -67,14 +67,20 @@ class TooLarge(APIError):
     kind = "PayloadTooLarge"
 
 
+class MethodNotAllowed(APIError):
+    status = 405
+    title = "Method Not Allowed"
+    kind = "MethodNotAllowed"
+
+
 class Conflict(APIError):
     status = 409
     title = "Conflict"
     kind = "Conflict"
 
 
-def _response(err: APIError) -> JSONResponse:
-    return JSONResponse(err.body(), status_code=err.status)
+def _response(err: APIError, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse(err.body(), status_code=err.status, headers=headers)
 
 
 def install_handlers(app: FastAPI) -> None:
@@ -99,7 +105,8 @@ def install_handlers(app: FastAPI) -> None:
         if exc.status_code == 404:
             return _response(NotFound(f"no resource at {request.url.path}"))
         if exc.status_code == 405:
-            return _response(APIError(f"method {request.method} not allowed here", status=405))
+            return _response(MethodNotAllowed(f"method {request.method} is not allowed on {request.url.path}"),
+                             headers=getattr(exc, "headers", None))
         err = APIError(str(exc.detail), status=exc.status_code)
         err.title = "HTTP error"
         return _response(err)

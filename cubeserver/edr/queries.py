@@ -198,6 +198,8 @@ def _corridor_levels(c: Collection, params: Mapping[str, str], coords: Coords,
                      q: Query) -> tuple[ValueSelection | None, str]:
     """Levels of a corridor: Z of the path or `z`, widened by corridor-height when given."""
     ax = c.axes
+    if ax.z is None and q.z is not None:
+        raise BadRequest("z: this collection has no vertical axis", parameter="z")
     height = number(params, "corridor-height", minimum=0)
     if height is not None:
         units = params.get("height-units")

@@ -116,7 +116,7 @@ def build_router(ctx: AppContext, jobs: JobManager) -> APIRouter:
 
     @r.get("/jobs", summary="Jobs, newest first")
     def job_list(request: Request, f: str | None = F,
-                 limit: int = Query(10, ge=1, le=1000), offset: int = Query(0, ge=0),
+                 limit: int = Query(10, ge=1, le=1000), offset: int = Query(0, ge=0, le=2**62),
                  status: list[str] | None = Query(None, description="accepted, running, successful, failed, dismissed"),
                  processID: list[str] | None = Query(None, description="only jobs of these processes"),
                  type: list[str] | None = Query(None, description="job type; this server runs `process` jobs"),  # noqa: A002

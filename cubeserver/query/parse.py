@@ -85,7 +85,7 @@ def parse_datetime(text: str | None, param: str = "datetime") -> TimeSelection |
             raise BadRequest(f"{param}: an interval is start/end, got {text!r}", parameter=param)
         a, b = (None if p.strip() in ("", "..") else parse_instant(p, param) for p in pieces)
         if a is None and b is None:
-            return TimeSelection(interval=True, text=text)
+            raise BadRequest(f"{param}: at least one end of the interval must be given, got {text!r}", parameter=param)
         if a is not None and b is not None and a > b:
             raise BadRequest(f"{param}: interval start {pieces[0]} is after its end {pieces[1]}", parameter=param)
         return TimeSelection(start=a, end=b, interval=True, text=text)

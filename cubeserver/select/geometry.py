@@ -202,11 +202,15 @@ def radius_cells(axes: AxisModel, x: float, y: float, radius_m: float, crs: CRS 
 
 def corridor_cells(axes: AxisModel, line, width_m: float, crs: CRS | None = None, param: str = "coords") -> Cells:
     """Cells whose centres are within width/2 of a path, measured in a local azimuthal equidistant projection."""
+    check_coords(*_xy(line), crs, param)
     lon, lat = _to_lonlat(*_xy(line), crs)
+    check_coords(lon, lat, None, param)
+    step = max(axes.resolution(axes.x), axes.resolution(axes.y)) / 2 if axes.geographic else 0.05
+    if float(shapely.length(shapely.LineString(np.column_stack([lon, lat])))) / step > MAX_SAMPLES:
+        raise TooLarge(f"{param}: the path crosses more than {MAX_SAMPLES:,} grid cells; shorten it")
     lon_c, lat_c = float(np.mean(lon)), float(np.mean(lat))
     aeqd = CRS.from_proj4(f"+proj=aeqd +lat_0={lat_c} +lon_0={lon_c} +datum=WGS84 +units=m")
     to_local = Transformer.from_crs(CRS84, aeqd, always_xy=True)
-    step = max(axes.resolution(axes.x), axes.resolution(axes.y)) / 2 if axes.geographic else 0.05
     parts = [shapely.segmentize(shapely.LineString(p), step) for p in _parts(lon, lat, line)]
     local = shapely.transform(shapely.MultiLineString(parts), lambda c: np.column_stack(to_local.transform(c[:, 0], c[:, 1])))
     zone = shapely.buffer(local, width_m / 2.0, quad_segs=16)
@@ -220,6 +224,15 @@ def corridor_cells(axes: AxisModel, line, width_m: float, crs: CRS | None = None
         raise BadRequest(f"corridor-width: no grid cell centre lies within {width_m / 2:g} m of the path (grid spacing "
                          f"{_spacing(axes)}); widen the corridor or use a trajectory query", parameter="corridor-width")
     return Cells(iy, ix, mask, relabel)
+
+
+def check_coords(xs, ys, crs: CRS | None, param: str = "coords") -> None:
+    """Finite coordinates, and within lon/lat range when the query CRS is geographic."""
+    xs, ys = np.asarray(xs, dtype="float64"), np.asarray(ys, dtype="float64")
+    if not (np.isfinite(xs).all() and np.isfinite(ys).all()):
+        raise BadRequest(f"{param}: coordinates must be finite numbers", parameter=param)
+    if (crs is None or crs.is_geographic) and (np.abs(ys).max(initial=0) > 90 or np.abs(xs).max(initial=0) > 360):
+        raise BadRequest(f"{param}: longitude must lie within -180..360 and latitude within -90..90", parameter=param)
 
 
 def _xy(geom) -> tuple[np.ndarray, np.ndarray]:
@@ -247,11 +260,15 @@ def path_samples(axes: AxisModel, geom, m: np.ndarray | None, z: np.ndarray | No
     Returns query-CRS x, y and the per-sample M (epoch seconds) and Z, or None when not given.
     """
     qx, qy = _xy(geom)
+    check_coords(qx, qy, crs, param)
     tr = query_transformer(axes, crs)
     if tr is not None:
         nx, ny = (np.asarray(v) for v in tr.transform(qx, qy))
     else:
         nx, ny = qx, qy
+    if not (np.isfinite(nx).all() and np.isfinite(ny).all()):
+        raise BadRequest(f"{param}: the path lies outside the area where this collection's CRS is defined",
+                         parameter=param)
     rx, ry = axes.resolution(axes.x) or 1.0, axes.resolution(axes.y) or 1.0
     out = {k: [] for k in ("x", "y", "m", "z")}
     start = 0
@@ -259,9 +276,10 @@ def path_samples(axes: AxisModel, geom, m: np.ndarray | None, z: np.ndarray | No
         n = len(part)
         sl = slice(start, start + n)
         seg = np.maximum(np.abs(np.diff(nx[sl])) / rx, np.abs(np.diff(ny[sl])) / ry)
-        steps = np.maximum(1, np.ceil(2 * seg)).astype(int)
-        if steps.sum() > MAX_SAMPLES:
+        steps = np.maximum(1.0, np.ceil(2 * seg))
+        if steps.sum() > MAX_SAMPLES:  # checked as floats, before any cast can overflow
             raise TooLarge(f"{param}: the path crosses more than {MAX_SAMPLES:,} grid cells; shorten it")
+        steps = steps.astype(int)
         frac = np.concatenate([np.arange(s) / s for s in steps] + [np.array([1.0])])
         seg_i = np.concatenate([np.full(s, i) for i, s in enumerate(steps)] + [np.array([n - 2])])
         for key, vals in (("x", qx), ("y", qy), ("m", m), ("z", z)):
@@ -294,7 +312,10 @@ def nearest_times(axes: AxisModel, seconds: np.ndarray, param: str = "coords") -
     if bad.any():
         import pandas as pd
 
-        when = pd.Timestamp(float(seconds[bad][0]), unit="s").isoformat() + "Z"
+        try:
+            when = pd.Timestamp(float(seconds[bad][0]), unit="s").isoformat() + "Z"
+        except (OverflowError, ValueError):
+            when = "beyond any representable date"
         raise BadRequest(f"{param}: M value {seconds[bad][0]:.0f} ({when}) is outside the temporal extent "
                          f"{' / '.join(axes.time_interval() or [])}", parameter=param)
     return _nearest(axis, np.asarray(seconds, dtype="float64"))

@@ -52,7 +52,7 @@ def parse_key(key: str, shape: tuple[int, ...], chunks: tuple[int, ...]) -> tupl
     parts = key.split(".")
     if not shape:
         return () if key == "0" else None
-    if len(parts) != len(shape) or not all(p.isdigit() and (p == "0" or not p.startswith("0")) for p in parts):
+    if len(parts) != len(shape) or not all(p.isascii() and p.isdigit() and (p == "0" or not p.startswith("0")) for p in parts):
         return None
     index = [int(p) for p in parts]
     if any(i >= n for i, n in zip(index, grid(shape, chunks))):
