@@ -4,7 +4,8 @@ when the cube is larger than a worker's memory limit.
 Each run builds a server app in-process (create_app + TestClient) on its own LocalCluster,
 executes the process synchronously (validate, compute on the cluster, write NetCDF + Zarr,
 publish the collection) and samples the workers' and the server's RSS every 50 ms.
-The result is checked against numpy. Run by hand:
+The result is checked against numpy; a first row gives the same lazy computation on dask's
+threaded scheduler in-process (no cluster) as the floor. Run by hand:
 
     python benchmarks/processes.py                       # ~380 MB cube, limits 1 GiB and 256 MiB
     python benchmarks/processes.py --days 730 --ny 360 --nx 720 --small-limit 256MiB
@@ -29,7 +30,7 @@ def make_cube(path: Path, days: int, ny: int, nx: int, chunks: dict, seed: int =
     """Daily float32 field with a seasonal cycle and noise, written as chunked Zarr; returns the data."""
     rng = np.random.default_rng(seed)
     time_ = pd.date_range("2001-01-01", periods=days, freq="D")
-    season = 10 * np.cos(2 * np.pi * time_.dayofyear.values / 365.0).astype("float32")
+    season = (10 * np.cos(2 * np.pi * time_.dayofyear.values / 365.0)).astype("float32")
     data = rng.standard_normal((days, ny, nx), dtype="float32") + season[:, None, None]
     ds = xr.Dataset(
         {"tas": (("time", "lat", "lon"), data, {"units": "K", "standard_name": "air_temperature"})},
@@ -42,7 +43,7 @@ def make_cube(path: Path, days: int, ny: int, nx: int, chunks: dict, seed: int =
 
 
 class PeakRSS:
-    """Samples RSS of the server process and of each dask worker until stopped."""
+    """Samples RSS of each dask worker and the growth of this (server) process's RSS until stopped."""
 
     def __init__(self, client, interval: float = 0.05):
         self.client, self.interval = client, interval
@@ -52,8 +53,9 @@ class PeakRSS:
 
     def _run(self):
         me = psutil.Process()
+        base = me.memory_info().rss
         while not self._stop.is_set():
-            self.server = max(self.server, me.memory_info().rss)
+            self.server = max(self.server, me.memory_info().rss - base)
             try:
                 rss = self.client.run(lambda: psutil.Process().memory_info().rss)
                 self.workers = max([self.workers, *rss.values()])
@@ -97,6 +99,32 @@ def run_once(zarr_path: Path, state: Path, workers: int, memory_limit: str, expe
             "worker_peak": peak.workers / 2**20, "server_peak": peak.server / 2**20}
 
 
+def run_local(zarr_path: Path, expected: np.ndarray) -> dict:
+    """Baseline: the same lazy computation with dask's threaded scheduler in this process (no cluster)."""
+    from cubeserver.processes.grouped import grouped_reduce
+    from cubeserver.processes.inputs import period_labels
+
+    src = xr.open_zarr(zarr_path)["tas"]
+    lazy = grouped_reduce(src, "time", period_labels(src["time"].values, "month", "standard"), "mean")
+    me = psutil.Process()
+    base = me.memory_info().rss
+    peak, stop = [base], threading.Event()
+
+    def sample():
+        while not stop.wait(0.05):
+            peak.append(me.memory_info().rss)
+
+    t = threading.Thread(target=sample, daemon=True)
+    t.start()
+    t0 = time.perf_counter()
+    out = lazy.compute(scheduler="threads")
+    wall = time.perf_counter() - t0
+    stop.set()
+    t.join()
+    return {"workers": "threads", "limit": "-", "wall": wall, "ok": bool(np.allclose(out.values, expected, rtol=1e-5, atol=1e-5)),
+            "worker_peak": float("nan"), "server_peak": (max(peak) - base) / 2**20, "tasks": len(lazy.__dask_graph__())}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--days", type=int, default=365)
@@ -119,17 +147,18 @@ def main() -> None:
     nchunks = int(np.prod([-(-n // c) for n, c in zip(data.shape, chunks.values())]))
     del data
 
-    rows = []
+    rows = [run_local(cube, expected) for _ in range(args.repeat)]
     for workers, limit in [(1, args.limit), (2, args.limit), (2, args.small_limit)]:
         for i in range(args.repeat):
             rows.append(run_once(cube, tmp / f"state-{workers}-{limit}-{i}", workers, limit, expected))
 
     print(f"\ncube: {args.days} x {args.ny} x {args.nx} float32 = {size_mb:.0f} MiB in {nchunks} chunks; "
-          f"monthly mean -> {len(expected)} steps; {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
-    print(f"{'workers':>7} {'mem limit':>9} {'wall s':>7} {'MiB/s':>7} {'peak worker MiB':>15} {'peak server MiB':>15} {'correct':>7}")
+          f"monthly mean -> {len(expected)} steps, {rows[0]['tasks']} dask tasks; {os.cpu_count()} CPUs, "
+          f"load {os.getloadavg()[0]:.1f}")
+    print(f"{'workers':>7} {'mem limit':>9} {'wall s':>7} {'MiB/s':>7} {'peak worker MiB':>15} {'server +MiB':>11} {'correct':>7}")
     for r in rows:
         print(f"{r['workers']:>7} {r['limit']:>9} {r['wall']:>7.2f} {size_mb / r['wall']:>7.0f} "
-              f"{r['worker_peak']:>15.0f} {r['server_peak']:>15.0f} {str(r['ok']):>7}")
+              f"{r['worker_peak']:>15.0f} {r['server_peak']:>11.0f} {str(r['ok']):>7}")
 
 
 if __name__ == "__main__":

@@ -146,13 +146,20 @@ def test_dismiss_running_job_cancels_dask_work(client, test_processes, tmp_path)
     doc = client.get(f"/jobs/{jid}").json()
     # the quick tasks finished, the blocked one and the sum did not: task-level progress, neither 0 nor done
     assert doc["status"] == "running" and 5 < doc["progress"] < 95, doc
-    futures = list(test_processes._running[jid].futures)
+    keys = [f.key for f in test_processes._running[jid].futures]
+    dask_client = test_processes.runner.client()
+
+    def on_scheduler():
+        return dask_client.run_on_scheduler(lambda keys, dask_scheduler=None: [k in dask_scheduler.tasks for k in keys],
+                                            keys=keys)
+
+    assert all(on_scheduler())
     r = client.delete(f"/jobs/{jid}")
     assert r.status_code == 200 and r.json()["status"] == "dismissed"
-    while jid in test_processes._running and time.monotonic() < deadline:
+    while (jid in test_processes._running or any(on_scheduler())) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert jid not in test_processes._running  # the job thread gave up waiting
-    assert all(f.status == "cancelled" for f in futures)
+    assert not any(on_scheduler())  # the scheduler dropped the job's tasks
     release.touch()  # let the worker thread finish the blocked task
     doc = client.get(f"/jobs/{jid}").json()
     assert doc["status"] == "dismissed"
@@ -251,3 +258,15 @@ def test_job_list_datetime_type_and_duration_parameters(client):
     assert jid in listed(type="process") and listed(type="openeo") == []
     assert jid in listed(maxDuration=3600) and jid not in listed(minDuration=3600)
     assert client.get("/jobs", params={"datetime": "yesterday"}).json()["parameter"] == "datetime"
+
+
+def test_identical_jobs_share_tasks_without_interfering(client):
+    """Same inputs give the same dask keys: finishing or dismissing one job must not cancel the other."""
+    body = {"inputs": {"collection": "coads", "variables": "UWND", "grouping": "season", "reducer": "max"}}
+    for _ in range(2):  # sequential repeats reuse the keys of a released computation
+        assert client.post("/processes/temporal-aggregate/execution", json=body).status_code == 204
+    a, b = (client.post("/processes/temporal-aggregate/execution", json=body, headers={"Prefer": "respond-async"})
+            for _ in range(2))
+    assert client.delete(a.headers["location"]).json()["status"] == "dismissed"
+    assert wait_job(client.get, b.headers["location"])["status"] == "successful"
+    assert client.get(a.headers["location"]).json()["status"] == "dismissed"
