@@ -7,7 +7,7 @@ name heuristics, rioxarray's grid_mapping / spatial_ref); nothing else guesses n
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import cf_xarray  # noqa: F401 - registers the .cf accessor
 import numpy as np
@@ -32,6 +32,7 @@ def crs_uri(crs: CRS) -> str:
     return crs.to_wkt()
 
 
+@lru_cache(maxsize=256)
 def parse_crs(text: str) -> CRS:
     """A horizontal 2-D CRS from a URI, `EPSG:n`, `OGC:CRS84` or WKT; raises pyproj's CRSError.
 

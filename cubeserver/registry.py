@@ -108,7 +108,8 @@ class Registry:
         try:
             return self._collections[cid]
         except KeyError:
-            raise NotFound(f"no collection {cid!r}; see /collections for the list", parameter="collectionId") from None
+            shown = cid if len(cid) <= 80 else cid[:80] + "..."
+            raise NotFound(f"no collection {shown!r}; see /collections for the list", parameter="collectionId") from None
 
     def gridded(self, cid: str) -> Collection:
         c = self.get(cid)

@@ -139,6 +139,7 @@ def resample(idx: np.ndarray, n: int | None) -> np.ndarray:
 def polygon_cells(axes: AxisModel, geom, crs: CRS | None = None, param: str = "coords",
                   res_x: int | None = None, res_y: int | None = None) -> Cells:
     """Cells whose centres lie inside (or on the boundary of) a polygon given in the query CRS."""
+    check_coords(*_xy(geom), crs, param)
     iy, ix, relabel = _window(axes, geom.bounds, crs, param, "polygon")
     if res_x:
         keep = resample(np.arange(len(ix)), res_x)
