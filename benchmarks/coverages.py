@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import dask
@@ -28,7 +26,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 import synthetic  # noqa: E402
-from edr import free_port, reset_peak, rss_mb, timed  # noqa: E402 - shared benchmark helpers
+from edr import reset_peak, rss_mb, timed  # noqa: E402 - shared benchmark helpers
+from serve import start_server  # noqa: E402
 
 CASES = [
     ("20°×20°×1 day", {"subset": 'lon(0:20),lat(30:50),time("2024-01-02T00:00:00Z":"2024-01-02T23:00:00Z")'},
@@ -36,28 +35,6 @@ CASES = [
     ("global × 5 days (≈500 MB)", {"subset": 'time("2024-01-01T00:00:00Z":"2024-01-05T23:00:00Z")'},
      lambda v: v.sel(time=slice("2024-01-01T00", "2024-01-05T23")), "large"),
 ]
-
-
-def start_server(cube: Path, workdir: Path, max_cells: int) -> tuple[subprocess.Popen, str]:
-    cfg = workdir / "bench.yaml"
-    cfg.write_text(f"state_dir: {workdir / 'state'}\nlimits:\n  max_cells: {max_cells}\n"
-                   f"collections:\n  cube:\n    path: {Path(cube).resolve()}\n    title: synthetic\n")
-    port = free_port()
-    log = open(workdir / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "cubeserver.cli", "serve", "--config", str(cfg), "--port", str(port),
-                             "--log-level", "warning"], cwd=str(ROOT), stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError((workdir / "server.log").read_text()[-2000:])
-        try:
-            if requests.get(f"{base}/conformance", timeout=2).ok:
-                return proc, base
-        except requests.RequestException:
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError("server did not start")
 
 
 def download(session: requests.Session, url: str, params: dict) -> int:
@@ -94,7 +71,7 @@ def main(argv=None) -> int:
     session.headers.update({"Accept-Encoding": "identity"})
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        proc, base = start_server(args.cube, Path(tmp), max_cells=200_000_000)
+        proc, base = start_server(args.cube, Path(tmp), "limits:\n  max_cells: 200000000\n")
         url = f"{base}/collections/cube/coverage"
         try:
             rss_start, _ = rss_mb(proc.pid)

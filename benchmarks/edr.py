@@ -19,21 +19,19 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import requests
 import xarray as xr
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 import synthetic  # noqa: E402
+from serve import start_server  # noqa: E402
 
 # Each case: label, query path, parameters, and the same cells selected directly with xarray.
 DAY = "2024-01-03T00:00:00Z/2024-01-03T23:00:00Z"
@@ -48,34 +46,6 @@ CASES = [
     ("60°×60°×3 day cube", "cube", {"bbox": "-30,0,30,60", "datetime": DAYS3},
      lambda v: v.sel(lat=slice(0, 60), lon=slice(-30, 30), time=slice("2024-01-03T00", "2024-01-05T23"))),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(cube: Path, workdir: Path) -> tuple[subprocess.Popen, str]:
-    cube = Path(cube).resolve()
-    cfg = workdir / "bench.yaml"
-    cfg.write_text(f"state_dir: {workdir / 'state'}\ncollections:\n  cube:\n    path: {cube}\n    title: synthetic\n")
-    port = free_port()
-    log = open(workdir / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "cubeserver.cli", "serve", "--config", str(cfg), "--port", str(port),
-                             "--log-level", "warning"], cwd=str(ROOT), stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError((workdir / "server.log").read_text()[-2000:])
-        try:
-            if requests.get(f"{base}/conformance", timeout=2).ok:
-                return proc, base
-        except requests.RequestException:
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError("server did not start")
 
 
 def rss_mb(pid: int) -> tuple[float, float]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,7 @@ import xarray as xr
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import synthetic  # noqa: E402
+from serve import start_server  # noqa: E402
 
 POINT = {"lat": 45.1, "lon": 10.1}
 DAY = slice("2024-01-03T00", "2024-01-03T23")
@@ -39,25 +39,7 @@ EDR_WINDOW = ("cube", {"bbox": "0,0,20,20", "datetime": "2024-01-03T00:00:00Z/20
 
 
 def serve(cube: Path, workdir: Path) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    cfg = workdir / "bench.yaml"
-    cfg.write_text(f"state_dir: {workdir / 'state'}\ncollections:\n  cube:\n    path: {cube}\n")
-    log = open(workdir / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "cubeserver.cli", "serve", "--config", str(cfg), "--port", str(port),
-                             "--log-level", "warning"], cwd=str(HERE.parent), stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(400):
-        if proc.poll() is not None:
-            raise RuntimeError((workdir / "server.log").read_text()[-2000:])
-        try:
-            if requests.get(f"{base}/conformance", timeout=2).ok:
-                return proc, base
-        except requests.RequestException:
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError("server did not start")
+    return start_server(cube, workdir)
 
 
 def median_time(fn, repeat: int):

@@ -1,0 +1,42 @@
+"""Start `cubeserver serve` on a synthetic cube for a benchmark: one helper for every script."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(cube: Path, workdir: Path, extra_yaml: str = "") -> tuple[subprocess.Popen, str]:
+    """Serve `cube` as collection `cube` from a config in `workdir`; returns (process, base URL)."""
+    cfg = workdir / "bench.yaml"
+    cfg.write_text(f"state_dir: {workdir / 'state'}\n{extra_yaml}"
+                   f"collections:\n  cube:\n    path: {Path(cube).resolve()}\n    title: synthetic\n")
+    port = free_port()
+    log = open(workdir / "server.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "cubeserver.cli", "serve", "--config", str(cfg), "--port", str(port),
+                             "--log-level", "warning"], cwd=str(ROOT), stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError((workdir / "server.log").read_text()[-2000:])
+        try:
+            if requests.get(f"{base}/conformance", timeout=2).ok:
+                return proc, base
+        except requests.RequestException:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("server did not start")
