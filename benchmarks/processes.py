@@ -7,8 +7,8 @@ publish the collection) and samples the workers' and the server's RSS every 50 m
 The result is checked against numpy; a first row gives the same lazy computation on dask's
 threaded scheduler in-process (no cluster) as the floor. Run by hand:
 
-    python benchmarks/processes.py                       # ~380 MB cube, limits 1 GiB and 256 MiB
-    python benchmarks/processes.py --days 730 --ny 360 --nx 720 --small-limit 256MiB
+    python benchmarks/processes.py                       # 722 MiB cube, limits 1 GiB and 384 MiB
+    python benchmarks/processes.py --days 365 --small-limit 512MiB --repeat 3
 """
 
 from __future__ import annotations
@@ -127,12 +127,12 @@ def run_local(zarr_path: Path, expected: np.ndarray) -> dict:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--days", type=int, default=365)
+    p.add_argument("--days", type=int, default=730)
     p.add_argument("--ny", type=int, default=360)
     p.add_argument("--nx", type=int, default=720)
     p.add_argument("--chunk-days", type=int, default=30)
     p.add_argument("--limit", default="1GiB", help="worker memory limit for the 1 vs 2 worker runs")
-    p.add_argument("--small-limit", default="256MiB", help="a worker memory limit below the cube size")
+    p.add_argument("--small-limit", default="384MiB", help="a worker memory limit below the cube size")
     p.add_argument("--repeat", type=int, default=2)
     args = p.parse_args()
 
