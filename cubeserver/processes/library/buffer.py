@@ -69,13 +69,14 @@ class Buffer(Process):
     def execute(self, params, job):
         g = params["geometry"]
         fwd, back = local_projection(g)
-        local = shapely.transform(g, lambda xy: _apply(fwd, xy))
+        local = shapely.transform(g, lambda xy: transform_xy(fwd, xy))
         buffered = local.buffer(float(params["distance"]), quad_segs=int(params["resolution"]))
-        out = shapely.transform(buffered, lambda xy: _apply(back, xy))
+        out = shapely.transform(buffered, lambda xy: transform_xy(back, xy))
         return {"buffered": Output(value=mapping(out), media_type="application/geo+json")}
 
 
-def _apply(tr: Transformer, xy):
+def transform_xy(tr: Transformer, xy):
+    """Coordinates (n x 2) through a pyproj transformer, for shapely.transform."""
     import numpy as np
 
     x, y = tr.transform(xy[:, 0], xy[:, 1])

@@ -15,6 +15,7 @@ import itertools
 
 import numpy as np
 import shapely
+from shapely.geometry import shape
 from dask import delayed
 
 from ...axes import CRS84, iso_times
@@ -22,7 +23,7 @@ from ...errors import BadRequest, NotFound
 from ..base import Process
 from ..inputs import COLLECTION, DATETIME, VARIABLE, Z, gridded, select, variable_list
 from ..results import Output, jsonable
-from .buffer import _apply
+from .buffer import transform_xy
 
 MAX_ROWS = 2_000_000
 STATS = ("count", "mean", "min", "max")
@@ -79,7 +80,7 @@ def features_input(ctx, value, name: str = "features") -> tuple[list, list]:
             if not isinstance(f, dict) or f.get("type") != "Feature" or not isinstance(f.get("geometry"), dict):
                 raise BadRequest(f"{name}: features[{i}] is not a GeoJSON Feature with a geometry", parameter=name)
             try:
-                geoms.append(shapely.geometry.shape(f["geometry"]))
+                geoms.append(shape(f["geometry"]))
             except Exception as e:  # noqa: BLE001 - shapely raises several kinds for bad coordinates
                 raise BadRequest(f"{name}: features[{i}] has an invalid geometry ({e})", parameter=name) from None
             ids.append(f.get("id", i))
@@ -95,7 +96,7 @@ def to_native(axes, geoms: list) -> list:
     if axes.crs.equals(CRS84):
         return geoms
     tr = axes.to_native
-    return [shapely.transform(g, lambda xy: _apply(tr, xy)) for g in geoms]
+    return [shapely.transform(g, lambda xy: transform_xy(tr, xy)) for g in geoms]
 
 
 def plan(da, axes, geoms: list):
