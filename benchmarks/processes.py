@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -137,6 +138,13 @@ def main() -> None:
     args = p.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="cubeserver-bench-"))
+    try:
+        report(args, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def report(args, tmp: Path) -> None:
     cube = tmp / "cube.zarr"
     chunks = {"time": args.chunk_days, "lat": args.ny // 2, "lon": args.nx // 2}
     data = make_cube(cube, args.days, args.ny, args.nx, chunks)
