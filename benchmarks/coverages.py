@@ -63,9 +63,7 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat-large", type=int, default=3, help="runs of the large case")
     ap.add_argument("--days", type=int, default=10, help="cube length when it has to be generated")
     args = ap.parse_args(argv)
-    if not args.cube.exists():
-        print(f"generating {args.cube} ...", file=sys.stderr)
-        synthetic.write(args.cube, days=args.days)
+    synthetic.ensure(args.cube, args.days)
     var = xr.open_zarr(args.cube)["t2m"]
     session = requests.Session()
     session.headers.update({"Accept-Encoding": "identity"})

@@ -105,9 +105,7 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--days", type=int, default=10, help="cube length when it has to be generated")
     args = ap.parse_args(argv)
-    if not args.cube.exists():
-        print(f"generating {args.cube} ...", file=sys.stderr)
-        synthetic.write(args.cube, days=args.days)
+    synthetic.ensure(args.cube, args.days)
     var = xr.open_zarr(args.cube)["t2m"]
     with tempfile.TemporaryDirectory() as tmp:
         proc, base = start_server(args.cube, Path(tmp))

@@ -107,6 +107,14 @@ def write(output: Path = DEFAULT_OUTPUT, days: int = 10, seed: int = 42, overwri
     return output
 
 
+def ensure(output: Path = DEFAULT_OUTPUT, days: int = 10) -> Path:
+    """The cube at `output`, generated first if it is missing (what every benchmark starts with)."""
+    if not Path(output).exists():
+        print(f"generating {output} ...", file=sys.stderr)
+        write(output, days=days)
+    return Path(output)
+
+
 def _size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
