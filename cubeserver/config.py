@@ -19,6 +19,7 @@ FORMATS_BY_SUFFIX = {
     ".nc": "netcdf", ".nc4": "netcdf", ".netcdf": "netcdf", ".h5": "netcdf", ".hdf5": "netcdf", ".cdf": "netcdf",
     ".zarr": "zarr",
     ".tif": "geotiff", ".tiff": "geotiff",
+    ".grib2": "grib", ".grib": "grib", ".grb2": "grib", ".grb": "grib", ".grib1": "grib",
     ".geojson": "geojson", ".json": "geojson", ".gpkg": "vector", ".shp": "vector", ".fgb": "vector",
 }
 VECTOR_FORMATS = ("geojson", "vector")
@@ -47,7 +48,7 @@ class AxisOverrides(Strict):
 
 class CollectionConfig(Strict):
     path: str = Field(description="file, directory or glob (glob: many files opened as one dataset)")
-    format: Literal["netcdf", "zarr", "geotiff", "geojson", "vector"] | None = None
+    format: Literal["netcdf", "zarr", "geotiff", "grib", "geojson", "vector"] | None = None
     title: str | None = None
     description: str | None = None
     keywords: list[str] = []

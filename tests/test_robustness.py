@@ -71,6 +71,8 @@ GRIDS = [
     Grid("landsat-rgb", "band_1", -77.7, 24.5, 0.05),
     Grid("cogeo", "band_1", 128.658, 37.668, 0.001),
     Grid("shade", "band_1", -106.48, 39.6, 0.005),
+    Grid("gem-global", "t2m", -73.6, 45.5, 1, 3, time=True),
+    Grid("hrdps", "t", -100.2, 50.3, 0.1, 3, time=True),
 ]
 FEATURES = ["places", "lakes"]
 # grammar batteries (parsing shared by every collection) run in full on these two (geographic with time,

@@ -31,6 +31,10 @@ def _open(path: Path, fmt: str, chunks: dict) -> xr.Dataset:
         return _open_zarr(path, chunks)
     if fmt == "geotiff":
         return _open_geotiff(path, chunks)
+    if fmt == "grib":
+        from .grib import open_grib
+
+        return open_grib(path, chunks)
     raise ValueError(f"format {fmt!r} is not a gridded format")
 
 

@@ -14,6 +14,8 @@ GRIDS = {  # a lon/lat point well inside each collection, and a small offset in 
     "basin-mask": (-30.2, 40.3, 3.0),
     "cmip5-pr": (-100.2, 50.3, 3.0),
     "cogeo": (128.658, 37.6686, 0.0002),
+    "gem-global": (-73.6, 45.5, 1.0),
+    "hrdps": (-100.2, 50.3, 0.1),
 }
 
 
