@@ -36,14 +36,18 @@ def parse_list(text: str | None, param: str) -> list[str] | None:
 
 
 def parse_bbox(value, param: str = "bbox") -> tuple[float, ...]:
-    """`minx,miny,maxx,maxy` (or 6 numbers with z): returns 4 or 6 floats, min <= max checked."""
+    """`minx,miny,maxx,maxy` (or 6 numbers with z): returns 4 or 6 floats, min <= max checked.
+
+    minx > maxx is let through: in lon/lat it is a box across the antimeridian (OGC API
+    bbox rule), which the selection accepts on geographic grids and refuses elsewhere.
+    """
     parts = value if isinstance(value, (list, tuple)) else str(value).split(",")
     if len(parts) not in (4, 6):
         raise BadRequest(f"{param}: expected 4 numbers (minx,miny,maxx,maxy) or 6 with heights, got {len(parts)}", parameter=param)
     nums = [parse_number(p, param) for p in parts]
     n = len(nums) // 2
     for i, axis in enumerate("xyz"[:n]):
-        if nums[i] > nums[i + n]:
+        if axis != "x" and nums[i] > nums[i + n]:
             raise BadRequest(f"{param}: min{axis} {nums[i]} is greater than max{axis} {nums[i + n]}", parameter=param)
     return tuple(nums)
 

@@ -152,6 +152,8 @@ def bbox_indices(axes: AxisModel, bbox, crs: CRS | None = None, param: str = "bb
     tr = query_transformer(axes, crs)
     xs, ys = axes.x_values, axes.y_values
     relabel = None
+    if minx > maxx:
+        return _across_antimeridian(axes, tr, (minx, miny, maxx, maxy), bbox, param)
     if tr is not None:
         minx, miny, maxx, maxy = tr.transform_bounds(minx, miny, maxx, maxy, densify_pts=21)
         xmask = (xs >= minx) & (xs <= maxx)
@@ -171,6 +173,25 @@ def bbox_indices(axes: AxisModel, bbox, crs: CRS | None = None, param: str = "bb
     iy = np.flatnonzero((ys >= miny) & (ys <= maxy))
     _check_hit(ix, iy, axes, bbox, param)
     return iy, ix, relabel
+
+
+def _across_antimeridian(axes: AxisModel, tr, box, bbox, param: str):
+    """A lon/lat box with minx > maxx (e.g. 170,-10,-170,10): cells east of minx, then west of maxx.
+
+    Longitudes are shifted into [minx, minx + 360) and returned as the x labels, so the answer
+    has one ascending x axis (170 ... 190) whatever the grid's own convention (-180..180 or 0..360).
+    """
+    minx, miny, maxx, maxy = box
+    if tr is not None or not axes.geographic:
+        raise BadRequest(f"{param}: minx {minx:g} is greater than maxx {maxx:g}; a box across the antimeridian "
+                         "is accepted on longitude/latitude grids only, this one is projected", parameter=param)
+    xs = axes.x_values
+    shifted = xs - 360.0 * np.floor((xs - minx) / 360.0)  # whole turns only: labels east of minx stay exact
+    ix = np.flatnonzero(shifted <= maxx + 360.0)
+    ix = ix[np.argsort(shifted[ix], kind="stable")]
+    iy = np.flatnonzero((axes.y_values >= miny) & (axes.y_values <= maxy))
+    _check_hit(ix, iy, axes, bbox, param)
+    return iy, ix, shifted[ix]
 
 
 def _check_hit(ix, iy, axes, bbox, param):

@@ -21,7 +21,7 @@ from .conftest import assert_error
     ("eraint", {"subset": "month(3)"}, "subset", ["not one of the month values"]),
     ("coads", {"properties": "SST,nope"}, "properties", ["unknown", "SST, AIRT, UWND, VWND"]),
     ("coads", {"properties": "SST,,AIRT"}, "properties", ["comma-separated"]),
-    ("coads", {"bbox": "20,40,10,60"}, "bbox", ["greater than"]),
+    ("coads", {"bbox": "10,60,20,40"}, "bbox", ["greater than"]),
     ("coads", {"bbox": "1,2,3"}, "bbox", ["4 numbers"]),
     ("landsat-rgb", {"bbox": "0,0,1,1"}, "bbox", ["no grid cell"]),
     ("coads", {"datetime": "1990-01-01/1991-01-01"}, "datetime", ["no time step"]),

@@ -92,7 +92,7 @@ def post(client, pid, inputs, **extra):
     ("temporal-aggregate", {"collection": "eraint"}, "collection"),        # no time axis
     ("temporal-aggregate", {"collection": "coads", "variables": ["SST", "nope"]}, "variables"),
     ("temporal-aggregate", {"collection": "coads", "reducer": "median"}, "reducer"),
-    ("temporal-aggregate", {"collection": "coads", "bbox": [10, 0, 0, 10]}, "bbox"),
+    ("temporal-aggregate", {"collection": "coads", "bbox": [0, 10, 10, 0]}, "bbox"),
     ("temporal-aggregate", {"collection": "coads", "bbox": [1, 2, 3]}, "bbox"),
     ("temporal-aggregate", {"collection": "coads", "datetime": "1990-01-01/1990-02-01"}, "datetime"),
     ("temporal-aggregate", {"collection": "coads", "datetime": "not a date"}, "datetime"),
