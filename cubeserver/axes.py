@@ -22,8 +22,13 @@ CRS84_URI = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 PRESSURE_UNITS = {"hpa", "mbar", "millibar", "millibars", "mb", "pa", "kpa", "bar", "atm"}
 
 
+@lru_cache(maxsize=256)
 def crs_uri(crs: CRS) -> str:
-    """The OGC URI of a CRS (CRS84 for lon/lat WGS 84)."""
+    """The OGC URI of a CRS (CRS84 for lon/lat WGS 84); WKT when no authority has it.
+
+    Cached: for a CRS no authority knows (e.g. a GRIB polar stereographic grid)
+    pyproj's to_authority() searches the whole database, ~10 ms a call.
+    """
     if crs == CRS84 or crs.equals(CRS84):
         return CRS84_URI
     auth = crs.to_authority()

@@ -13,6 +13,11 @@ model wants a datetime `time` dimension and 1-D x/y in the grid's CRS, so:
   it, checked to be a regular grid. The 2-D lat/lon are dropped (derivable, 30 MB each).
 
 No `.idx` file is written next to the data (`indexpath=""`): data folders may be read-only.
+
+GRIB has no partial reads: any read decodes whole messages (0.3-0.4 s for one HRDPS
+field). Files whose decoded fields total at most DECODE_AT_OPEN_MB are therefore decoded
+once when the collection is opened and kept in memory (still dask-chunked one field per
+chunk, so the rest of the server sees the same Dataset); larger files stay lazy.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import numpy as np
 import xarray as xr
 
 _KEYS = ["projTargetString", "gridType"]
+DECODE_AT_OPEN_MB = 512
 
 
 def open_grib(path: Path, chunks: dict) -> xr.Dataset:
@@ -50,7 +56,19 @@ def open_grib(path: Path, chunks: dict) -> xr.Dataset:
     ds = _forecast_axes(ds)
     if "latitude" in ds and ds["latitude"].ndim == 2:
         ds = _projected_grid(ds)
-    return ds
+    return _decoded_once(ds)
+
+
+def _decoded_once(ds: xr.Dataset) -> xr.Dataset:
+    """Small files decoded now, once, with the same one-field-per-chunk layout; big ones as they are."""
+    if sum(v.nbytes for v in ds.data_vars.values()) > DECODE_AT_OPEN_MB * 2**20:
+        return ds
+    out = ds.copy()
+    for name, var in ds.data_vars.items():
+        chunks = dict(zip(var.dims, var.chunks)) if var.chunks else None
+        decoded = var.compute()
+        out[name] = decoded.chunk(chunks) if chunks else decoded
+    return out
 
 
 def _forecast_axes(ds: xr.Dataset) -> xr.Dataset:
