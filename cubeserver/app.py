@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 
 from . import __version__
+from .common import oas30
 from .config import ServerConfig
 from .context import AppContext, json_response
 from .errors import install_handlers
@@ -47,6 +48,17 @@ def create_app(config: ServerConfig, registry: Registry | None = None) -> FastAP
         install = getattr(module, "install", None)
         if install is not None:
             install(app, ctx)
+
+    build_openapi = app.openapi
+
+    def openapi_30() -> dict:
+        """The document every OGC API part's `oas30` class asks for (built once, then cached)."""
+        spec = build_openapi()
+        if spec.get("openapi") != oas30.VERSION:
+            app.openapi_schema = spec = oas30.downgrade(spec)
+        return spec
+
+    app.openapi = openapi_30
 
     @app.get("/openapi", include_in_schema=False)
     def openapi(request: Request, f: str | None = None):

@@ -82,13 +82,33 @@ def test_errors_are_ogc_exceptions(client, path, status, words):
 
 
 def test_openapi_is_valid(client):
-    from openapi_spec_validator import validate
+    from openapi_spec_validator import OpenAPIV30SpecValidator
 
     spec = client.get("/openapi").json()
-    validate(spec)
+    assert spec["openapi"].startswith("3.0.")  # the conformance classes say oas30
+    OpenAPIV30SpecValidator(spec).validate()
+    assert client.get("/openapi.json").json() == spec  # what /docs shows is the same document
     assert "/collections/{collectionId}" in spec["paths"]
     params = {p["name"] for p in spec["paths"]["/collections"]["get"]["parameters"]}
     assert "f" in params
+
+
+def test_oas30_translates_json_schema_2020_12():
+    from cubeserver.common.oas30 import downgrade
+
+    spec = {"openapi": "3.1.0", "info": {"title": "t", "version": "1", "summary": "s"}, "paths": {},
+            "components": {"schemas": {"M": {"type": "object", "properties": {
+                "a": {"anyOf": [{"type": "integer", "exclusiveMinimum": 0}, {"type": "null"}], "title": "A"},
+                "b": {"const": "x"}, "c": {"type": ["string", "null"], "examples": ["e1", "e2"]},
+                "d": {"type": "string", "contentMediaType": "application/octet-stream"},
+                "e": {"oneOf": [{"type": "string"}, {"type": "number"}, {"type": "null"}]}}}}}}
+    props = downgrade(spec)["components"]["schemas"]["M"]["properties"]
+    assert props["a"] == {"type": "integer", "minimum": 0, "exclusiveMinimum": True, "nullable": True, "title": "A"}
+    assert props["b"] == {"enum": ["x"]}
+    assert props["c"] == {"type": "string", "nullable": True, "example": "e1"}
+    assert props["d"] == {"type": "string", "format": "binary"}
+    assert props["e"] == {"oneOf": [{"type": "string"}, {"type": "number"}], "nullable": True}
+    assert spec["openapi"] == "3.1.0" and "summary" in spec["info"]  # the input is not modified
 
 
 def test_internal_errors_hide_tracebacks(app):
