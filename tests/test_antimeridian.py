@@ -53,3 +53,17 @@ def test_projected_grid_refuses_it_clearly(client):
 def test_latitudes_must_still_be_ordered(client):
     r = client.get("/collections/coads/cube", params={"bbox": "170,10,-170,-10"})
     assert_error(r, 400, "bbox", "miny")
+
+
+def test_points_on_a_0_360_grid_read_like_the_question(client):
+    """Labels in the question's frame, ties to the larger longitude as read: 0° -> 0.5, not 359.5."""
+    src = open_source("basin_mask.nc")["basin"].isel(Z=0)
+    cases = {"POINT(0 0)": 0.5, "POINT(-0.1 0)": -0.5, "POINT(200 0)": 200.5, "POINT(-30.2 0)": -30.5,
+             "POINT(179.9 0)": 179.5}
+    for wkt, label in cases.items():
+        cov = covjson(client, "/collections/basin-mask/position", coords=wkt, z="0")
+        assert cov["domain"]["axes"]["x"]["values"] == [label], wkt
+        native = label % 360
+        assert values(cov, "basin").ravel()[0] == float(src.sel(X=native, Y=0.5, method="nearest")), wkt
+    coll = covjson(client, "/collections/basin-mask/position", coords="MULTIPOINT((0 0),(-30 40))", z="0")
+    assert [c["domain"]["axes"]["x"]["values"] for c in coll["coverages"]] == [[0.5], [-29.5]]

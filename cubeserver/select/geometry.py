@@ -96,9 +96,29 @@ def nearest_cells(axes: AxisModel, x, y, crs: CRS | None = None, param: str = "c
         qx, qy = np.atleast_1d(x)[i], np.atleast_1d(y)[i]
         raise BadRequest(f"{param}: the point ({qx:g} {qy:g}) is outside the collection extent {_extent_text(axes)}",
                          parameter=param)
-    ix = _nearest(axes.x_values, nx, 360.0 if periodic else None)
+    period = 360.0 if periodic else None
+    if axes.geographic and axes.lon_360:
+        # search in the frame the question is asked in, so a tie goes to the larger longitude as read
+        # by the user: POINT(0 0) between 359.5 (-0.5) and 0.5 takes 0.5, as on a -180..180 grid
+        frame180 = _asked_in_180(axes, np.atleast_1d(x), crs)
+        ix = np.empty(nx.shape, dtype="int64")
+        ix[frame180] = _nearest(_wrap180(axes.x_values), _wrap180(nx[frame180]), period)
+        ix[~frame180] = _nearest(axes.x_values, nx[~frame180], period)
+    else:
+        ix = _nearest(axes.x_values, nx, period)
     iy = _nearest(axes.y_values, ny)
     return iy, ix
+
+
+def _wrap180(x: np.ndarray) -> np.ndarray:
+    return np.where(np.asarray(x, dtype="float64") >= 180.0, np.asarray(x, dtype="float64") - 360.0, x)
+
+
+def _asked_in_180(axes: AxisModel, query_x: np.ndarray, crs: CRS | None) -> np.ndarray:
+    """Which query longitudes read as -180..180 (below 180°) rather than 0..360 (e.g. 200°)."""
+    if query_transformer(axes, crs) is not None:
+        return np.ones(query_x.shape, dtype=bool)  # transformed from another CRS: -180..180
+    return np.asarray(query_x, dtype="float64") < 180.0
 
 
 # ---------------------------------------------------------------- windows and masks
@@ -348,13 +368,14 @@ def dedupe(*arrays: np.ndarray | None) -> np.ndarray:
 def cell_xy(axes: AxisModel, iy: np.ndarray, ix: np.ndarray, out_crs: CRS | None,
             query_x: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Cell-centre coordinates in the output CRS (native when None); a 0..360 grid answers a
-    negative query longitude in -180..180 so the cell reads like the question."""
+    query longitude below 180° in -180..180 (POINT(0 0) -> -0.5, not 359.5), so the cell reads
+    like the question; 0..360 questions (200°) keep 0..360 labels."""
     x = axes.x_values[ix].astype("float64")
     y = axes.y_values[iy].astype("float64")
     if out_crs is not None and not _same(out_crs, axes.crs):
         x, y = (np.asarray(v) for v in Transformer.from_crs(axes.crs, out_crs, always_xy=True).transform(x, y))
     elif axes.lon_360 and query_x is not None:
-        x = np.where((np.asarray(query_x) < 0) & (x > 180.0), x - 360.0, x)
+        x = np.where(np.asarray(query_x, dtype="float64") < 180.0, _wrap180(x), x)
     return x, y
 
 
