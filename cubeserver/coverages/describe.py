@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..axes import iso_times
+from ..encode.covjson import standard_name_uri
 from ..registry import Collection
 from ..select.scale import regular_step
 from .labels import coverage_axes
@@ -116,8 +117,8 @@ def field(c: Collection, name: str) -> dict:
         "dataType": dtype,
         "nodata": served_nodata(c, name),
     }
-    if info["standard_name"]:
-        out["observedProperty"] = f"http://vocab.nerc.ac.uk/standard_name/{info['standard_name']}/"
+    if standard_name_uri(info["standard_name"]):
+        out["observedProperty"] = standard_name_uri(info["standard_name"])
     if info["units"]:
         out["uom"] = {"type": "UnitReference", "code": str(info["units"])}
     if info["nodata"] is not None:
@@ -140,8 +141,8 @@ def schema(c: Collection, href: str) -> dict:
              "x-ogc-propertySeq": seq, "x-ogc-nodata": served_nodata(c, name)}
         if info["units"]:
             p["x-ogc-unit"] = str(info["units"])
-        if info["standard_name"]:
-            p["x-ogc-definition"] = f"http://vocab.nerc.ac.uk/standard_name/{info['standard_name']}/"
+        if standard_name_uri(info["standard_name"]):
+            p["x-ogc-definition"] = standard_name_uri(info["standard_name"])
         props[name] = p
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

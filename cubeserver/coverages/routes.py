@@ -14,9 +14,15 @@ from .request import parse_request
 SCHEMA_JSON = "application/schema+json"
 
 
-def _json_only(request: Request, f: str | None, allowed=("json",)) -> None:
-    if f and f.strip().lower() not in allowed:
-        raise BadRequest(f"unsupported format f={f!r}; allowed: {', '.join(allowed)}", parameter="f")
+def _json_only(request: Request, f: str | None, allowed=("json",), also: tuple[str, ...] = ()) -> None:
+    """A JSON-only resource: another `f` is a 400; an Accept with neither JSON (nor `also`) nor */* a 406."""
+    if f:
+        if f.strip().lower() not in allowed:
+            raise BadRequest(f"unsupported format f={f!r}; allowed: {', '.join(allowed)}", parameter="f")
+        return
+    if any(mt in request.headers.get("accept", "").lower() for mt in also):
+        return
+    choose(request, None, ["json"])
 
 
 def build_router(ctx: AppContext) -> APIRouter:
@@ -63,7 +69,7 @@ def build_router(ctx: AppContext) -> APIRouter:
     @r.get("/collections/{collectionId}/schema", summary="The coverage's fields as JSON Schema (units, type, nodata)")
     def schema(collectionId: str, request: Request, f: str | None = Query(None, description="json")):
         c = ctx.registry.gridded(collectionId)
-        _json_only(request, f, ("json", "schema+json", SCHEMA_JSON))
+        _json_only(request, f, ("json", "schema+json", SCHEMA_JSON), also=(SCHEMA_JSON,))
         href = f"{ctx.base_url(request)}/collections/{collectionId}/schema"
         return json_response(describe.schema(c, href), media_type=SCHEMA_JSON)
 

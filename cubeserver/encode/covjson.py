@@ -7,6 +7,8 @@ are built from the same pieces in `covjson_points.py`.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import xarray as xr
 
@@ -16,14 +18,23 @@ MEDIA_TYPE = "application/prs.coverage+json"
 GREGORIAN = ("standard", "gregorian", "proleptic_gregorian")
 
 
+_CF_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+def standard_name_uri(std) -> str | None:
+    """The NERC vocabulary URI of a CF standard name; None for a name that cannot be one (spaces...)."""
+    std = str(std or "")
+    return f"http://vocab.nerc.ac.uk/standard_name/{std}/" if _CF_NAME.fullmatch(std) else None
+
+
 def parameter(var: xr.DataArray) -> dict:
     """A CovJSON Parameter from CF attributes (unit symbol, observedProperty from standard_name)."""
     a = var.attrs
     label = a.get("long_name") or var.name
     std = a.get("standard_name")
     out = {"type": "Parameter", "description": {"en": str(label)}, "observedProperty": {"label": {"en": str(std or label)}}}
-    if std and " " not in str(std):
-        out["observedProperty"]["id"] = f"http://vocab.nerc.ac.uk/standard_name/{std}/"
+    if standard_name_uri(std):
+        out["observedProperty"]["id"] = standard_name_uri(std)
     units = a.get("units")
     if units:
         out["unit"] = {"label": {"en": str(units)}, "symbol": {"value": str(units), "type": "http://www.opengis.net/def/uom/UCUM/"}}

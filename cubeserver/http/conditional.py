@@ -60,18 +60,23 @@ class ConditionalMiddleware:
         stable = self._stable(scope, headers, path)
         inm = headers.get("if-none-match")
         cache_control = self._cache_control(path)
+        negotiated = "/zarr/" not in path  # everything but Zarr keys can answer in several formats by Accept
         if stable is not None and inm and etag_matches(inm, stable.etag):
+            vary = b"Accept, Accept-Encoding" if negotiated else b"Accept-Encoding"
             await _send_304(send, [(b"etag", stable.etag.encode()), (b"last-modified", http_date(stable.mtime).encode()),
-                                   (b"cache-control", cache_control.encode())])
+                                   (b"cache-control", cache_control.encode()), (b"vary", vary)])
             return
-        await self.app(scope, receive, _Responder(send, headers, stable, cache_control, scope["method"]).send)
+        await self.app(scope, receive,
+                       _Responder(send, headers, stable, cache_control, scope["method"], negotiated).send)
 
 
 class _Responder:
     """Holds the response start until the first body message, then adds validators or answers 304."""
 
-    def __init__(self, send, request_headers: Headers, stable: Validator | None, cache_control: str, method: str):
+    def __init__(self, send, request_headers: Headers, stable: Validator | None, cache_control: str, method: str,
+                 negotiated: bool = True):
         self._send = send
+        self.negotiated = negotiated
         self.request = request_headers
         self.stable = stable
         self.cache_control = cache_control
@@ -94,6 +99,10 @@ class _Responder:
             headers = MutableHeaders(scope=start)
             self._validate(headers, message)
             headers.setdefault("cache-control", self.cache_control)
+            vary = [v.strip().lower() for v in headers.get("vary", "").split(",")]
+            if self.negotiated and "accept" not in vary and "*" not in vary:
+                # the format follows Accept: a shared cache must not give the HTML page to a script
+                headers["vary"] = f"{headers['vary']}, Accept" if headers.get("vary") else "Accept"
             if self._not_modified(headers):
                 self.dropping = True  # the rest of a streamed body is read from the app and discarded
                 keep = [(k, v) for k, v in start["headers"] if k.lower() in _KEEP_ON_304]
