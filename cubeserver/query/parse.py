@@ -78,8 +78,22 @@ def parse_instant(text: str, param: str) -> pd.Timestamp:
     return ts
 
 
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _end_of_day(day: pd.Timestamp) -> pd.Timestamp:
+    """The last instant of `day` in its own resolution (dates past 2262 are second-resolution)."""
+    try:
+        return day + pd.Timedelta(days=1).as_unit(day.unit) - pd.Timedelta(1, day.unit)
+    except (OverflowError, pd.errors.OutOfBoundsDatetime):
+        return day
+
+
 def parse_datetime(text: str | None, param: str = "datetime") -> TimeSelection | None:
-    """Instant `t`, interval `a/b` with open ends `..` or empty, or a list `t1,t2`."""
+    """Instant `t`, interval `a/b` with open ends `..` or empty, or a list `t1,t2`.
+
+    An interval end written as a date (`2005-12-10/2005-12-12`) means the whole of that day.
+    """
     if text is None:
         return None
     text = text.strip()
@@ -88,6 +102,8 @@ def parse_datetime(text: str | None, param: str = "datetime") -> TimeSelection |
         if len(pieces) != 2:
             raise BadRequest(f"{param}: an interval is start/end, got {text!r}", parameter=param)
         a, b = (None if p.strip() in ("", "..") else parse_instant(p, param) for p in pieces)
+        if b is not None and _DATE_ONLY.match(pieces[1].strip()):
+            b = _end_of_day(b)  # an end given as a day includes that day
         if a is None and b is None:
             raise BadRequest(f"{param}: at least one end of the interval must be given, got {text!r}", parameter=param)
         if a is not None and b is not None and a > b:
