@@ -7,7 +7,7 @@ Dataset by the shared selection engine, so each query type only adds its geometr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Iterable, Mapping
 
 import numpy as np
 import xarray as xr
@@ -22,6 +22,20 @@ from ..select.core import select_variables, time_indices, value_indices
 
 EPSG4326_URI = "http://www.opengis.net/def/crs/EPSG/0/4326"
 UNITS_M = {"m": 1.0, "km": 1000.0, "mi": 1609.344}
+
+# The query-string names each EDR query reads; anything else is a 400 (see check_params).
+COMMON_PARAMS = ("datetime", "z", "parameter-name", "crs", "f")
+ALIASES = ("parameter_names",)  # OWSLib's spelling of parameter-name, read by read_query
+QUERY_PARAMS = {
+    "position": ("coords",),
+    "area": ("coords", "resolution-x", "resolution-y"),
+    "cube": ("bbox", "cube-z", "resolution-x", "resolution-y"),  # cube-z: OWSLib's name for the z range
+    "radius": ("coords", "within", "within-units"),
+    "trajectory": ("coords",),
+    "corridor": ("coords", "corridor-width", "width-units", "corridor-height", "height-units", "resolution-x"),
+}
+# A named location supplies the geometry; only an area (polygon) location reads more than the common ones.
+LOCATION_PARAMS = {"position": (), "area": ("resolution-x", "resolution-y"), "trajectory": ()}
 
 
 @dataclass
@@ -75,6 +89,45 @@ def read_query(params: Mapping[str, str], c: Collection, coords_in_crs84: bool =
         if raw is not None:
             q.extra[dim] = parse_z(raw, dim)
     return q
+
+
+def check_params(names: Iterable[str], c: Collection, qtype: str, *, location: bool = False) -> None:
+    """400 for any query parameter the query does not read, rather than silently ignoring it.
+
+    Accepted: the common ones (datetime, z, parameter-name, crs, f), the query type's own
+    (`QUERY_PARAMS`; for a named location, whose geometry replaces coords, `LOCATION_PARAMS`)
+    and the collection's extra dimensions (`c.axes.others`, the selections read_query applies).
+    """
+    own = (LOCATION_PARAMS if location else QUERY_PARAMS)[qtype]
+    accepted = [*own, *COMMON_PARAMS]
+    what = "a named location" if location else f"the {qtype} query"
+    refuse_unknown(names, accepted, what, extra=c.axes.others, also=ALIASES)
+
+
+def refuse_unknown(names: Iterable[str], accepted: Iterable[str], what: str, *, extra: Iterable[str] = (),
+                   also: Iterable[str] = ()) -> None:
+    """The one wording for an unknown parameter: name it (first one in `parameter`) and list what is accepted.
+
+    `extra` is listed separately as the collection's extra dimensions; `also` is accepted but not listed.
+    """
+    accepted, extra = list(accepted), list(extra)
+    known = {*accepted, *extra, *also}
+    unknown = [n for n in dict.fromkeys(names) if n not in known]
+    if not unknown:
+        return
+    name, rest = unknown[0], unknown[1:]
+    owners = [q for q, own in QUERY_PARAMS.items() if name in own]
+    if owners:
+        queries = f"{', '.join(owners)} {'query' if len(owners) == 1 else 'queries'}"
+        why = f"query parameter {name!r} does not apply to {what} (it is a parameter of the {queries})"
+    else:
+        why = f"unknown query parameter {name!r} for {what}"
+    if rest:
+        why += f"; also not accepted: {', '.join(repr(n) for n in rest)}"
+    listed = f"accepted: {', '.join(accepted)}"
+    if extra:
+        listed += f"; extra dimensions of this collection: {', '.join(extra)}"
+    raise BadRequest(f"{why}; {listed}", parameter=name)
 
 
 def _blank(v: str | None) -> str | None:

@@ -3,7 +3,8 @@
 Every query type is mounted twice, under /collections/{id}/ and under
 /collections/{id}/instances/{instanceId}/; the declared query parameters document
 the API (OpenAPI) and the handlers read the raw query string, which also carries
-extra-dimension selections such as `month=1`.
+extra-dimension selections such as `month=1`. Any parameter a query does not read is a
+400 naming it (params.check_params), never silently ignored.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ..registry import Collection
 from . import instances, locations
 from .metadata import instance_doc
 from .output import FORMATS, render
+from .params import check_params
 from .queries import QUERIES
 
 TAG = "EDR"
@@ -29,6 +31,12 @@ CRS = Query(None, description="CRS of coords/bbox and of the answer's coordinate
 F = Query(None, description="CoverageJSON (default), NetCDF, GeoJSON or CSV (the last two for point answers)")
 RES_X = Query(None, alias="resolution-x", description="number of positions across the x extent (0 = native)")
 RES_Y = Query(None, alias="resolution-y", description="number of positions across the y extent (0 = native)")
+BBOX_LIST = Query(None, description="minx,miny,maxx,maxy in CRS84: only locations intersecting it "
+                  "(minx > maxx crosses the antimeridian)", examples=["-10,35,30,60"])
+LOC_RES_X = Query(None, alias="resolution-x", description="area (polygon) locations only: positions across x (0 = native)")
+LOC_RES_Y = Query(None, alias="resolution-y", description="area (polygon) locations only: positions across y (0 = native)")
+DATETIME_LIST = Query(None, description="RFC 3339 instant or interval; filters only locations that have a time "
+                      "(locations without one, such as places, are all kept)")
 
 
 def _format(request: Request, params: dict, allowed: list[str]) -> str:
@@ -59,6 +67,7 @@ def build_router(ctx: AppContext) -> APIRouter:
 
     async def run(request: Request, c: Collection, qtype: str) -> object:
         params = dict(request.query_params)
+        check_params(params, c, qtype)
         fmt = _format(request, params, FORMATS[qtype])
         limit = ctx.config.limits.max_cells
         return await run_blocking(lambda: render(c, QUERIES[qtype](c, params), fmt, qtype, limit))
@@ -116,7 +125,9 @@ def build_router(ctx: AppContext) -> APIRouter:
                            corridor_height: float | None = Query(None, alias="corridor-height", description="total height"),
                            height_units: str | None = Query(None, alias="height-units", description="the z axis units"),
                            datetime: str | None = DATETIME, z: str | None = Z, parameter_name: str | None = PARAMS,
-                           crs: str | None = CRS, f: str | None = F):
+                           crs: str | None = CRS, f: str | None = F,
+                           resolution_x: int | None = Query(None, alias="resolution-x", description="0 or absent: "
+                                                            "corridors are answered at the stored resolution")):
             return await run(request, c, "corridor")
         return corridor
 
@@ -128,30 +139,36 @@ def build_router(ctx: AppContext) -> APIRouter:
                         methods=["GET"], summary=f"EDR {name} query on one instance", name=f"edr-instance-{name}")
 
     async def list_locations(request: Request, c: Collection, href: str):
-        choose(request, request.query_params.get("f"), ["geojson", "json"])
-        doc = locations.listing(ctx.registry, c, ctx.base_url(request), href)
+        params = dict(request.query_params)
+        locations.check_list_params(params)
+        choose(request, params.get("f"), ["geojson", "json"])
+        doc = locations.listing(ctx.registry, c, ctx.base_url(request), href, params)
         return json_response(doc, media_type="application/geo+json")
 
     async def one_location(request: Request, c: Collection, loc_id: str):
         params = dict(request.query_params)
         kind, _ = locations.resolve(ctx.registry, c, loc_id)
+        check_params(params, c, kind, location=True)
         fmt = _format(request, params, FORMATS["locations" if kind != "area" else "area"])
         limit = ctx.config.limits.max_cells
         return await run_blocking(lambda: render(c, locations.answer(ctx.registry, c, loc_id, params)[1], fmt,
                                                  f"location-{loc_id}", limit))
 
     @r.get("/collections/{collectionId}/locations", summary="EDR named locations (GeoJSON)")
-    async def locations_list(request: Request, c: Collection = Depends(collection), f: str | None = F):
+    async def locations_list(request: Request, c: Collection = Depends(collection), bbox: str | None = BBOX_LIST,
+                             datetime: str | None = DATETIME_LIST, f: str | None = F):
         return await list_locations(request, c, f"{ctx.base_url(request)}/collections/{c.id}/locations")
 
     @r.get("/collections/{collectionId}/locations/{locationId}", summary="EDR data at a named location")
     async def location(request: Request, locationId: str, c: Collection = Depends(collection),
                        datetime: str | None = DATETIME, z: str | None = Z, parameter_name: str | None = PARAMS,
-                       crs: str | None = CRS, f: str | None = F):
+                       crs: str | None = CRS, f: str | None = F, resolution_x: int | None = LOC_RES_X,
+                       resolution_y: int | None = LOC_RES_Y):
         return await one_location(request, c, locationId)
 
     @r.get("/collections/{collectionId}/instances/{instanceId}/locations", summary="EDR named locations of an instance")
     async def instance_locations_list(request: Request, instanceId: str, c: Collection = Depends(instance),
+                                      bbox: str | None = BBOX_LIST, datetime: str | None = DATETIME_LIST,
                                       f: str | None = F):
         href = f"{ctx.base_url(request)}/collections/{c.id}/instances/{instanceId}/locations"
         return await list_locations(request, c, href)
@@ -160,7 +177,8 @@ def build_router(ctx: AppContext) -> APIRouter:
            summary="EDR data at a named location of an instance")
     async def instance_location(request: Request, locationId: str, c: Collection = Depends(instance),
                                 datetime: str | None = DATETIME, z: str | None = Z,
-                                parameter_name: str | None = PARAMS, crs: str | None = CRS, f: str | None = F):
+                                parameter_name: str | None = PARAMS, crs: str | None = CRS, f: str | None = F,
+                                resolution_x: int | None = LOC_RES_X, resolution_y: int | None = LOC_RES_Y):
         return await one_location(request, c, locationId)
 
     @r.get("/collections/{collectionId}/instances", summary="EDR instances (model runs) of a collection")
