@@ -235,3 +235,12 @@ def test_zarr_over_http_round_trips_the_projected_grid(live_server, hrdps):
     np.testing.assert_array_equal(remote["t"].isel(time=0).values, hrdps["t"].values)
     assert pd.Timestamp(remote["time"].values[0]) == pd.Timestamp("2020-10-27T05:00:00")
     assert pd.Timestamp(remote["reference_time"].values) == pd.Timestamp("2020-10-27T00:00:00")
+
+
+def test_geotiff_band_names_the_lead_time(client):
+    import rasterio
+
+    r = client.get("/collections/hrdps/coverage", params={"bbox": "-101,49,-99,51", "f": "tif"})
+    with rasterio.MemoryFile(io.BytesIO(r.content)) as mem, mem.open() as src:
+        assert "step=P0DT5H0M0S" in src.descriptions[0] and src.tags(1)["step"] == "P0DT5H0M0S"
+        assert src.tags(1)["reference_time"] == "2020-10-27T00:00:00Z"

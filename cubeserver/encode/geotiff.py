@@ -19,6 +19,7 @@ import os
 import tempfile
 
 import numpy as np
+import pandas as pd
 import rasterio
 import rasterio.shutil
 import xarray as xr
@@ -62,6 +63,8 @@ def _label(v) -> str:
     v = np.asarray(v)
     if v.dtype.kind == "M" or v.dtype == object:
         return iso_times(v.reshape(1))[0]
+    if v.dtype.kind == "m":  # a lead time (GRIB `step`): ISO 8601 duration, not nanoseconds
+        return pd.Timedelta(v.item()).isoformat()
     return str(v.item())
 
 
