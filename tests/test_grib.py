@@ -244,3 +244,8 @@ def test_geotiff_band_names_the_lead_time(client):
     with rasterio.MemoryFile(io.BytesIO(r.content)) as mem, mem.open() as src:
         assert "step=P0DT5H0M0S" in src.descriptions[0] and src.tags(1)["step"] == "P0DT5H0M0S"
         assert src.tags(1)["reference_time"] == "2020-10-27T00:00:00Z"
+
+
+def test_kelvin_is_claimed_as_ucum(client):
+    cov = covjson(client, "/collections/gem-global/position", coords="POINT(-73.6 45.5)")
+    assert cov["parameters"]["t2m"]["unit"]["symbol"] == {"value": "K", "type": "http://www.opengis.net/def/uom/UCUM/"}

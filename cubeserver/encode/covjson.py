@@ -27,6 +27,18 @@ def standard_name_uri(std) -> str | None:
     return f"http://vocab.nerc.ac.uk/standard_name/{std}/" if _CF_NAME.fullmatch(std) else None
 
 
+# CF unit strings that are also UCUM codes as written; others ("Deg C", "m s**-1") are not claimed as UCUM
+_UCUM_AS_IS = {"K", "m", "s", "kg", "Pa", "hPa", "%", "1", "mm", "cm", "km", "m/s", "W/m2", "kg/m2", "kg/m3",
+               "mol/mol", "g/kg", "J/kg", "m2/s", "Cel", "mbar", "ms"}
+
+
+def unit_symbol(units: str) -> dict | str:
+    """CovJSON unit symbol: typed as UCUM only when the string is a UCUM code, else the plain string."""
+    if units in _UCUM_AS_IS:
+        return {"value": units, "type": "http://www.opengis.net/def/uom/UCUM/"}
+    return units
+
+
 def parameter(var: xr.DataArray) -> dict:
     """A CovJSON Parameter from CF attributes (unit symbol, observedProperty from standard_name)."""
     a = var.attrs
@@ -37,7 +49,7 @@ def parameter(var: xr.DataArray) -> dict:
         out["observedProperty"]["id"] = standard_name_uri(std)
     units = a.get("units")
     if units:
-        out["unit"] = {"label": {"en": str(units)}, "symbol": {"value": str(units), "type": "http://www.opengis.net/def/uom/UCUM/"}}
+        out["unit"] = {"label": {"en": str(units)}, "symbol": unit_symbol(str(units))}
     return out
 
 
