@@ -187,6 +187,7 @@ def _vertical_units_ok(da: xr.DataArray) -> bool:
 def build_axes(ds: xr.Dataset, overrides: dict | None = None, crs_override: str | None = None) -> AxisModel:
     """Find X, Y, Z, T and the CRS of `ds`; raise ValueError naming what is missing."""
     overrides = {k: v for k, v in (overrides or {}).items() if v}
+    positive_override = overrides.pop("z_positive", None)
     for key, dim in overrides.items():
         if dim not in ds.dims:
             raise ValueError(f"axes.{key}: {dim!r} is not a dimension; dimensions are {sorted(map(str, ds.dims))}")
@@ -212,7 +213,7 @@ def build_axes(ds: xr.Dataset, overrides: dict | None = None, crs_override: str 
         if t_values is not None and t_values.dtype == object and t_values.size:
             calendar = getattr(t_values.flat[0], "calendar", calendar) or calendar
     z_units = str(ds[z].attrs.get("units")) if z and "units" in ds[z].attrs else None
-    z_positive = ds[z].attrs.get("positive") if z else None
+    z_positive = (ds[z].attrs.get("positive") or positive_override) if z else None
     if z and z_positive is None and z_units:
         z_positive = "down" if z_units.lower() in PRESSURE_UNITS else "up"
     used = {x, y, z, t}

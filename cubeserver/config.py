@@ -44,6 +44,8 @@ class AxisOverrides(Strict):
     y: str | None = None
     z: str | None = None
     t: str | None = None
+    z_positive: Literal["up", "down"] | None = Field(
+        default=None, description="direction of the z axis when the file has no `positive` attribute (depths: down)")
 
 
 class CollectionConfig(Strict):

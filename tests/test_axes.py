@@ -117,3 +117,16 @@ def test_crs_override_and_axis_override(tmp_path):
     assert (ax.x, ax.y) == ("col", "row") and ax.crs.to_epsg() == 3857
     with pytest.raises(ValueError, match="no X/Y axes"):
         build_axes(ds)
+
+
+def test_z_positive_from_the_file_or_the_config():
+    src = open_source("basin_mask.nc")  # Z in metres, no `positive` attribute: up unless told
+    assert build_axes(src).z_positive == "up"
+    assert build_axes(src, {"z_positive": "down"}).z_positive == "down"
+    src["Z"].attrs["positive"] = "up"  # the file's own attribute wins over the config
+    assert build_axes(src, {"z_positive": "down"}).z_positive == "up"
+
+
+def test_bundled_basin_mask_is_depth(client):
+    doc = client.get("/collections/basin-mask").json()
+    assert "positive down" in doc["extent"]["vertical"]["vrs"]
