@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 import numpy as np
+import pytest
 import xarray as xr
 
 from cubeserver.sources import open_gridded
@@ -47,3 +48,17 @@ def test_small_grib_is_decoded_once_at_open(tmp_path):
     assert ds["t"].chunks is not None  # still dask-backed, one field per chunk
     with xr.open_dataset(DATASETS / HRDPS, engine="cfgrib", backend_kwargs={"indexpath": ""}) as raw:
         np.testing.assert_array_equal(ds["t"].isel(time=0).values, raw["t"].values)
+
+
+def test_grib_beyond_the_memory_budget_stays_lazy(tmp_path, monkeypatch):
+    from cubeserver.sources import grib
+
+    monkeypatch.setattr(grib, "DECODE_AT_OPEN_MB", 1)  # HRDPS decodes to 15 MB
+    path = tmp_path / HRDPS
+    shutil.copy(DATASETS / HRDPS, path)
+    ds = open_gridded(path, "grib")
+    with xr.open_dataset(DATASETS / HRDPS, engine="cfgrib", backend_kwargs={"indexpath": ""}) as raw:
+        np.testing.assert_array_equal(ds["t"].isel(time=0, y=slice(0, 10)).values, raw["t"].values[:10])
+    path.unlink()  # lazy: the next read goes back to the file, which is gone
+    with pytest.raises(Exception):
+        ds["t"].isel(time=0, y=slice(10, 20)).values

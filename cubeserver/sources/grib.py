@@ -15,9 +15,10 @@ model wants a datetime `time` dimension and 1-D x/y in the grid's CRS, so:
 No `.idx` file is written next to the data (`indexpath=""`): data folders may be read-only.
 
 GRIB has no partial reads: any read decodes whole messages (0.3-0.4 s for one HRDPS
-field). Files whose decoded fields total at most DECODE_AT_OPEN_MB are therefore decoded
-once when the collection is opened and kept in memory (still dask-chunked one field per
-chunk, so the rest of the server sees the same Dataset); larger files stay lazy.
+field). Files are therefore decoded once, when the collection is opened, and kept in memory
+(still dask-chunked one field per chunk, so the rest of the server sees the same Dataset)
+as long as all decoded GRIB data of the process stays within DECODE_AT_OPEN_MB; files
+beyond that budget stay lazy.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import xarray as xr
 
 _KEYS = ["projTargetString", "gridType"]
 DECODE_AT_OPEN_MB = 512
+_decoded_bytes = 0  # decoded so far in this process
 
 
 def open_grib(path: Path, chunks: dict) -> xr.Dataset:
@@ -60,9 +62,16 @@ def open_grib(path: Path, chunks: dict) -> xr.Dataset:
 
 
 def _decoded_once(ds: xr.Dataset) -> xr.Dataset:
-    """Small files decoded now, once, with the same one-field-per-chunk layout; big ones as they are."""
-    if sum(v.nbytes for v in ds.data_vars.values()) > DECODE_AT_OPEN_MB * 2**20:
+    """Small files decoded now, once, with the same one-field-per-chunk layout; big ones as they are.
+
+    DECODE_AT_OPEN_MB bounds one file and also all of them together, so a config listing many
+    GRIB files keeps at most that much decoded in memory; the rest are read lazily.
+    """
+    global _decoded_bytes
+    size = sum(v.nbytes for v in ds.data_vars.values())
+    if _decoded_bytes + size > DECODE_AT_OPEN_MB * 2**20:
         return ds
+    _decoded_bytes += size
     out = ds.copy()
     for name, var in ds.data_vars.items():
         chunks = dict(zip(var.dims, var.chunks)) if var.chunks else None
