@@ -1,5 +1,7 @@
 """NetCDF out: CF metadata kept (units, calendar, grid_mapping), written to a temp file and streamed.
 
+Every NetCDF the server writes goes through `WRITE_ENGINE` (see there why).
+
 Writing goes chunk by chunk through dask to disk, so a response of hundreds of MB
 needs little memory beyond the chunks being read; the file is deleted after sending.
 """
@@ -14,6 +16,11 @@ import xarray as xr
 
 from .stream import stream_file
 
+# Written with h5netcdf (h5py), never with netCDF4-python: the HDF5 library under netCDF4 is not
+# thread-safe and xarray does not serialise all of a write, so two writes at once, or a write
+# while a request reads a NetCDF source, crashed the process (segfault / double free). h5py
+# serialises its own calls and brings its own HDF5, apart from the one the readers use.
+WRITE_ENGINE = "h5netcdf"
 _KEEP_ENCODING = ("_FillValue", "missing_value", "dtype", "scale_factor", "add_offset", "units", "calendar", "grid_mapping")
 
 
@@ -50,7 +57,7 @@ def write_netcdf(ds: xr.Dataset, directory: str | None = None) -> str:
     import dask
 
     with dask.config.set(scheduler="threads"):
-        ds.to_netcdf(path, engine="netcdf4", format="NETCDF4")
+        ds.to_netcdf(path, engine=WRITE_ENGINE, format="NETCDF4")
     return path
 
 

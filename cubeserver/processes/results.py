@@ -19,6 +19,8 @@ import numpy as np
 import orjson
 import xarray as xr
 
+from ..encode.netcdf import WRITE_ENGINE
+
 NETCDF = "application/x-netcdf"
 ZARR = "application/vnd+zarr"
 ZARR_CHUNK = "8MiB"  # chunks of the published Zarr: small enough for point and area queries
@@ -64,7 +66,7 @@ def save(outputs: dict[str, Output], job_dir: Path) -> dict:
 def write_grid(ds: xr.Dataset, job_dir: Path, name: str) -> dict:
     ds = _clean(ds)
     nc, zarr_dir = job_dir / f"{name}.nc", job_dir / f"{name}.zarr"
-    ds.to_netcdf(nc)
+    ds.to_netcdf(nc, engine=WRITE_ENGINE)  # never netCDF4-python from two threads: see encode/netcdf.py
     with dask.config.set({"array.chunk-size": ZARR_CHUNK, "scheduler": "threads"}):
         ds.chunk("auto").to_zarr(zarr_dir, mode="w", consolidated=True, zarr_format=2)
     return {"kind": "coverage", "file": nc.name, "zarr": zarr_dir.name, "mediaType": NETCDF,
