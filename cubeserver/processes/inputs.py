@@ -82,10 +82,28 @@ def select(collection, values: dict, variables: list[str], var_input: str = "var
                 raise BadRequest(f"bbox: unknown crs {bbox['crs']!r}", parameter="bbox") from None
         bbox = bbox["bbox"]
     z = values.get("z")
-    return subset(collection, variables=variables, bbox=bbox, bbox_crs=crs,
-                  datetime=datetime if datetime is not None else values.get("datetime"),
-                  z=None if z is None else str(z),
-                  param_names={"variables": var_input, "bbox": "bbox", "datetime": datetime_input, "z": "z"})
+    ds = subset(collection, variables=variables, bbox=bbox, bbox_crs=crs,
+                datetime=datetime if datetime is not None else values.get("datetime"),
+                z=None if z is None else str(z),
+                param_names={"variables": var_input, "bbox": "bbox", "datetime": datetime_input, "z": "z"})
+    return _nodata_as_nan(ds)
+
+
+def _nodata_as_nan(ds: xr.Dataset) -> xr.Dataset:
+    """Integer fields with a nodata value (GeoTIFF bands) as floats with NaN there, lazily.
+
+    Floats are already decoded (NaN); an integer nodata such as Landsat's 0 or a hillshade's
+    255 would otherwise enter every mean, max and threshold count as a real value.
+    """
+    out = {}
+    for name, var in ds.data_vars.items():
+        nodata = var.attrs.get("_FillValue", var.encoding.get("_FillValue"))
+        if var.dtype.kind in "iu" and nodata is not None and np.isfinite(nodata):
+            masked = var.where(var != nodata)
+            masked.attrs = {k: v for k, v in var.attrs.items() if k != "_FillValue"}
+            masked.encoding = {k: v for k, v in var.encoding.items() if k not in ("_FillValue", "dtype")}
+            out[name] = masked
+    return ds.assign(out) if out else ds
 
 
 def time_dim(collection, name: str = "collection") -> str:
