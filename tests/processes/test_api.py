@@ -150,6 +150,15 @@ def test_echo_sync_raw_and_document(client):
     assert r.json() == {"echo": "qualified"}
 
 
+def test_echo_honours_the_requested_format(client):
+    r = client.post("/processes/echo/execution", json={
+        "inputs": {"message": "fmt"}, "outputs": {"echo": {"format": {"mediaType": "application/json"}}}})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/json") and r.json() == "fmt"
+    r = client.post("/processes/echo/execution", json={
+        "inputs": {"message": "fmt"}, "outputs": {"echo": {"format": {"mediaType": "text/plain"}}}})
+    assert r.headers["content-type"].startswith("text/plain") and r.text == "fmt"
+
+
 def test_echo_reference_output(client):
     r = post(client, "echo", {"message": "by ref"}, response="raw", outputs={"echo": {"transmissionMode": "reference"}})
     assert r.status_code == 204

@@ -16,4 +16,6 @@ class Echo(Process):
                         "formats": ["text/plain", "application/json"]}}
 
     def execute(self, params, job):
+        if job.output_format("echo") == "application/json":  # the message as a JSON string
+            return {"echo": Output(value=params["message"], media_type="application/json")}
         return {"echo": Output(value=params["message"], media_type="text/plain")}
