@@ -71,8 +71,31 @@ class Buffer(Process):
         fwd, back = local_projection(g)
         local = shapely.transform(g, lambda xy: transform_xy(fwd, xy))
         buffered = local.buffer(float(params["distance"]), quad_segs=int(params["resolution"]))
-        out = shapely.transform(buffered, lambda xy: transform_xy(back, xy))
+        out = split_at_antimeridian(shapely.transform(buffered, lambda xy: transform_xy(back, xy)))
         return {"buffered": Output(value=mapping(out), media_type="application/geo+json")}
+
+
+def split_at_antimeridian(geom):
+    """A lon/lat polygon that crosses ±180° as a MultiPolygon cut there (RFC 7946 §3.1.9).
+
+    Coming back from the local projection, a ring that crosses the antimeridian jumps from
+    +180 to -180 between two vertices; unwrapped to one side (negative longitudes + 360) it
+    is a valid shape, which is then cut at 180 and its eastern part shifted back by -360.
+    """
+    import numpy as np
+    from shapely.affinity import translate
+    from shapely.geometry import box
+
+    xs = shapely.get_coordinates(geom)[:, 0]
+    if xs.size == 0 or xs.max() - xs.min() <= 180.0:
+        return geom
+    unwrapped = shapely.transform(geom, lambda xy: np.column_stack([np.where(xy[:, 0] < 0, xy[:, 0] + 360.0, xy[:, 0]),
+                                                                    xy[:, 1]]))
+    west = unwrapped.intersection(box(-180.0, -90.0, 180.0, 90.0))
+    east = translate(unwrapped.intersection(box(180.0, -90.0, 540.0, 90.0)), xoff=-360.0)
+    if west.is_empty or east.is_empty:
+        return east if west.is_empty else west
+    return shapely.union(west, east)
 
 
 def transform_xy(tr: Transformer, xy):
