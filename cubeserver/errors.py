@@ -83,6 +83,29 @@ def _response(err: APIError, headers: dict | None = None) -> JSONResponse:
     return JSONResponse(err.body(), status_code=err.status, headers=headers)
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method some route offers at this path (Starlette's own Allow names only the first route's)."""
+    path = request.scope.get("path", "")
+    methods: set[str] = set()
+    for route in _leaf_routes(request.app.router.routes):
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(path):
+            methods |= set(getattr(route, "methods", None) or ())
+    if "GET" in methods:
+        methods.add("HEAD")  # HEAD is answered on every GET route (cubeserver.http.head)
+    return ", ".join(sorted(methods))
+
+
+def _leaf_routes(routes):
+    """Routes with methods, looking inside included routers (all mounted without a prefix here)."""
+    for route in routes:
+        inner = getattr(getattr(route, "original_router", None), "routes", None)
+        if inner is not None and not getattr(route, "methods", None):
+            yield from _leaf_routes(inner)
+        else:
+            yield route
+
+
 def install_handlers(app: FastAPI) -> None:
     """Route every exception through the OGC exception body."""
 
@@ -105,8 +128,9 @@ def install_handlers(app: FastAPI) -> None:
         if exc.status_code == 404:
             return _response(NotFound(f"no resource at {request.url.path}"))
         if exc.status_code == 405:
-            return _response(MethodNotAllowed(f"method {request.method} is not allowed on {request.url.path}"),
-                             headers=getattr(exc, "headers", None))
+            allow = _allowed_methods(request)
+            return _response(MethodNotAllowed(f"method {request.method} is not allowed on {request.url.path}; "
+                                              f"allowed: {allow}"), headers={"Allow": allow})
         err = APIError(str(exc.detail), status=exc.status_code)
         err.title = "HTTP error"
         return _response(err)

@@ -54,3 +54,15 @@ def test_observed_property_uris_are_valid(client):
     assert "observedProperty" not in ice
     sst = next(f for f in fields if f["name"] == "analysed_sst")
     assert sst["observedProperty"].endswith("/sea_surface_foundation_temperature/")
+
+
+@pytest.mark.parametrize("method,path,allow", [
+    ("PUT", "/jobs/abc", "DELETE, GET, HEAD"),
+    ("POST", "/collections", "GET, HEAD"),
+    ("DELETE", "/processes/echo/execution", "POST"),
+    ("PUT", "/collections/coads/position", "GET, HEAD"),
+])
+def test_405_allow_lists_every_method_of_the_path(client, method, path, allow):
+    r = client.request(method, path)
+    assert r.status_code == 405 and r.headers["allow"] == allow
+    assert r.json()["detail"].endswith(f"allowed: {allow}")
