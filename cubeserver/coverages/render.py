@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from ..axes import CRS84, AxisModel
 from ..context import json_response
 from ..encode import covjson, geotiff, netcdf, png
+from ..encode.covjson_stream import stream_grid, streamable
 from ..negotiate import FORMATS, media_type
 from ..registry import Collection
 from ..select.core import compute
@@ -84,7 +85,11 @@ def render(c: Collection, req: CoverageRequest, fmt: str, max_cells: int, cog: b
         return netcdf.netcdf_response(_with_grid_mapping(ds, axes), name)
     if fmt == "geotiff":
         return geotiff.geotiff_response(ds, axes, name, cog=True if cog else None)
+    disposition = {"Content-Disposition": f'inline; filename="{name}"'}
+    if streamable(ds, axes):  # millions of values: the EDR streamer, slab by slab, never whole in memory
+        response = stream_grid(ds, axes)
+        response.headers.update(disposition)
+        return response
     doc = covjson.grid(compute(ds), axes)
-    return json_response(doc, media_type=media_type("covjson"),
-                         headers={"Content-Disposition": f'inline; filename="{name}"'})
+    return json_response(doc, media_type=media_type("covjson"), headers=disposition)
 

@@ -18,7 +18,7 @@ from ..registry import Collection
 from ..select.core import compute, guard_size
 from ..memory import trim_after
 from .queries import GRID, PATH, POINTS, Answer
-from .streaming import stream_grid, streamable
+from ..encode.covjson_stream import stream_grid, streamable
 from .table import columns
 
 POINT_FORMATS = ["covjson", "netcdf", "geojson", "csv"]

@@ -115,7 +115,7 @@ def test_cmip5_cube_cftime(client):
 
 
 def test_streamed_grid_equals_in_memory(client, monkeypatch):
-    from cubeserver.edr import streaming
+    from cubeserver.encode import covjson_stream as streaming
 
     params = dict(bbox="-60,-30,0,30", parameter_name="SST,AIRT")
     whole = covjson(client, "/collections/coads/cube", **params)

@@ -133,3 +133,17 @@ def test_head_keeps_headers_only(stack):
 ])
 def test_compressible_types(media, ok):
     assert compressible(media) is ok
+
+
+def test_coverages_stream_big_covjson_like_edr(client, monkeypatch):
+    """Coverages uses the EDR streamer: same document as in memory, no Content-Length, never gzipped."""
+    from cubeserver.encode import covjson_stream
+
+    params = {"subset": "Lat(-30:30),Lon(-60:0)", "properties": "SST,AIRT", "f": "covjson"}
+    whole = client.get("/collections/coads/coverage", params=params)
+    monkeypatch.setattr(covjson_stream, "STREAM_MIN_VALUES", 1)
+    streamed = client.get("/collections/coads/coverage", params=params, headers={"Accept-Encoding": "gzip"})
+    assert streamed.status_code == 200 and "content-length" not in streamed.headers
+    assert "content-encoding" not in streamed.headers
+    assert streamed.headers["content-disposition"] == whole.headers["content-disposition"]
+    assert streamed.json() == whole.json()
