@@ -23,7 +23,7 @@ import xarray as xr
 from starlette.responses import StreamingResponse
 
 from ..axes import AxisModel
-from ..encode.covjson import MEDIA_TYPE, domain_axes, parameters, referencing
+from .covjson import MEDIA_TYPE, domain_axes, parameters, referencing
 
 log = logging.getLogger("cubeserver")
 STREAM_MIN_VALUES = 1_000_000
