@@ -61,7 +61,8 @@ def data_queries(c: Collection, href: str) -> dict:
             variables["width_units"] = list(UNITS_M)
             if c.axes.z_units:
                 variables["height_units"] = [c.axes.z_units]
-        out[q] = {"link": link(f"{href}/{q}", "data", COVJSON, QUERY_TITLES[q].split(":")[0] + " query",
+        kind = "application/geo+json" if q == "locations" else COVJSON  # the list of places; each place: CovJSON
+        out[q] = {"link": link(f"{href}/{q}", "data", kind, QUERY_TITLES[q].split(":")[0] + " query",
                                templated=False, variables=variables)}
     if instances.has_instances(c):
         out["instances"] = {"link": link(f"{href}/instances", "data", "application/json", "Instances (model runs)",

@@ -66,3 +66,15 @@ def test_405_allow_lists_every_method_of_the_path(client, method, path, allow):
     r = client.request(method, path)
     assert r.status_code == 405 and r.headers["allow"] == allow
     assert r.json()["detail"].endswith(f"allowed: {allow}")
+
+
+def test_every_data_query_link_type_is_what_that_url_serves(client):
+    """Following a data_queries link with its own `type` as Accept must not be refused (406)."""
+    links = client.get("/collections/coads").json()["data_queries"]
+    loc = links["locations"]["link"]
+    r = client.get(loc["href"].replace("http://testserver", ""), headers={"Accept": loc["type"]})
+    assert r.status_code == 200 and r.headers["content-type"].startswith(loc["type"])
+    pos = links["position"]["link"]
+    r = client.get(pos["href"].replace("http://testserver", ""), params={"coords": "POINT(-30 40)"},
+                   headers={"Accept": pos["type"]})
+    assert r.status_code == 200 and r.headers["content-type"].startswith(pos["type"])
