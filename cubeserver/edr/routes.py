@@ -20,7 +20,7 @@ from ..registry import Collection
 from . import instances, locations
 from .metadata import instance_doc
 from .output import FORMATS, render
-from .params import check_params
+from .params import check_params, refuse_unknown
 from .queries import QUERIES
 
 TAG = "EDR"
@@ -184,6 +184,7 @@ def build_router(ctx: AppContext) -> APIRouter:
     @r.get("/collections/{collectionId}/instances", summary="EDR instances (model runs) of a collection")
     def instance_list(collectionId: str, request: Request, f: str | None = F):
         c = ctx.registry.gridded(collectionId)
+        refuse_unknown(request.query_params.keys(), ["f"], "the instances list")
         choose(request, f, ["json"])
         if not instances.has_instances(c):
             raise NotFound(f"collection {collectionId!r} has no instances", parameter="collectionId")
@@ -195,6 +196,7 @@ def build_router(ctx: AppContext) -> APIRouter:
     @r.get("/collections/{collectionId}/instances/{instanceId}", summary="One EDR instance")
     def instance_one(collectionId: str, instanceId: str, request: Request, f: str | None = F):
         c = ctx.registry.gridded(collectionId)
+        refuse_unknown(request.query_params.keys(), ["f"], "an instance")
         choose(request, f, ["json"])
         inst = _view(ctx, collectionId, instanceId)
         return json_response(instance_doc(c, inst, inst.extra.get("instance", instanceId), ctx.base_url(request)))

@@ -329,3 +329,12 @@ def test_locations_datetime_filters_timed_locations(forecast, tmp_path):
         assert listed_ids(c, loc, datetime="../2024-03-01T12:00:00Z") == ["a"]
         assert listed_ids(c, loc, datetime="2024-03-02", bbox="0,40,5,50") == ["b"]
         refused(c, loc, "datetime", datetime="2024-03-02/2024-03-01")
+
+
+def test_instances_refuse_unknown_parameters(forecast_client):
+    ids = [i["id"] for i in forecast_client.get("/collections/fc/instances").json()["instances"]]
+    r = forecast_client.get("/collections/fc/instances", params={"foo": "1"})
+    assert r.status_code == 400 and r.json()["parameter"] == "foo" and "accepted: f" in r.json()["detail"]
+    r = forecast_client.get(f"/collections/fc/instances/{ids[0]}", params={"datetme": "2024"})
+    assert r.status_code == 400 and r.json()["parameter"] == "datetme"
+    assert forecast_client.get(f"/collections/fc/instances/{ids[0]}", params={"f": "json"}).status_code == 200
