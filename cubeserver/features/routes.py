@@ -13,14 +13,15 @@ import orjson
 from fastapi import APIRouter, Path, Query, Request
 
 from ..context import AppContext, json_response
-from ..errors import NotFound
+from ..errors import BadRequest, NotFound
 from ..negotiate import choose
 from . import documents as docs
-from .query import SUPPORTED_CRS, filterable, items_query, parse_crs
+from .query import SUPPORTED_CRS, filterable, items_query, parse_crs, parse_properties
 
 F_ITEMS = Query(None, description="response format: geojson (default), json or html (overrides Accept)")
 F_JSON = Query(None, description="response format: json (default) or html (overrides Accept)")
 CID = Path(..., description="a features collection id, see /collections")
+ITEM_PARAMS = ("f", "crs", "properties")  # everything one feature takes; anything else is a 400
 CRS = Query(None, description=f"CRS of the returned coordinates: {' or '.join(SUPPORTED_CRS)} (default CRS84, lon/lat)")
 
 ITEMS_DESCRIPTION = """Features of the collection, as GeoJSON (or an HTML map and table).
@@ -101,14 +102,22 @@ def build_router(ctx: AppContext) -> APIRouter:
         featureId: str = Path(..., description="the feature id, as in the items' `id`"),
         f: str | None = F_ITEMS,
         crs: str | None = CRS,
+        properties: str | None = Query(None, description="comma-separated property names to keep (empty: none)"),
     ):
         c, store = features_of(collectionId)
+        for name in request.query_params.keys():
+            if name not in ITEM_PARAMS:
+                raise BadRequest(f"unknown query parameter {name!r} for one feature; accepted: {', '.join(ITEM_PARAMS)}",
+                                 parameter=name)
         fmt = choose(request, f, ["geojson", "html", "json"])
         out_crs = parse_crs(crs, "crs")
+        keep = parse_properties(properties, store)
         feat = store.get(featureId)
         if feat is None:
             raise NotFound(f"no feature {featureId!r} in collection {c.id!r}", parameter="featureId")
         doc = docs.item_json(feat, c.id, ctx.base_url(request), out_crs)
+        if keep is not None:
+            doc["properties"] = {k: v for k, v in (doc.get("properties") or {}).items() if k in keep}
         if fmt == "html":
             data = {"collection": {"id": c.id, "title": c.title}, "doc": doc, "geojson": _script_json(docs.feature_json(feat))}
             return ctx.html("features_item.html", request, data, f"{c.title}: {feat.id}")
