@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -69,17 +70,25 @@ def start_server(config_path: Path | None, tmp: Path, extra_env: dict | None = N
     raise RuntimeError("server did not start in 90 s")
 
 
+@contextlib.contextmanager
+def default_server(tmp: Path):
+    """The real CLI serving the bundled default config (state in `tmp`); yields (process, base_url)."""
+    proc, base = start_server(None, tmp, {"CUBESERVER_STATE_DIR": str(tmp / "state")})
+    try:
+        yield proc, base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
     """The real CLI serving the bundled default config on a free port."""
-    tmp = tmp_path_factory.mktemp("live")
-    proc, base = start_server(None, tmp, {"CUBESERVER_STATE_DIR": str(tmp / "state")})
-    yield base
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with default_server(tmp_path_factory.mktemp("live")) as (_, base):
+        yield base
 
 
 def open_source(name: str) -> xr.Dataset:

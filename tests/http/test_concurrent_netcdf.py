@@ -7,7 +7,6 @@ netCDF4-python's HDF5 is not thread-safe: two concurrent writes (two `coarsen` j
 from __future__ import annotations
 
 import io
-import subprocess
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
@@ -16,20 +15,14 @@ import pytest
 import requests
 import xarray as xr
 
-from tests.conftest import open_source, start_server
+from tests.conftest import default_server, open_source
 
 
 @pytest.fixture(scope="module")
 def own_server(tmp_path_factory):
     """A server of its own: if it dies, no other test's server goes with it."""
-    tmp = tmp_path_factory.mktemp("concurrent")
-    proc, base = start_server(None, tmp, {"CUBESERVER_STATE_DIR": str(tmp / "state")})
-    yield proc, base
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with default_server(tmp_path_factory.mktemp("concurrent")) as served:
+        yield served
 
 
 def _netcdf(content: bytes) -> xr.Dataset:
