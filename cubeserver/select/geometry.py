@@ -111,7 +111,8 @@ def nearest_cells(axes: AxisModel, x, y, crs: CRS | None = None, param: str = "c
 
 
 def _wrap180(x: np.ndarray) -> np.ndarray:
-    return np.where(np.asarray(x, dtype="float64") >= 180.0, np.asarray(x, dtype="float64") - 360.0, x)
+    x = np.asarray(x, dtype="float64")
+    return np.where(x >= 180.0, x - 360.0, x)
 
 
 def _asked_in_180(axes: AxisModel, query_x: np.ndarray, crs: CRS | None) -> np.ndarray:
