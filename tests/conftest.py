@@ -97,3 +97,32 @@ def open_source(name: str) -> xr.Dataset:
     if name.endswith(".zarr"):
         return xr.open_zarr(path, consolidated=False)
     return xr.open_dataset(path)
+
+
+CASES_SRC = ROOT.parent / "shared" / "cases"
+
+
+@pytest.fixture(scope="session")
+def cases(tmp_path_factory) -> Path:
+    """The small files of ../shared/cases (kinds other servers serve wrongly), generated once.
+
+    Each generator writes its files into one temporary folder; the right answers are in
+    ../shared/cases/README.md and in the tests that use them.
+    """
+    out = tmp_path_factory.mktemp("cases")
+    scripts = sorted(CASES_SRC.glob("c*.py"))
+    assert scripts, f"no case generators in {CASES_SRC}"
+    for script in scripts:
+        subprocess.run([sys.executable, str(script), str(out)], check=True, capture_output=True, cwd=str(out))
+    return out
+
+
+def client_for(collections: dict, tmp: Path, **server):
+    """A TestClient (context manager) on a config of `collections` ({id: {path: ..., ...}})."""
+    from fastapi.testclient import TestClient
+
+    from cubeserver.app import create_app
+    from cubeserver.config import config_from_dict
+
+    raw = {"state_dir": str(tmp / "state"), "collections": collections, **server}
+    return TestClient(create_app(config_from_dict(raw, tmp)))
