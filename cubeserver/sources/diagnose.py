@@ -93,7 +93,8 @@ def open_problem(cid: str, fmt: str, path: Path, shown: str, exc: BaseException)
         detail = f": {msg}" if len(msg) <= _SHORT else ""
         return (f"collections.{cid}.path: {shown!r} is not a {LABELS[fmt]} file "
                 f"(corrupt, truncated or another kind of file){detail}")
-    return f"collections.{cid}.path: cannot open {shown!r} as {LABELS.get(fmt, fmt)}: {msg}"
+    hint = " (a truncated or corrupt file?)" if isinstance(exc, OSError) and sniff(target) == fmt else ""
+    return f"collections.{cid}.path: cannot open {shown!r} as {LABELS.get(fmt, fmt)}{hint}: {msg}"
 
 
 def _message(exc: BaseException) -> str:
