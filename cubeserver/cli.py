@@ -1,4 +1,10 @@
-"""`cubeserver serve | check-config | openapi`: the command line users script against."""
+"""`cubeserver serve | check-config | openapi`: the command line users script against.
+
+Every problem of every collection is one `config error: collections.<id>.<key>: ...` line on
+stderr (never a traceback) and exit status 2. `serve` refuses such a config unless
+`--skip-broken` (or `skip_broken: true` in the config) is given: then it serves the healthy
+collections and logs one line per broken one; with none left it still starts and logs an ERROR.
+"""
 
 from __future__ import annotations
 
@@ -58,6 +64,8 @@ def _refuse_or_skip(registry, skip: bool) -> None:
     served = len(list(registry))
     if registry.problems and served == 0:
         log.error("no collection could be opened: serving only the landing page, conformance, API and processes")
+    elif served == 0:
+        log.warning("the config has no collections: serving only the landing page, conformance, API and processes")
     elif registry.problems:
         log.warning("serving %d collections; skipped %d broken: %s", served, len(registry.broken),
                     ", ".join(registry.broken))
