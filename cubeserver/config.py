@@ -1,7 +1,10 @@
 """The YAML configuration as pydantic models: one clear line per bad key.
 
 The minimal collection is an id and a path; everything else is inferred from the data.
-Relative paths are resolved against the config file's folder.
+Relative paths are resolved against the config file's folder. Each collection is validated
+on its own, so one run names every bad key of every collection (`collections.<id>.<key>`);
+a lenient load keeps the healthy collections and lists the broken ones (`problems`), which
+the registry then adds the data problems to (see registry.Registry).
 """
 
 from __future__ import annotations

@@ -147,6 +147,16 @@ def test_edr_area_and_cube_equal_the_decoded_source_with_nodata_null(client, fil
     np.testing.assert_allclose(np.sort(cube[~np.isnan(cube)]), np.sort(truth.values[~np.isnan(truth.values)]), rtol=1e-6)
 
 
+def test_edr_cube_netcdf_decodes_to_the_source_values(client, files, tmp_path):
+    truth = _decoded(files["ndvi"])
+    r = client.get("/collections/ndvi/cube", params={"bbox": "10.9,45.4,13.1,47.1", "f": "netcdf"})
+    assert r.status_code == 200, r.text
+    (tmp_path / "cube.nc").write_bytes(r.content)
+    with xr.open_dataset(tmp_path / "cube.nc") as ds:
+        got = ds["band_1"].squeeze().sel(y=truth.y, x=truth.x)
+        np.testing.assert_allclose(got.values, truth.values, rtol=1e-6, equal_nan=True)
+
+
 def test_coverage_geotiff_reads_back_scaled_with_rasterio_rioxarray(client, tmp_path):
     r = client.get("/collections/ndvi/coverage", params={"f": "geotiff"})
     assert r.status_code == 200, r.text
