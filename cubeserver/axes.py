@@ -76,13 +76,14 @@ def is_datetime_like(values: np.ndarray) -> bool:
 
 
 def iso_times(values) -> list[str]:
-    """RFC 3339 strings with a zone (`2000-01-16T06:00:00Z`), for numpy and cftime times."""
+    """RFC 3339 strings with a zone (`2000-01-16T06:00:00Z`), for numpy and cftime times; None where missing."""
     values = np.asarray(values)
     if values.size == 0:
         return []
     if np.issubdtype(values.dtype, np.datetime64):
-        return [s + "Z" for s in np.datetime_as_string(values.astype("datetime64[s]"), unit="s")]
-    return [v.strftime("%Y-%m-%dT%H:%M:%S") + "Z" for v in values.ravel()]
+        text = np.datetime_as_string(values.astype("datetime64[s]"), unit="s")
+        return [None if nat else s + "Z" for s, nat in zip(text.ravel(), np.isnat(values).ravel())]
+    return [v.strftime("%Y-%m-%dT%H:%M:%S") + "Z" if hasattr(v, "strftime") else None for v in values.ravel()]
 
 
 @dataclass
@@ -152,8 +153,8 @@ class AxisModel:
     def time_interval(self) -> list[str | None] | None:
         if self.t is None or self.t_values is None or len(self.t_values) == 0:
             return None
-        iso = iso_times(self.t_values)
-        return [min(iso), max(iso)]
+        iso = [s for s in iso_times(self.t_values) if s is not None]
+        return [min(iso), max(iso)] if iso else None
 
     def describe(self) -> dict:
         return {

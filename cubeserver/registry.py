@@ -15,6 +15,7 @@ from .axes import AxisModel, build_axes, iso_times
 from .config import VECTOR_FORMATS, CollectionConfig, ServerConfig
 from .errors import NotFound
 from .sources import open_gridded
+from .sources.times import clean_time_axes, decoding_note
 
 log = logging.getLogger("cubeserver")
 
@@ -73,6 +74,9 @@ class Collection:
                 time=ax.time_interval(),
                 z=None if ax.z is None else [_plain(v) for v in ax.z_values],
             )
+            note = decoding_note(self.ds[ax.t]) if ax.t else None
+            if note:
+                out["time_decoding"] = note
         elif self.features is not None:
             out.update(features=len(self.features), bbox_crs84=list(self.features.bbox))
         return out
@@ -133,7 +137,10 @@ def open_collection(cid: str, cc: CollectionConfig, path: Path) -> Collection:
         from .features.store import FeatureStore
 
         return Collection(cid, cc, features=FeatureStore.open(path, id_property=cc.id_property, time_property=cc.time_property))
-    ds = open_gridded(path, cc.format, cc.chunks)
+    try:
+        ds = clean_time_axes(open_gridded(path, cc.format, cc.chunks), cid)
+    except ValueError as e:
+        raise ValueError(f"collections.{cid}: {e}") from None
     if cc.variables:
         missing = [v for v in cc.variables if v not in ds.data_vars]
         if missing:
