@@ -16,7 +16,7 @@ from pyproj import CRS, Transformer
 from ..axes import CRS84, AxisModel, iso_times
 from ..errors import BadRequest, TooLarge
 from ..query.parse import TimeSelection, ValueSelection
-from .times import time_indices  # noqa: F401 - part of this module's API (EDR, Coverages import it here)
+from .times import time_indices, with_time_bounds  # noqa: F401 - time_indices: EDR, Coverages import it here
 
 
 def select_variables(ds: xr.Dataset, names: list[str] | None, allowed: list[str], param: str) -> xr.Dataset:
@@ -25,7 +25,7 @@ def select_variables(ds: xr.Dataset, names: list[str] | None, allowed: list[str]
         unknown = [n for n in names if n not in allowed]
         if unknown:
             raise BadRequest(f"{param}: unknown {', '.join(map(repr, unknown))}; available: {', '.join(allowed)}", parameter=param)
-    return ds[names or allowed]
+    return with_time_bounds(ds[names or allowed], ds)
 
 
 def _as_index(idx: np.ndarray):

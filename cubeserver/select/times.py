@@ -102,3 +102,21 @@ def same_instant(values: np.ndarray, text: str) -> int | None:
         return None
     hits = np.flatnonzero(axis_micros(values, cal) == us)
     return int(hits[0]) if hits.size else None
+
+
+def with_time_bounds(out, source):
+    """`out` with the bounds/climatology coordinates of its time dimensions put back (CF 7.1, 7.4).
+
+    Selecting variables drops coordinates with a dimension the variables lack (`bnds`);
+    the time bounds belong with the time axis in NetCDF and Zarr answers.
+    """
+    extra = {}
+    for dim in out.dims:
+        if dim not in out.coords:
+            continue
+        attrs, enc = out[dim].attrs, out[dim].encoding
+        for key in ("bounds", "climatology"):
+            name = attrs.get(key) or enc.get(key)
+            if isinstance(name, str) and name in source.coords and name not in out.coords and dim in source[name].dims:
+                extra[name] = source[name]
+    return out.assign_coords(extra) if extra else out

@@ -230,8 +230,16 @@ def clean_time_axes(ds: xr.Dataset, cid: str) -> xr.Dataset:
         if missing.any():
             enc.pop("missing_value", None)
             enc["_FillValue"] = None  # CF coordinates carry no fill value
+        ds = _bounds_as_coords(ds, dim)
     reencode(ds)
     return ds
+
+
+def _bounds_as_coords(ds: xr.Dataset, dim: str) -> xr.Dataset:
+    """The time coordinate's `bounds`/`climatology` variable (CF 7.1, 7.4) as a coordinate, so every subset keeps it."""
+    names = [ds[dim].attrs.get(k) or ds[dim].encoding.get(k) for k in ("bounds", "climatology")]
+    names = [n for n in names if isinstance(n, str) and n in ds.data_vars and dim in ds[n].dims and ds[n].ndim == 2]
+    return ds.set_coords(names) if names else ds
 
 
 def _ordered(keep: np.ndarray, values: np.ndarray, dim: str, cid: str) -> np.ndarray:
