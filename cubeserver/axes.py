@@ -16,6 +16,8 @@ import xarray as xr
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError, ProjError
 
+from .query.cftimes import canonical
+
 CRS84 = CRS.from_user_input("OGC:CRS84")
 CRS84_URI = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
@@ -223,7 +225,7 @@ def build_axes(ds: xr.Dataset, overrides: dict | None = None, crs_override: str 
         x=str(x), y=str(y), z=z and str(z), t=t and str(t), others=others, crs=crs,
         x_values=np.asarray(ds[x].values, dtype="float64"), y_values=np.asarray(ds[y].values, dtype="float64"),
         z_values=np.asarray(ds[z].values) if z else None, t_values=t_values,
-        z_units=z_units, z_positive=z_positive, calendar=str(calendar),
+        z_units=z_units, z_positive=z_positive, calendar=canonical(str(calendar)),
     )
 
 
