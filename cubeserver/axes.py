@@ -220,7 +220,8 @@ def build_axes(ds: xr.Dataset, overrides: dict | None = None, crs_override: str 
     if z and z_positive is None and z_units:
         z_positive = "down" if z_units.lower() in PRESSURE_UNITS else "up"
     used = {x, y, z, t}
-    others = [str(d) for d in dims if d not in used]
+    # extra axes are those of the data; a dimension only coordinates use (`bnds` of time_bnds) is none
+    others = [str(d) for d in dims if d not in used and any(d in v.dims for v in ds.data_vars.values())]
     return AxisModel(
         x=str(x), y=str(y), z=z and str(z), t=t and str(t), others=others, crs=crs,
         x_values=np.asarray(ds[x].values, dtype="float64"), y_values=np.asarray(ds[y].values, dtype="float64"),
