@@ -129,13 +129,7 @@ def test_c09a_zarr_over_http(served):
 
 def calendar_months(values) -> list[pd.Timestamp]:
     """Month n + f after 1960-01-01: whole months, plus f of that month's length (pandas arithmetic)."""
-    out = []
-    for v in values:
-        n = int(np.floor(v))
-        start = pd.Timestamp("1960-01-01") + pd.DateOffset(months=n)
-        length = (start + pd.DateOffset(months=1)) - start
-        out.append(start + length * (v - n))
-    return out
+    return calendar_months_from("1960-01-01", values)
 
 
 def test_c09b_decoded_as_calendar_months_and_said_so(served, cases):
@@ -293,3 +287,23 @@ def test_undecodable_time_names_the_collection(tmp_path, units, calendar):
     msg = str(e.value)
     assert msg.startswith("collections.bad:") and "'time'" in msg and units in msg
     assert "decode_times" not in msg
+
+
+def test_multi_file_months_since_each_from_its_own_reference(tmp_path):
+    """A glob of files each counting "months since" its own start (standard calendar): decoded per file."""
+    for name, ref in (("a.nc", "2000-01-01"), ("b.nc", "2000-07-01")):
+        _write(tmp_path / name, np.arange(6) + 0.5, f"months since {ref}")
+    expected = calendar_months_from("2000-01-01", np.arange(12) + 0.5)
+    with client_for({"m": {"path": str(tmp_path / "*.nc")}}, tmp_path) as client:
+        out = nc(client.get("/collections/m/coverage", params={"f": "netcdf"}))
+        assert [pd.Timestamp(t) for t in out.time.values] == expected
+        np.testing.assert_array_equal(out.v.values[:, 0, 0], np.concatenate([np.arange(6), np.arange(6)]))
+
+
+def calendar_months_from(ref: str, values) -> list[pd.Timestamp]:
+    out = []
+    for v in values:
+        n = int(np.floor(v))
+        start = pd.Timestamp(ref) + pd.DateOffset(months=n)
+        out.append(start + ((start + pd.DateOffset(months=1)) - start) * (v - n))
+    return out

@@ -27,7 +27,7 @@ def _open(path: Path, fmt: str, chunks: dict) -> xr.Dataset:
         files = sorted(_glob.glob(text))
         if not files:
             raise ValueError(f"no files match {path.name!r}")
-        return open_decoded(lambda **kw: xr.open_mfdataset(files, chunks=chunks, combine="by_coords", **kw))
+        return open_decoded(lambda **kw: xr.open_mfdataset(files, chunks=chunks, combine="by_coords", **kw), per_file=True)
     if fmt == "netcdf":
         return _open_netcdf(path, chunks)
     if fmt == "zarr":

@@ -42,20 +42,31 @@ GREGORIAN = {"standard", "gregorian", "proleptic_gregorian"}
 # ------------------------------------------------------------------ opening
 
 
-def open_decoded(open_fn: Callable[..., xr.Dataset]) -> xr.Dataset:
+class TimeDecodingError(ValueError):
+    """A time variable whose units/calendar cannot be decoded; the message names it and its units."""
+
+
+def open_decoded(open_fn: Callable[..., xr.Dataset], per_file: bool = False) -> xr.Dataset:
     """`open_fn(**kw)` with xarray's time decoding, falling back to `decode_times=False` + this module.
 
     The fallback is taken when xarray's decoding raises (e.g. "months since" on the standard
     calendar); if the file does not open even then, xarray's original error is raised.
+    `per_file`: `open_fn` is `open_mfdataset`, whose files are decoded one by one (`preprocess`)
+    before they are combined, as each may count from its own reference date.
     Raises ValueError naming the time variable when its units cannot be decoded at all.
     """
     try:
         return open_fn()
     except (ValueError, OverflowError) as first:
-        try:
-            raw = open_fn(decode_times=False)
-        except Exception:  # noqa: BLE001 - the first error is the one worth reporting
-            raise first from None
+        error = first
+    try:
+        if per_file:
+            return open_fn(decode_times=False, preprocess=decode_times)
+        raw = open_fn(decode_times=False)
+    except TimeDecodingError:
+        raise
+    except Exception:  # noqa: BLE001 - the first error is the one worth reporting
+        raise error from None
     return decode_times(raw)
 
 
@@ -77,7 +88,7 @@ def decode_times(ds: xr.Dataset) -> xr.Dataset:
             warnings.simplefilter("ignore")
             return xr.decode_cf(ds, mask_and_scale=False, concat_characters=False, decode_coords=False)
     except (ValueError, OverflowError, TypeError):
-        raise ValueError(_undecodable(ds)) from None
+        raise TimeDecodingError(_undecodable(ds)) from None
 
 
 def _bounds_follow_parents(ds: xr.Dataset) -> None:
@@ -124,7 +135,7 @@ def _calendar_unit_variable(name: str, var: xr.Variable, unit: str, ref_text: st
     try:
         ref = cftime.num2date(0, f"days since {ref_text}", calendar=calendar)
     except (ValueError, TypeError):
-        raise ValueError(f"time variable {name!r}: reference date {ref_text!r} in units {units!r} is not a date of "
+        raise TimeDecodingError(f"time variable {name!r}: reference date {ref_text!r} in units {units!r} is not a date of "
                          f"the {calendar} calendar; correct the units attribute in the file") from None
     raw = np.asarray(var.values, dtype="float64")
     fill = [attrs.pop(k, None) for k in ("_FillValue", "missing_value")] + [var.encoding.get("_FillValue"),
