@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from ..errors import BadRequest
 
 _RE = re.compile(
-    r"^(?P<year>\d{4})"
-    r"(?:(?P<sep1>-)?(?P<month>\d{2})(?:(?(sep1)-|)(?P<day>\d{2}))?)?"
-    r"(?:[Tt ](?P<hour>\d{2})(?:(?P<sep2>:)?(?P<minute>\d{2})(?:(?(sep2):|)(?P<second>\d{2})(?:[.,](?P<frac>\d{1,9}))?)?)?)?"
-    r"(?P<zone>[Zz]|[+-]\d{2}(?::?\d{2})?)?$"
+    r"^(?P<year>[0-9]{4})"
+    r"(?:(?P<sep1>-)?(?P<month>[0-9]{2})(?:(?(sep1)-|)(?P<day>[0-9]{2}))?)?"
+    r"(?:[Tt ](?P<hour>[0-9]{2})(?:(?P<sep2>:)?(?P<minute>[0-9]{2})(?:(?(sep2):|)(?P<second>[0-9]{2})(?:[.,](?P<frac>[0-9]{1,9}))?)?)?)?"
+    r"(?P<zone>[Zz]|[+-][0-9]{2}(?::?[0-9]{2})?)?$"
 )
 EXAMPLE = "e.g. 2000-01-16T06:00:00Z or 2000-01-16"
 PRECISIONS = ("year", "month", "day", "time")
