@@ -140,6 +140,7 @@ def test_c09b_decoded_as_calendar_months_and_said_so(served, cases):
     doc = client.get("/collections/c09b").json()["extent"]["temporal"]
     assert [pd.Timestamp(t).tz_localize(None) for t in doc["values"]] == expected
     assert "calendar months" in doc["description"] and "months since 1960-01-01" in doc["description"]
+    assert "calendar months" in client.get("/collections/c09b", params={"f": "html"}).text
     out = nc(client.get("/collections/c09b/coverage", params={"f": "netcdf"}))
     assert [pd.Timestamp(t) for t in out["T"].values] == expected
     assert "calendar months" in out["T"].attrs["comment"]
@@ -307,3 +308,13 @@ def calendar_months_from(ref: str, values) -> list[pd.Timestamp]:
         start = pd.Timestamp(ref) + pd.DateOffset(months=n)
         out.append(start + ((start + pd.DateOffset(months=1)) - start) * (v - n))
     return out
+
+
+def test_c09b_zarr_over_http(served, cases):
+    _, base = served
+    remote = xr.open_zarr(f"{base}/collections/c09b/zarr")
+    with netCDF4.Dataset(cases / "c09b_months_std.nc") as f:
+        raw = np.asarray(f["T"][:], dtype="float64")
+    assert [pd.Timestamp(t) for t in remote["T"].values] == calendar_months(raw)
+    assert not remote["T"].encoding["units"].startswith(("months", "years"))
+    assert "calendar months" in remote["T"].attrs["comment"]
