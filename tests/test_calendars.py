@@ -83,10 +83,10 @@ def coverage_json(client, cal, **params):
     return client.get(f"/collections/cal-{cal}/coverage", params={"f": "json", "bbox": "29,9,31,11", **params})
 
 
-def covjson_series(r) -> tuple[list[str], list[float]]:
+def covjson_series(r, name: str = "tas") -> tuple[list[str], list[float]]:
     assert r.status_code == 200, r.text[:400]
     doc = r.json()
-    vals = [float(v) for v in np.asarray(doc["ranges"]["tas"]["values"], dtype="float64").ravel()]
+    vals = [float(v) for v in np.asarray(doc["ranges"][name]["values"], dtype="float64").ravel()]
     return doc["domain"]["axes"]["t"]["values"], vals
 
 
@@ -177,3 +177,60 @@ def test_answers_name_the_calendar(calendars, cal):
     src = sources[cal]
     idx = [k for k, d in enumerate(fields(src)) if (2024, 2, 1) <= d <= (2024, 2, 10)]
     assert list(out.time.values) == list(src.time.values[idx])
+
+
+# ------------------------------------------------------------------ real daily CMIP6 files (julian, noleap)
+
+from tests.conftest import DATASETS  # noqa: E402
+
+REAL = {"julian": DATASETS / "cmip6_day_ta" / "ta_day_IITM-ESM_historical_r1i1p1f1_gn_20000101-20041231.nc",
+        "noleap": DATASETS / "cmip6_day_ta" / "ta_day_TaiESM1_historical_r1i1p1f1_gn_20000101-20091231.nc"}
+
+
+@pytest.fixture(scope="module")
+def real_daily(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("real-daily")
+    with client_for({cal: {"path": str(p)} for cal, p in REAL.items()}, tmp) as client:
+        yield client
+
+
+@pytest.mark.parametrize("cal, day", [("julian", (2001, 2, 29)), ("noleap", (2004, 2, 29)), ("julian", (2004, 2, 29))])
+def test_real_daily_files_follow_their_calendar(real_daily, cal, day):
+    src = xr.open_dataset(REAL[cal])
+    lat, lon = float(src.lat.values[0]), float(src.lon.values[1])
+    point = src.ta.sel(lat=lat, lon=lon, plev=85000.0)
+    params = {"coords": f"POINT({lon} {lat})", "z": "85000"}
+    start = (day[0], day[1], 25)
+    if exists(day, cal):
+        r = real_daily.get(f"/collections/{cal}/position", params={**params, "datetime": f"{text(day)}T12:00:00Z"})
+        t, v = covjson_series(r, "ta")
+        want = point.sel(time=cftime.datetime(*day, 12, calendar=cal))
+        assert t == [f"{text(day)}T12:00:00Z"] and v == pytest.approx([float(want)], rel=1e-6)
+    else:
+        r = real_daily.get(f"/collections/{cal}/position", params={**params, "datetime": text(day)})
+        assert r.status_code == 400 and f"does not exist in the {cal} calendar" in r.json()["detail"]
+    r = real_daily.get(f"/collections/{cal}/position", params={**params, "datetime": f"{text(start)}/{text(day)}"})
+    idx = [k for k, d in enumerate(fields(src)) if start <= d <= day]
+    t, v = covjson_series(r, "ta")
+    assert t == [src.time.values[k].strftime("%Y-%m-%dT%H:%M:%SZ") for k in idx]
+    np.testing.assert_allclose(v, point.values[idx], rtol=1e-6)
+
+
+def test_real_multi_file_proleptic_gregorian(tmp_path):
+    """65 yearly CMIP6 files (proleptic_gregorian, time_bnds): one series across file boundaries, as xarray reads it."""
+    files = str(DATASETS / "cmip6_awi_ta" / "*.nc")
+    src = xr.open_mfdataset(files, combine="by_coords").load()
+    lat, lon = float(src.lat.values[0]), float(src.lon.values[1])
+    exp = src.ta.sel(plev=92500.0, lat=lat, lon=lon).sel(time=slice("1959-11", "1961-02"))
+    with client_for({"awi": {"path": files}}, tmp_path) as client:
+        r = client.get("/collections/awi/position", params={"coords": f"POINT({lon} {lat})", "z": "92500",
+                                                            "datetime": "1959-11/1961-02"})
+        assert r.status_code == 200 and r.json()["type"] == "Coverage", r.text[:300]
+        t, v = covjson_series(r, "ta")
+        assert t == [str(x)[:19] + "Z" for x in exp.time.values]
+        np.testing.assert_allclose(v, exp.values, rtol=1e-6)
+        assert client.get("/collections/awi").json()["extent"]["temporal"]["calendar"] == "proleptic_gregorian"
+        out = xr.open_dataset(io.BytesIO(client.get("/collections/awi/position", params={
+            "coords": f"POINT({lon} {lat})", "datetime": "1959-11/1961-02", "f": "netcdf"}).content))
+        assert out.time.encoding["calendar"] == "proleptic_gregorian"
+        np.testing.assert_array_equal(out.time_bnds.values, src.time_bnds.sel(time=exp.time).values)

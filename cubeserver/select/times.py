@@ -110,9 +110,11 @@ def with_time_bounds(out, source):
     Selecting variables drops coordinates with a dimension the variables lack (`bnds`);
     the time bounds belong with the time axis in NetCDF and Zarr answers.
     """
+    from ..axes import is_datetime_like
+
     extra = {}
     for dim in out.dims:
-        if dim not in out.coords:
+        if dim not in out.coords or out[dim].ndim != 1 or not is_datetime_like(out[dim].values):
             continue
         attrs, enc = out[dim].attrs, out[dim].encoding
         for key in ("bounds", "climatology"):

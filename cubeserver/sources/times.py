@@ -220,8 +220,10 @@ def _missing(values: np.ndarray) -> np.ndarray:
 def clean_time_axes(ds: xr.Dataset, cid: str) -> xr.Dataset:
     """Every 1-D time dimension coordinate: missing steps dropped, sorted, units re-encoded; one log line each.
 
+    Bounds variables of dimension coordinates become coordinates (see `bounds_as_coords`).
     Raises ValueError when a time coordinate has no valid value at all.
     """
+    ds = bounds_as_coords(ds)
     for dim in [d for d in ds.dims if d in ds.coords and ds[d].ndim == 1]:
         values = np.asarray(ds[dim].values)
         if values.size == 0 or not is_time_like(values):
@@ -241,15 +243,24 @@ def clean_time_axes(ds: xr.Dataset, cid: str) -> xr.Dataset:
         if missing.any():
             enc.pop("missing_value", None)
             enc["_FillValue"] = None  # CF coordinates carry no fill value
-        ds = _bounds_as_coords(ds, dim)
     reencode(ds)
     return ds
 
 
-def _bounds_as_coords(ds: xr.Dataset, dim: str) -> xr.Dataset:
-    """The time coordinate's `bounds`/`climatology` variable (CF 7.1, 7.4) as a coordinate, so every subset keeps it."""
-    names = [ds[dim].attrs.get(k) or ds[dim].encoding.get(k) for k in ("bounds", "climatology")]
-    names = [n for n in names if isinstance(n, str) and n in ds.data_vars and dim in ds[n].dims and ds[n].ndim == 2]
+def bounds_as_coords(ds: xr.Dataset) -> xr.Dataset:
+    """`bounds`/`climatology` variables (CF 7.1, 7.4) of dimension coordinates as coordinates, not data.
+
+    They describe an axis (time_bnds, lat_bnds), so their `bnds` dimension is no extra axis of the
+    data, and the selection can keep the time bounds with the time axis.
+    """
+    names = []
+    for dim in ds.dims:
+        if dim not in ds.coords:
+            continue
+        for key in ("bounds", "climatology"):
+            n = ds[dim].attrs.get(key) or ds[dim].encoding.get(key)
+            if isinstance(n, str) and n in ds.data_vars and dim in ds[n].dims:
+                names.append(n)
     return ds.set_coords(names) if names else ds
 
 
