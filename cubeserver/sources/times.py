@@ -115,7 +115,8 @@ def _undecodable(ds: xr.Dataset) -> str:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                xr.decode_cf(xr.Dataset({"v": xr.Variable(var.dims, np.asarray(var.values)[:2], attrs=var.attrs)}))
+                sample = np.asarray(var.values).ravel()[:2]
+                xr.decode_cf(xr.Dataset({"v": xr.Variable(("n",), sample, attrs=var.attrs)}))
         except (ValueError, OverflowError, TypeError):
             cal = var.attrs.get("calendar", "standard")
             return (f"time variable {name!r}: units {var.attrs['units']!r} with calendar {cal!r} cannot be decoded; "
@@ -135,8 +136,8 @@ def _calendar_unit_variable(name: str, var: xr.Variable, unit: str, ref_text: st
     try:
         ref = cftime.num2date(0, f"days since {ref_text}", calendar=calendar)
     except (ValueError, TypeError):
-        raise TimeDecodingError(f"time variable {name!r}: reference date {ref_text!r} in units {units!r} is not a date of "
-                         f"the {calendar} calendar; correct the units attribute in the file") from None
+        raise TimeDecodingError(f"time variable {name!r}: reference date {ref_text!r} in units {units!r} is not a "
+                                f"date of the {calendar} calendar; correct the units attribute in the file") from None
     raw = np.asarray(var.values, dtype="float64")
     fill = [attrs.pop(k, None) for k in ("_FillValue", "missing_value")] + [var.encoding.get("_FillValue"),
                                                                             var.encoding.get("missing_value")]
