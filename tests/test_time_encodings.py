@@ -91,6 +91,36 @@ def test_c08_trajectory_m_in_the_axis_calendar(served, cases):
     assert r.json()["ranges"]["tas"]["values"][0] == float(src.sel(lat=40, lon=0))
 
 
+def test_c08_geotiff_bands_name_360_day_dates(served, cases):
+    import rasterio
+
+    client, _ = served
+    r = client.get("/collections/c08/coverage", params={"subset": 'time("2022-02-29":"2022-02-30")', "f": "geotiff"})
+    assert r.status_code == 200, r.text[:300]
+    src = xr.open_dataset(cases / "c08_360day.nc").tas.sel(lat=70, lon=-10)
+    with rasterio.open(io.BytesIO(r.content)) as tif:
+        assert [tif.tags(i)["time"] for i in (1, 2)] == ["2022-02-29T00:00:00Z", "2022-02-30T00:00:00Z"]
+        want = [src.sel(time=cftime.datetime(2022, 2, d, calendar="360_day")).item() for d in (29, 30)]
+        assert list(tif.read()[:, 0, 0]) == want
+
+
+def test_c08_anomaly_baseline_ending_on_a_missing_day(served, cases):
+    """Process inputs: a baseline ending 2021-12-31 (no such day in 360_day) clamps; datetime ends on Feb 30."""
+    client, _ = served
+    r = client.post("/processes/anomaly/execution", json={"inputs": {
+        "collection": "c08", "variable": "tas", "baseline": "2021-01-01/2021-12-31",
+        "datetime": "2022-02-01/2022-02-30", "bbox": [-1, 39, 1, 41]}, "response": "document"})
+    assert r.status_code == 200, r.text[:400]
+    job = r.headers["link"].split("/jobs/")[1].split(">")[0]
+    out = nc(client.get(f"/jobs/{job}/results/result"))
+    src = xr.open_dataset(cases / "c08_360day.nc").tas.sel(lat=40, lon=0)
+    cal = "360_day"
+    clim = src.sel(time=slice(cftime.datetime(2021, 2, 1, calendar=cal), cftime.datetime(2021, 2, 30, calendar=cal))).mean()
+    target = src.sel(time=slice(cftime.datetime(2022, 2, 1, calendar=cal), cftime.datetime(2022, 2, 30, calendar=cal)))
+    assert list(out.time.values) == list(target.time.values)
+    np.testing.assert_allclose(out.tas.squeeze().values, (target - clim).values, rtol=1e-6)
+
+
 # ------------------------------------------------------------------ c09a: months since, 360_day
 
 
