@@ -348,3 +348,13 @@ def test_c09b_zarr_over_http(served, cases):
     assert [pd.Timestamp(t) for t in remote["T"].values] == calendar_months(raw)
     assert not remote["T"].encoding["units"].startswith(("months", "years"))
     assert "calendar months" in remote["T"].attrs["comment"]
+
+
+def test_months_since_in_a_zarr_source(cases, tmp_path):
+    """The same decoding for a Zarr store whose time counts "months since" on the standard calendar."""
+    xr.open_dataset(cases / "c09b_months_std.nc", decode_times=False).to_zarr(tmp_path / "m.zarr", consolidated=True)
+    with netCDF4.Dataset(cases / "c09b_months_std.nc") as f:
+        raw = np.asarray(f["T"][:], dtype="float64")
+    with client_for({"mz": {"path": str(tmp_path / "m.zarr"), "format": "zarr"}}, tmp_path) as client:
+        out = nc(client.get("/collections/mz/coverage", params={"f": "netcdf"}))
+        assert [pd.Timestamp(t) for t in out["T"].values] == calendar_months(raw)
