@@ -16,6 +16,7 @@ from .config import VECTOR_FORMATS, CollectionConfig, ConfigError, ServerConfig
 from .errors import NotFound
 from .sources import open_gridded
 from .sources.diagnose import CollectionProblem, format_mismatch, open_problem
+from .sources.times import clean_time_axes, decoding_note
 
 log = logging.getLogger("cubeserver")
 
@@ -74,6 +75,9 @@ class Collection:
                 time=ax.time_interval(),
                 z=None if ax.z is None else [_plain(v) for v in ax.z_values],
             )
+            note = decoding_note(self.ds[ax.t]) if ax.t else None
+            if note:
+                out["time_decoding"] = note
         elif self.features is not None:
             out.update(features=len(self.features), bbox_crs84=list(self.features.bbox))
         return out
@@ -209,7 +213,7 @@ def open_collection(cid: str, cc: CollectionConfig, path: Path) -> Collection:
         return Collection(cid, cc, features=FeatureStore.open(path, id_property=cc.id_property, time_property=cc.time_property))
     ds = open_gridded(path, cc.format, cc.chunks)
     try:
-        ds, axes = _checked(ds, cc)
+        ds, axes = _checked(clean_time_axes(ds, cid), cc)
     except BaseException:
         ds.close()
         raise
