@@ -316,7 +316,7 @@ def test_undecodable_time_names_the_collection(tmp_path, units, calendar):
     with pytest.raises(ValueError) as e:
         create_app(config_from_dict(raw, tmp_path))
     msg = str(e.value)
-    assert msg.startswith("collections.bad:") and "'time'" in msg and units in msg
+    assert msg.startswith("collections.bad.path:") and "'time'" in msg and units in msg
     assert "decode_times" not in msg
 
 
