@@ -16,6 +16,7 @@ from .config import VECTOR_FORMATS, CollectionConfig, ConfigError, ServerConfig
 from .errors import NotFound
 from .sources import open_gridded
 from .sources.diagnose import CollectionProblem, format_mismatch, open_problem
+from .sources.coords import drop_missing_positions, promote_scalar_axes
 from .sources.times import clean_time_axes, decoding_note
 
 log = logging.getLogger("cubeserver")
@@ -213,7 +214,8 @@ def open_collection(cid: str, cc: CollectionConfig, path: Path) -> Collection:
         return Collection(cid, cc, features=FeatureStore.open(path, id_property=cc.id_property, time_property=cc.time_property))
     ds = open_gridded(path, cc.format, cc.chunks)
     try:
-        ds, axes = _checked(clean_time_axes(ds, cid), cc)
+        ds = drop_missing_positions(clean_time_axes(promote_scalar_axes(ds, cid), cid), cid)
+        ds, axes = _checked(ds, cc)
     except BaseException:
         ds.close()
         raise
