@@ -26,6 +26,7 @@ from ..query.parse import (TimeSelection, ValueSelection, parse_bbox, parse_date
 from ..query.subset import AxisSubset, parse_axis_numbers, parse_scale_factor, parse_subset
 from ..registry import Collection
 from ..select.core import _as_index, bbox_indices, cell_count, select_variables, time_indices, value_indices
+from ..select.ranges import check_box
 from ..select.reproject import reproject, same_crs
 from ..select.scale import AxisScale, from_factor, from_size, scale_dataset
 from . import labels as L
@@ -191,8 +192,8 @@ def select(c: Collection, req: CoverageRequest, *, image: bool = False) -> Selec
 
 
 def _degrees_crs(axes: AxisModel, subs: list[AxisSubset]) -> CRS | None:
-    """Lon/Lat labels on a projected coverage mean degrees (CRS84); mixing them with x/y is ambiguous."""
-    if not axes.crs.is_projected:
+    """Lon/Lat labels on a projected or rotated coverage mean degrees (CRS84); mixing them with x/y is ambiguous."""
+    if axes.lonlat:
         return None
     degrees = [s.axis.lower() in L.DEGREE_ALIASES and s.axis.lower() not in (axes.x.lower(), axes.y.lower()) for s in subs]
     if all(degrees):
@@ -204,6 +205,8 @@ def _degrees_crs(axes: AxisModel, subs: list[AxisSubset]) -> CRS | None:
 
 
 def bbox_xy(axes: AxisModel, bbox, crs: CRS | None):
+    """Cells inside `bbox` (CRS84 unless bbox-crs); 400 naming bbox for corners out of range."""
+    check_box(bbox, crs, "bbox", axes)
     return bbox_indices(axes, bbox, crs or CRS84, "bbox")
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 import dask
 import xarray as xr
 
+from ..companions import promote
+
 
 def open_gridded(path: Path, fmt: str, chunks: dict | None = None) -> xr.Dataset:
     """Open lazily with the file's own chunking (`chunks={}`) unless the config says otherwise."""
@@ -16,7 +18,7 @@ def open_gridded(path: Path, fmt: str, chunks: dict | None = None) -> xr.Dataset
     with warnings.catch_warnings():
         # real archives carry both missing_value and _FillValue, or odd chunking: not the user's problem
         warnings.simplefilter("ignore")
-        return _open(path, fmt, chunks)
+        return promote(_open(path, fmt, chunks))
 
 
 def _open(path: Path, fmt: str, chunks: dict) -> xr.Dataset:

@@ -15,6 +15,7 @@ import itertools
 
 import numpy as np
 import shapely
+import shapely.affinity
 from shapely.geometry import shape
 from dask import delayed
 
@@ -93,10 +94,15 @@ def features_input(ctx, value, name: str = "features") -> tuple[list, list]:
 
 
 def to_native(axes, geoms: list) -> list:
+    """Lon/lat polygons in the grid's native CRS; on rotated-pole grids moved into the grid's frame."""
     if axes.crs.equals(CRS84):
         return geoms
     tr = axes.to_native
-    return [shapely.transform(g, lambda xy: transform_xy(tr, xy)) for g in geoms]
+    out = [shapely.transform(g, lambda xy: transform_xy(tr, xy)) for g in geoms]
+    if axes.angular_x and not axes.lonlat:  # rotated angles from pyproj are -180..180; the grid may be 311..391
+        shifts = [float(axes.to_grid_frame(g.centroid.x) - g.centroid.x) if not g.is_empty else 0.0 for g in out]
+        out = [shapely.affinity.translate(g, xoff=dx) if dx else g for g, dx in zip(out, shifts)]
+    return out
 
 
 def plan(da, axes, geoms: list):
