@@ -329,6 +329,7 @@ def _find_crs(ds: xr.Dataset, x: str, override: str | None, y: str | None = None
             crs = CRS84
     if crs is None:
         return None
+    crs = CRS(crs.to_json())  # a plain CRS: from_cf/from_json_dict give subclasses whose classmethods differ
     if is_lonlat(crs) and crs.equals(CRS.from_epsg(4326), ignore_axis_order=True):
         crs = CRS84
     return crs

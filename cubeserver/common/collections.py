@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..axes import CRS84_URI, crs_uri
+from ..axes import CRS84, CRS84_URI, crs_uri
 from ..context import AppContext, link
 from ..registry import Collection
 
@@ -18,7 +18,7 @@ def extent(c: Collection) -> dict:
         return {"spatial": {"bbox": [list(c.features.bbox)], "crs": CRS84_URI}, **c.features.temporal_extent()}
     ax = c.axes
     out = {"spatial": {"bbox": [list(ax.crs84_bbox())], "crs": CRS84_URI}}
-    if not ax.crs.equals(ax.crs.from_user_input("OGC:CRS84")):
+    if not ax.crs.equals(CRS84):
         out["spatial"]["native"] = {"bbox": list(ax.native_bbox()), "crs": crs_uri(ax.crs)}
     iv = ax.time_interval()
     if iv:

@@ -13,7 +13,7 @@ from ..encode.covjson_points import path_coverage, points_coverage
 from ..encode.csv import csv_response
 from ..encode.geojson import MEDIA_TYPE as GEOJSON
 from ..encode.geojson import feature_collection
-from ..encode.netcdf import netcdf_response
+from ..encode.netcdf import netcdf_response, with_grid_mapping
 from ..registry import Collection
 from ..select.core import compute, guard_size
 from ..memory import trim_after
@@ -53,9 +53,10 @@ def coverage_json(ds: xr.Dataset, c: Collection, answer: Answer) -> dict:
 
 
 def for_netcdf(answer: Answer, c: Collection) -> xr.Dataset:
-    """The lazy answer with a CF featureType for point answers (grids stay plain grids)."""
-    ds = answer.ds
+    """The lazy answer with a CF featureType for point answers (grids stay plain grids) and the
+    CF grid mapping of its x/y (`encode.netcdf.with_grid_mapping`)."""
     ax = c.axes
+    ds = with_grid_mapping(answer.ds, ax.crs)
     if answer.kind == PATH:
         ds = ds.assign_attrs(featureType="trajectory")
     elif answer.kind == POINTS:

@@ -195,8 +195,9 @@ def bbox_indices(axes: AxisModel, bbox, crs: CRS | None = None, param: str = "bb
         if axes.angular_x and minx > maxx:  # a rotated-pole box across the rotated antimeridian
             maxx += 360.0
         if axes.angular_x and not axes.lonlat:
-            minx = float(axes.to_grid_frame(minx, maxx - minx))
-            maxx = minx + (maxx - minx if maxx >= minx else 0.0)
+            width = maxx - minx
+            minx = float(axes.to_grid_frame(minx, width))
+            maxx = minx + width
         xmask = (xs >= minx) & (xs <= maxx)
     elif axes.lonlat and axes.lon_360 and minx < 0:
         # a -180..180 query on a 0..360 grid: select in wrapped space and relabel, ascending

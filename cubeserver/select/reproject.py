@@ -115,7 +115,7 @@ def _warp(var: xr.DataArray, axes: AxisModel, dst: CRS, transform, width: int, h
     out = xr.DataArray(data, dims=(*extra, axes.y, axes.x), coords=coords, attrs=dict(var.attrs), name=var.name)
     for c in var.coords:  # scalar coordinates (a sliced time, a level) survive; the old grid mapping does not
         if c not in out.coords and not set(var[c].dims) & {axes.x, axes.y} and not is_grid_mapping(var[c]):
-            out = out.assign_coords({c: var[c]})
+            out = out.assign_coords({c: var[c].variable})  # the Variable: a DataArray brings its own coords
     out[axes.x].attrs = _xy_attrs(dst, "x")
     out[axes.y].attrs = _xy_attrs(dst, "y")
     out.attrs.pop("grid_mapping", None)
