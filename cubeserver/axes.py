@@ -42,6 +42,24 @@ def crs_uri(crs: CRS) -> str:
 
 
 @lru_cache(maxsize=256)
+def crs_label(crs: CRS) -> str:
+    """A readable name: the CRS's own, or its conversion (e.g. `rotated pole (Pole rotation (netCDF CF
+    convention): grid north pole 39.25, -162)`, `Stereographic`) when it is unnamed (CF grid mappings)."""
+    if crs.name and crs.name.lower() not in ("undefined", "unknown", "unnamed", ""):
+        return crs.name
+    op = crs.coordinate_operation
+    if op is None:
+        return crs.name or "unnamed CRS"
+    if crs.is_geographic and crs.is_derived:
+        params = {p.name.split(" (")[0]: p.value for p in op.params}
+        lat, lon = params.get("Grid north pole latitude"), params.get("Grid north pole longitude")
+        if lat is not None and lon is not None:
+            return f"rotated pole (grid north pole at latitude {lat:g}, longitude {lon:g})"
+        return f"rotated pole ({op.method_name})"
+    return op.method_name
+
+
+@lru_cache(maxsize=256)
 def parse_crs(text: str) -> CRS:
     """A horizontal 2-D CRS from a URI, `EPSG:n`, `OGC:CRS84` or WKT; raises pyproj's CRSError.
 
@@ -49,7 +67,9 @@ def parse_crs(text: str) -> CRS:
     something other than what was sent), geocentric/vertical CRSs, and CRSs with no
     transformation to CRS84 (e.g. another celestial body).
     """
-    t = text.strip().strip("[]")
+    t = text.strip()
+    if t.startswith("[") and t.endswith("]"):  # a safe CURIE, [EPSG:4326]; never strip a WKT's closing ]
+        t = t[1:-1].strip()
     if not t.isprintable():
         raise CRSError("a CRS may not contain control characters")
     if t.startswith("http://www.opengis.net/def/crs/"):
@@ -218,7 +238,7 @@ class AxisModel:
     def describe(self) -> dict:
         return {
             "x": self.x, "y": self.y, "z": self.z, "t": self.t, "others": self.others,
-            "crs": crs_uri(self.crs), "crs_name": self.crs.name, "lonlat": self.lonlat, "grid_mapping": self.grid_mapping,
+            "crs": crs_uri(self.crs), "crs_name": crs_label(self.crs), "lonlat": self.lonlat, "grid_mapping": self.grid_mapping,
             "lon_360": self.lon_360, "calendar": self.calendar if self.t else None,
             "vertical": None if self.vertical is None else {
                 "coordinate": self.vertical.coordinate, "standard_name": self.vertical.standard_name,
@@ -329,10 +349,11 @@ def _find_crs(ds: xr.Dataset, x: str, override: str | None, y: str | None = None
             crs = CRS84
     if crs is None:
         return None
-    crs = CRS(crs.to_json())  # a plain CRS: from_cf/from_json_dict give subclasses whose classmethods differ
     if is_lonlat(crs) and crs.equals(CRS.from_epsg(4326), ignore_axis_order=True):
-        crs = CRS84
-    return crs
+        return CRS84
+    # as published (WKT when no authority has it): a client sending that WKT back gets an equal CRS
+    # (PROJ does not find a from_cf rotated pole equal to its own WKT); also a plain CRS, not a subclass
+    return crs if crs.to_authority() else CRS.from_wkt(crs.to_wkt())
 
 
 def _rio_crs(ds: xr.Dataset) -> CRS | None:

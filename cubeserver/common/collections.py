@@ -39,6 +39,11 @@ def extent(c: Collection) -> dict:
             "name": ax.z,
             "units": ax.z_units,
         }
+        if ax.vertical is not None:  # model levels: say which CF parametric coordinate and its formula
+            v = ax.vertical
+            out["vertical"]["vrs"] = v.describe(ax.z)
+            out["vertical"]["standard_name"] = v.standard_name
+            out["vertical"]["formula_terms"] = v.formula_terms
     return out
 
 

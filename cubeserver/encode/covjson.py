@@ -12,7 +12,7 @@ import re
 import numpy as np
 import xarray as xr
 
-from ..axes import AxisModel, crs_uri, is_lonlat, iso_times
+from ..axes import AxisModel, crs_label, crs_uri, is_lonlat, iso_times
 
 MEDIA_TYPE = "application/prs.coverage+json"
 GREGORIAN = ("standard", "gregorian", "proleptic_gregorian")
@@ -64,7 +64,7 @@ def horizontal_system(crs) -> dict:
     uri = crs_uri(crs)
     if uri.startswith("http"):
         return {"type": kind, "id": uri}
-    return {"type": kind, "description": {"en": crs.name}, "wkt": uri}
+    return {"type": kind, "description": {"en": crs_label(crs)}, "wkt": uri}
 
 
 def vertical_system(axes: AxisModel) -> dict:

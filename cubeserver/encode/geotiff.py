@@ -27,7 +27,7 @@ import xarray as xr
 from pyproj import CRS
 from rasterio.transform import from_origin
 
-from ..axes import AxisModel, iso_times
+from ..axes import AxisModel, crs_label, iso_times
 from ..companions import companion_names
 from ..errors import BadRequest
 from ..select.reproject import rio_crs
@@ -75,10 +75,6 @@ def holds_crs(crs: CRS) -> bool:
             dst.write(np.zeros((1, 1, 1), dtype="uint8"))
         with mem.open() as src:
             return src.crs is not None
-
-
-def crs_description(crs: CRS) -> str:
-    return "a rotated pole" if crs.is_geographic and crs.is_derived else crs.name
 
 
 def _label(v) -> str:
@@ -138,7 +134,7 @@ def write_geotiff(ds: xr.Dataset, axes: AxisModel, directory: str | None = None,
     if not ds.data_vars:
         raise BadRequest("properties: no field selected", parameter="properties")
     if not holds_crs(axes.crs):
-        raise BadRequest(f"f: GeoTIFF cannot hold this coverage's CRS ({crs_description(axes.crs)}) in the file; ask for "
+        raise BadRequest(f"f: GeoTIFF cannot hold this coverage's CRS ({crs_label(axes.crs)}) in the file; ask for "
                          "crs=http://www.opengis.net/def/crs/EPSG/0/4326 (reprojected) or f=netcdf (native grid)",
                          parameter="f")
     transform, flip_y, flip_x = grid_transform(ds, axes)

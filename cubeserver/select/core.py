@@ -15,7 +15,7 @@ import numpy as np
 import xarray as xr
 from pyproj import CRS, Transformer
 
-from ..axes import CRS84, AxisModel, is_lonlat, iso_times
+from ..axes import CRS84, AxisModel, crs_label, is_lonlat, iso_times
 from ..companions import with_companions
 from ..errors import BadRequest, TooLarge
 from ..query.parse import TimeSelection, ValueSelection
@@ -191,7 +191,7 @@ def bbox_indices(axes: AxisModel, bbox, crs: CRS | None = None, param: str = "bb
         minx, miny, maxx, maxy = tr.transform_bounds(minx, miny, maxx, maxy, densify_pts=21, errcheck=False)
         if not all(np.isfinite([minx, miny, maxx, maxy])):
             raise BadRequest(f"{param}: {', '.join(f'{v:g}' for v in bbox)} cannot be transformed to this "
-                             f"collection's CRS ({axes.crs.name})", parameter=param)
+                             f"collection's CRS ({crs_label(axes.crs)})", parameter=param)
         if axes.angular_x and minx > maxx:  # a rotated-pole box across the rotated antimeridian
             maxx += 360.0
         if axes.angular_x and not axes.lonlat:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from pyproj import CRS, Transformer
 
-from ..axes import CRS84, AxisModel, is_lonlat
+from ..axes import CRS84, AxisModel, crs_label, is_lonlat
 from ..errors import BadRequest
 
 LON_RANGE = (-180.0, 360.0)
@@ -39,7 +39,7 @@ def check_lonlat(xs, ys, param: str) -> None:
 
 def _area_text(crs: CRS) -> str:
     a = crs.area_of_use
-    return (f"{crs.name}: lon {a.west:g}..{a.east:g}, lat {a.south:g}..{a.north:g}"
+    return (f"{crs_label(crs)}: lon {a.west:g}..{a.east:g}, lat {a.south:g}..{a.north:g}"
             + (f" ({a.name})" if a.name else ""))
 
 
@@ -51,7 +51,7 @@ def check_projected(xs, ys, crs: CRS, param: str, axes: AxisModel | None = None)
     bad = ~(np.isfinite(lon) & np.isfinite(lat))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise BadRequest(f"{param}: ({_fmt(xs[i])} {_fmt(ys[i])}) lies outside the area where {crs.name} is defined",
+        raise BadRequest(f"{param}: ({_fmt(xs[i])} {_fmt(ys[i])}) lies outside the area where {crs_label(crs)} is defined",
                          parameter=param)
     area = crs.area_of_use
     if area is None:
