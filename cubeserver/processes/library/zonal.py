@@ -21,6 +21,7 @@ from dask import delayed
 
 from ...axes import CRS84, iso_times
 from ...errors import BadRequest, NotFound
+from ...select.ranges import check_coords
 from ..base import Process
 from ..inputs import COLLECTION, DATETIME, VARIABLE, Z, gridded, select, variable_list
 from ..results import Output, jsonable
@@ -84,6 +85,9 @@ def features_input(ctx, value, name: str = "features") -> tuple[list, list]:
                 geoms.append(shape(f["geometry"]))
             except Exception as e:  # noqa: BLE001 - shapely raises several kinds for bad coordinates
                 raise BadRequest(f"{name}: features[{i}] has an invalid geometry ({e})", parameter=name) from None
+            if geoms[-1] is not None and not geoms[-1].is_empty:  # GeoJSON is lon/lat: in range or a 400
+                xy = shapely.get_coordinates(geoms[-1])
+                check_coords(xy[:, 0], xy[:, 1], None, name)
             ids.append(f.get("id", i))
     keep = [(fid, g) for fid, g in zip(ids, geoms) if g is not None and g.geom_type in ("Polygon", "MultiPolygon")]
     if not keep:
