@@ -343,8 +343,6 @@ def _find_crs(ds: xr.Dataset, x: str, override: str | None, y: str | None = None
     else:
         found = grid_mapping_crs(ds, x, y, lonlat_axes)
         crs = found[0] if found else _rio_crs(ds)
-        if crs is not None and is_lonlat(crs) and not lonlat_axes and not found:
-            crs = None  # rioxarray's guess for axes that are not lon/lat (e.g. rotated, no mapping)
         if crs is None and lonlat_axes:
             crs = CRS84
     if crs is None:

@@ -85,3 +85,25 @@ def with_companions(ds: xr.Dataset, selected: xr.Dataset) -> xr.Dataset:
     if not extra:
         return selected
     return selected.assign_coords({n: ds.variables[n] for n in extra})
+
+
+def drop_bounds(ds: xr.Dataset, dims) -> xr.Dataset:
+    """Without the bounds of coordinates along `dims` (after scaling or reprojection they no longer
+    describe the cells), and without the `bounds` attributes naming them."""
+    dims = set(dims)
+    names = []
+    for c in ds.coords.values():
+        if dims & set(c.dims):
+            for key in BOUNDS_ATTRS:
+                name = _attr(c, key)
+                if isinstance(name, str) and name in ds.variables:
+                    names.append(name)
+    if not names:
+        return ds
+    out = ds.drop_vars(names)
+    for c in out.coords.values():
+        for key in BOUNDS_ATTRS:
+            if _attr(c, key) in names:
+                c.attrs.pop(key, None)
+                c.encoding.pop(key, None)
+    return out

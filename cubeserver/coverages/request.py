@@ -20,6 +20,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from ..axes import CRS84, AxisModel, parse_crs
+from ..companions import drop_bounds
 from ..errors import BadRequest, TooLarge
 from ..query.parse import (TimeSelection, ValueSelection, parse_bbox, parse_datetime, parse_instant, parse_list,
                            parse_number)
@@ -249,6 +250,8 @@ def build(c: Collection, req: CoverageRequest, max_cells: int, *, image: bool = 
         raise TooLarge(f"scaling would read {cell_count(sel.ds):,} values, more than {READ_FACTOR}x this server's limit "
                        f"of {max_cells:,}; subset first")
     ds = scale_dataset(sel.ds, plan, regular_dims=(sel.axes.x, sel.axes.y)) if plan else sel.ds
+    if plan:  # scaled cells have new edges: the source's bounds no longer describe them
+        ds = drop_bounds(ds, [s.dim for s in plan])
     axes = sel.axes
     if req.crs is not None and not same_crs(req.crs, axes.crs):
         ds, axes = reproject(ds, axes, req.crs, max_cells)

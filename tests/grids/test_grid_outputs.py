@@ -153,3 +153,11 @@ def test_zarr_endpoint_keeps_the_grid_mapping(grids_client, cid):
     assert same_crs(CRS.from_cf(attrs), g.crs(src))
     assert g.mapping in meta[".zattrs"].get("coordinates", "").split() or \
         g.mapping in meta[f"{g.var}/.zattrs"].get("coordinates", "").split()
+
+
+def test_scaled_netcdf_drops_bounds_of_scaled_axes(grids_client, tmp_path):
+    src = xr.open_dataset(GRIDS["hh"].path)
+    ds = _nc(grids_client, tmp_path, "/collections/hh/coverage", **{"scale-factor": "2"}, f="netcdf")
+    assert ds.sizes["grid_latitude"] == src.sizes["grid_latitude"] // 2
+    assert "grid_latitude_bnds" not in ds.variables and "bounds" not in ds.grid_latitude.attrs
+    np.testing.assert_allclose(ds.level_height_bnds.values, src.level_height_bnds.values)  # levels not scaled
