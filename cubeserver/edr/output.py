@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import xarray as xr
 from starlette.responses import Response
 
-from ..axes import crs_uri
+from ..axes import CRS84, crs_uri
 from ..context import json_response
 from ..errors import TooLarge
 from ..encode import covjson
@@ -67,10 +68,25 @@ def for_netcdf(answer: Answer, c: Collection) -> xr.Dataset:
     return ds
 
 
+def _geojson_in_lonlat(c: Collection, answer: Answer) -> None:
+    """GeoJSON is lon/lat (RFC 7946 section 4): without an explicit `crs`, answers on rotated or
+    projected grids give their cells' centres in CRS84 (in place, before encoding)."""
+    if answer.query.out_crs is not None or c.axes.lonlat:
+        return
+    if answer.xs is not None:
+        answer.xs, answer.ys = (np.asarray(v) for v in c.axes.to_crs84.transform(
+            np.asarray(answer.xs, dtype="float64"), np.asarray(answer.ys, dtype="float64"), errcheck=False))
+    answer.query.out_crs = CRS84
+
+
 def render(c: Collection, answer: Answer, fmt: str, name: str, max_cells: int) -> Response:
     """Answer -> HTTP response in `fmt` with a Content-Crs header; runs in a worker thread (reads data)."""
+    if fmt == "geojson":
+        _geojson_in_lonlat(c, answer)
     response = _render(c, answer, fmt, name, max_cells)
-    crs = c.axes.crs if answer.kind == GRID or answer.query.out_crs is None else answer.query.out_crs
+    # grids in CoverageJSON/NetCDF stay on the native grid; tables and points are written in `crs`
+    tabular = answer.kind != GRID or fmt in ("geojson", "csv")
+    crs = answer.query.out_crs if tabular and answer.query.out_crs is not None else c.axes.crs
     response.headers["Content-Crs"] = f"<{crs_uri(crs)}>"
     return trim_after(response)
 

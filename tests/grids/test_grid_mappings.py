@@ -252,3 +252,19 @@ def test_named_location_runs_a_position_query(grids_client):
     nat = Native(g, src)
     cov = covjson(grids_client, "/collections/rp/locations/paris", **{"parameter-name": g.var})
     assert cov["ranges"][g.var]["values"][0] == pytest.approx(float(nat.nearest(2.35, 48.86)))
+
+
+def test_geojson_is_lonlat_on_a_rotated_grid(grids_client, cases):
+    """RFC 7946: GeoJSON positions are lon/lat, whatever the grid's CRS (unless crs asks otherwise)."""
+    src = xr.open_dataset(cases / "c01_rotated_pole.nc")
+    r = grids_client.get("/collections/c01/radius", params={"coords": "POINT(13.4 52.5)", "within": "150",
+                                                             "datetime": "2000-01-01T00:00:00Z", "f": "GeoJSON"})
+    assert r.status_code == 200 and r.headers["content-crs"] == f"<{CRS84_URI}>"
+    feats = r.json()["features"]
+    assert feats
+    for f in feats:
+        v = f["properties"]["tas"]
+        j, i = int(v) // 1000, int(v) % 1000
+        lon, lat = f["geometry"]["coordinates"]
+        assert (lon, lat) == pytest.approx((float(src.lon[j, i]), float(src.lat[j, i])), abs=1e-6)
+        assert GEOD.inv(13.4, 52.5, lon, lat)[2] <= 150_000

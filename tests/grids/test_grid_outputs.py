@@ -161,3 +161,18 @@ def test_scaled_netcdf_drops_bounds_of_scaled_axes(grids_client, tmp_path):
     assert ds.sizes["grid_latitude"] == src.sizes["grid_latitude"] // 2
     assert "grid_latitude_bnds" not in ds.variables and "bounds" not in ds.grid_latitude.attrs
     np.testing.assert_allclose(ds.level_height_bnds.values, src.level_height_bnds.values)  # levels not scaled
+
+
+def test_process_bbox_on_a_rotated_grid(grids_client, cases):
+    """Processes select through the same engine: a lon/lat bbox on c01 gives the cube query's cells."""
+    from tests.processes.test_library import grid as run_grid
+
+    out, _ = run_grid(grids_client, "temporal-aggregate", {
+        "collection": "c01", "variables": "tas", "reducer": "max", "bbox": [10, 50, 16, 54]})
+    cube = covjson(grids_client, "/collections/c01/cube", bbox="10,50,16,54", datetime="2000-01-03T00:00:00Z")
+    assert list(out.rlon.values) == cube["domain"]["axes"]["x"]["values"]
+    assert list(out.rlat.values) == cube["domain"]["axes"]["y"]["values"]
+    src = xr.open_dataset(cases / "c01_rotated_pole.nc")
+    exp = src.tas.max("time").sel(rlon=out.rlon, rlat=out.rlat)
+    np.testing.assert_allclose(out.tas.values, exp.values)
+    assert same_crs(_crs_of(out, "tas"), CRS.from_cf(src.rotated_pole.attrs))
