@@ -9,6 +9,7 @@ from pathlib import Path
 import dask
 import xarray as xr
 
+from ..companions import promote
 from .times import open_decoded
 
 
@@ -18,7 +19,7 @@ def open_gridded(path: Path, fmt: str, chunks: dict | None = None) -> xr.Dataset
     with warnings.catch_warnings():
         # real archives carry both missing_value and _FillValue, or odd chunking: not the user's problem
         warnings.simplefilter("ignore")
-        return _open(path, fmt, chunks)
+        return promote(_open(path, fmt, chunks))
 
 
 def _open(path: Path, fmt: str, chunks: dict) -> xr.Dataset:
