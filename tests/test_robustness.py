@@ -73,6 +73,11 @@ GRIDS = [
     Grid("shade", "band_1", -106.48, 39.6, 0.005),
     Grid("gem-global", "t2m", -73.6, 45.5, 1, 3, time=True),
     Grid("hrdps", "t", -100.2, 50.3, 0.1, 3, time=True),
+    Grid("rotated-pole", "air_pressure_at_sea_level", 0.2, 52.1, 5, 3, time=True),
+    Grid("hadcm3-a1b", "air_temperature", -100.2, 40.3, 5, 4, time=True, z=True),
+    Grid("orca2", "votemper", -30.2, 40.3, 5, 4, time=True, z=True),
+    Grid("nemo-sst", "tos", -30.2, 40.3, 3, 3, time=True),
+    Grid("cmip6-ta", "ta", 1.0, 88.8, 0.9, 4, time=True, z=True),
 ]
 FEATURES = ["places", "lakes"]
 # grammar batteries (parsing shared by every collection) run in full on these two (geographic with time,

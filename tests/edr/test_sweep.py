@@ -16,6 +16,13 @@ GRIDS = {  # a lon/lat point well inside each collection, and a small offset in 
     "cogeo": (128.658, 37.6686, 0.0002),
     "gem-global": (-73.6, 45.5, 1.0),
     "hrdps": (-100.2, 50.3, 0.1),
+    "rotated-pole": (0.2, 52.1, 5.0),
+    "hybrid-height": (-3.11, 52.41, 0.02),
+    "hadcm3-a1b": (-100.2, 40.3, 5.0),
+    "toa-stereo": (-4.4, 51.6, 1.0),
+    "orca2": (-30.2, 40.3, 5.0),
+    "nemo-sst": (-30.2, 40.3, 3.0),
+    "cmip6-ta": (1.0, 88.8, 0.9),
 }
 
 
