@@ -102,9 +102,13 @@ class AxisModel:
     z_units: str | None = None
     z_positive: str | None = None
     calendar: str = "standard"
+    # a grids.curvilinear.CurvilinearGrid when lon/lat are 2-D: x/y are then index dimensions
+    curvilinear: object | None = field(repr=False, default=None)
 
     @property
     def geographic(self) -> bool:
+        if self.curvilinear is not None:  # x/y are grid indices; lon/lat live in 2-D arrays
+            return False
         return self.crs.is_geographic
 
     @property
@@ -130,12 +134,16 @@ class AxisModel:
 
     def native_bbox(self) -> tuple[float, float, float, float]:
         """Bounds of the cell edges in the native CRS (minx, miny, maxx, maxy)."""
+        if self.curvilinear is not None:  # answers are in lon/lat: the native CRS is CRS84
+            return self.curvilinear.bbox()
         hx, hy = self.resolution(self.x) / 2, self.resolution(self.y) / 2
         xs, ys = self.x_values, self.y_values
         return (float(np.min(xs)) - hx, float(np.min(ys)) - hy, float(np.max(xs)) + hx, float(np.max(ys)) + hy)
 
     def crs84_bbox(self) -> tuple[float, float, float, float]:
         """Bounds in lon/lat; 0..360 grids are reported as -180..180 per OGC API."""
+        if self.curvilinear is not None:
+            return self.curvilinear.bbox()
         minx, miny, maxx, maxy = self.native_bbox()
         if self.geographic:
             miny, maxy = max(miny, -90.0), min(maxy, 90.0)
@@ -156,10 +164,13 @@ class AxisModel:
         return [min(iso), max(iso)]
 
     def describe(self) -> dict:
-        return {
+        out = {
             "x": self.x, "y": self.y, "z": self.z, "t": self.t, "others": self.others,
             "crs": crs_uri(self.crs), "lon_360": self.lon_360, "calendar": self.calendar if self.t else None,
         }
+        if self.curvilinear is not None:
+            out.update(self.curvilinear.describe())
+        return out
 
 
 def _wrap180(v: float) -> float:
@@ -196,6 +207,11 @@ def build_axes(ds: xr.Dataset, overrides: dict | None = None, crs_override: str 
     dims = list(ds.dims)
     x = overrides.get("x") or _first(axes.get("X"), dims) or _first(coords.get("longitude"), dims)
     y = overrides.get("y") or _first(axes.get("Y"), dims) or _first(coords.get("latitude"), dims)
+    from .grids.curvilinear import detect as detect_curvilinear
+
+    curvilinear = detect_curvilinear(ds, x, y, overrides)
+    if curvilinear is not None:  # 2-D lat/lon: x/y are the index dimensions, never lon/lat
+        x, y = curvilinear.x, curvilinear.y
     if x is None or y is None:
         raise ValueError(f"no X/Y axes found among dimensions {sorted(map(str, dims))}; set axes.x and axes.y")
     z = overrides.get("z") or _first(axes.get("Z"), dims) or _first(coords.get("vertical"), dims)
@@ -205,7 +221,7 @@ def build_axes(ds: xr.Dataset, overrides: dict | None = None, crs_override: str 
     if t is not None and "t" not in overrides and not is_datetime_like(ds[t].values):
         t = None  # e.g. ERA-Interim's integer `month`: an ordinary extra dimension, not time
 
-    crs = _find_crs(ds, x, crs_override)
+    crs = CRS84 if curvilinear is not None else _find_crs(ds, x, crs_override)
     t_values = ds[t].values if t else None
     calendar = "standard"
     if t is not None:
@@ -221,6 +237,7 @@ def build_axes(ds: xr.Dataset, overrides: dict | None = None, crs_override: str 
     return AxisModel(
         x=str(x), y=str(y), z=z and str(z), t=t and str(t), others=others, crs=crs,
         x_values=np.asarray(ds[x].values, dtype="float64"), y_values=np.asarray(ds[y].values, dtype="float64"),
+        curvilinear=curvilinear,
         z_values=np.asarray(ds[z].values) if z else None, t_values=t_values,
         z_units=z_units, z_positive=z_positive, calendar=str(calendar),
     )

@@ -16,7 +16,9 @@ def open_gridded(path: Path, fmt: str, chunks: dict | None = None) -> xr.Dataset
     with warnings.catch_warnings():
         # real archives carry both missing_value and _FillValue, or odd chunking: not the user's problem
         warnings.simplefilter("ignore")
-        return _open(path, fmt, chunks)
+        from ..grids.curvilinear import prepare
+
+        return prepare(_open(path, fmt, chunks))  # 2-D lat/lon grids: coordinates and time made usable
 
 
 def _open(path: Path, fmt: str, chunks: dict) -> xr.Dataset:
@@ -25,7 +27,9 @@ def _open(path: Path, fmt: str, chunks: dict) -> xr.Dataset:
         files = sorted(_glob.glob(text))
         if not files:
             raise ValueError(f"no files match {path.name!r}")
-        return xr.open_mfdataset(files, chunks=chunks, combine="by_coords", use_cftime=None)
+        from .many import open_many
+
+        return open_many(files, chunks)
     if fmt == "netcdf":
         return _open_netcdf(path, chunks)
     if fmt == "zarr":

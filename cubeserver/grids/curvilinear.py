@@ -1,0 +1,309 @@
+"""Curvilinear grids: data on two index dimensions whose cells carry 2-D latitude/longitude.
+
+CF 1.11 section 5.2 ("Two-dimensional latitude, longitude, coordinate variables"): the
+true position of each cell is given by 2-D auxiliary coordinates (`coordinates` attribute,
+`standard_name` latitude/longitude or units degrees_north/east) and there is no usable
+grid mapping with 1-D X/Y axes (ROMS `lat_rho`/`lon_rho`, NEMO `nav_lat`/`nav_lon`, CICE
+`TLAT`/`TLONG`). The two dimensions are then plain indices: they are never presented as
+longitude/latitude. Y is the first dimension of the 2-D arrays, X the second.
+
+`CurvilinearGrid` holds the cell centres (float64, longitudes normalised to -180..180) and
+answers geometric questions on the sphere: the nearest cell (a scipy cKDTree on unit
+vectors, built once per grid, thread-safe), cells within a distance, cells inside a
+lon/lat box, the extent. Cells whose lon/lat are missing (fill values, NaN, or the (0, 0)
+that NEMO writes for land processors it eliminated) are left out of every answer.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import cf_xarray  # noqa: F401 - registers the .cf accessor
+import numpy as np
+import xarray as xr
+
+EARTH_RADIUS_M = 6_371_008.8  # mean radius (IUGG): distances on the sphere, as the haversine formula gives
+OUTSIDE_FACTOR = 1.0  # a query farther than this many cell spacings from every cell centre is outside
+
+
+def unit_vectors(lon, lat) -> np.ndarray:
+    """(n, 3) points on the unit sphere for lon/lat in degrees (any shape, flattened)."""
+    lo, la = np.radians(np.ravel(lon)), np.radians(np.ravel(lat))
+    c = np.cos(la)
+    return np.column_stack([c * np.cos(lo), c * np.sin(lo), np.sin(la)])
+
+
+def chord_to_m(chord) -> np.ndarray:
+    """Straight-line distance between unit vectors -> great-circle distance in metres."""
+    return 2.0 * np.arcsin(np.clip(np.asarray(chord) / 2.0, 0.0, 1.0)) * EARTH_RADIUS_M
+
+
+def m_to_chord(metres: float) -> float:
+    return float(2.0 * np.sin(min(metres / EARTH_RADIUS_M, np.pi) / 2.0))
+
+
+def wrap180(lon) -> np.ndarray:
+    """Longitudes in [-180, 180)."""
+    return (np.asarray(lon, dtype="float64") + 180.0) % 360.0 - 180.0
+
+
+def lon_inside(lon: np.ndarray, west: float, east: float) -> np.ndarray:
+    """Longitudes within [west, east] going east; west > east crosses the antimeridian."""
+    span = east - west if west <= east else east + 360.0 - west
+    if span >= 360.0:
+        return np.ones(np.shape(lon), dtype=bool)
+    return ((np.asarray(lon) - west) % 360.0) <= span + 1e-9
+
+
+@dataclass(eq=False)
+class CurvilinearGrid:
+    """Cell centres of a curvilinear grid and a spatial index on the sphere.
+
+    `lon`, `lat`: (ny, nx) float64 degrees, longitudes in [-180, 180); `valid`: cells with a
+    usable position. `x`, `y`: the index dimensions (X is the second dimension of the 2-D
+    coordinates). Everything derived (KD-tree, cell sizes, extent) is built once, lazily.
+    """
+
+    x: str
+    y: str
+    lon_name: str
+    lat_name: str
+    lon: np.ndarray = field(repr=False)
+    lat: np.ndarray = field(repr=False)
+    valid: np.ndarray = field(repr=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.lon.shape
+
+    def _cached(self, key: str, build):
+        value = self._cache.get(key)
+        if value is None:
+            with self._lock:
+                value = self._cache.get(key)
+                if value is None:
+                    value = self._cache[key] = build()
+        return value
+
+    # ------------------------------------------------------------ spatial index
+
+    @property
+    def flat_valid(self) -> np.ndarray:
+        """Flat (row-major) positions of the valid cells, in the order of the KD-tree's points."""
+        return self._cached("flat", lambda: np.flatnonzero(self.valid.ravel()))
+
+    @property
+    def tree(self):
+        """scipy cKDTree on the unit vectors of the valid cell centres (chord distance ranks as great-circle)."""
+        from scipy.spatial import cKDTree
+
+        def build():
+            f = self.flat_valid
+            return cKDTree(unit_vectors(self.lon.ravel()[f], self.lat.ravel()[f]))
+
+        return self._cached("tree", build)
+
+    def nearest(self, lon, lat) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(iy, ix, distance in metres) of the cell centre nearest on the sphere to each query point."""
+        chord, k = self.tree.query(unit_vectors(lon, lat), k=1)
+        iy, ix = np.unravel_index(self.flat_valid[np.asarray(k)], self.shape)
+        return np.asarray(iy), np.asarray(ix), chord_to_m(chord)
+
+    def within(self, lon: float, lat: float, metres: float) -> np.ndarray:
+        """Flat positions of the valid cells whose centres may lie within `metres` (1 % margin, sphere)."""
+        hits = self.tree.query_ball_point(unit_vectors([lon], [lat])[0], m_to_chord(metres * 1.01) + 1e-12)
+        return self.flat_valid[np.asarray(hits, dtype="int64")]
+
+    # ------------------------------------------------------------ cell sizes
+
+    @property
+    def cell_size_m(self) -> np.ndarray:
+        """(ny, nx): the largest great-circle distance from each cell centre to its 4 index neighbours (metres)."""
+
+        def build():
+            v = unit_vectors(self.lon, self.lat).reshape(*self.shape, 3)
+            ok = self.valid
+            size = np.zeros(self.shape)
+            for axis in (0, 1):
+                if self.shape[axis] < 2:
+                    continue
+                a = [slice(None)] * 2
+                b = [slice(None)] * 2
+                a[axis], b[axis] = slice(1, None), slice(None, -1)
+                d = chord_to_m(np.linalg.norm(v[tuple(a)] - v[tuple(b)], axis=-1))
+                d = np.where(ok[tuple(a)] & ok[tuple(b)], d, 0.0)
+                size[tuple(a)] = np.maximum(size[tuple(a)], d)
+                size[tuple(b)] = np.maximum(size[tuple(b)], d)
+            if not (size > 0).any():  # a single cell: nothing to measure against
+                size[:] = 1000.0
+            else:
+                size[size == 0] = np.median(size[size > 0])
+            return size
+
+        return self._cached("cell_size", build)
+
+    @property
+    def spacing_deg(self) -> float:
+        """Median cell spacing in degrees of arc (sampling step for paths, regrid resolution)."""
+        return self._cached("spacing", lambda: float(np.degrees(np.median(self.cell_size_m[self.valid]) / EARTH_RADIUS_M)))
+
+    def outside(self, iy: np.ndarray, ix: np.ndarray, dist_m: np.ndarray) -> np.ndarray:
+        """Whether each nearest-cell distance means the query point lies outside the grid."""
+        return np.asarray(dist_m) > OUTSIDE_FACTOR * self.cell_size_m[iy, ix] * (1 + 1e-9) + 1e-6
+
+    # ------------------------------------------------------------ extent
+
+    def bbox(self) -> tuple[float, float, float, float]:
+        """CRS84 bounds (west, south, east, north) of the cells, half a cell spacing beyond the centres.
+
+        A grid that goes round the globe is -180..180; one that reaches a pole goes to +-90;
+        a regional grid across the antimeridian has west > east (OGC API bbox convention).
+        """
+        return self._cached("bbox", self._bbox)
+
+    def _bbox(self):
+        lon, lat = self.lon[self.valid], self.lat[self.valid]
+        pad = self.spacing_deg / 2
+        south, north = max(float(lat.min()) - pad, -90.0), min(float(lat.max()) + pad, 90.0)
+        for pole in (90.0, -90.0):
+            iy, ix, d = self.nearest([0.0], [pole])
+            if not self.outside(iy, ix, d)[0]:
+                south, north = (south, 90.0) if pole > 0 else (-90.0, north)
+        u = np.unique(np.round(lon, 9))
+        gaps = np.diff(np.concatenate([u, [u[0] + 360.0]]))
+        g = int(np.argmax(gaps))
+        if gaps[g] <= max(5 * self.spacing_deg, 2 * pad) or north >= 90.0 or south <= -90.0:
+            return (-180.0, south, 180.0, north)
+        west, east = float(u[(g + 1) % len(u)]) - pad, float(u[g]) + pad
+        west, east = float(wrap180(west)), float(wrap180(east))
+        if east == -180.0:
+            east = 180.0
+        return (west, south, east, north)
+
+    def lonlat_box_mask(self, west: float, south: float, east: float, north: float) -> np.ndarray:
+        """(ny, nx) valid cells whose centres lie inside a lon/lat box (west > east crosses the antimeridian)."""
+        return self.valid & (self.lat >= south) & (self.lat <= north) & lon_inside(self.lon, west, east)
+
+    def describe(self) -> dict:
+        return {"grid": "curvilinear", "longitude": self.lon_name, "latitude": self.lat_name,
+                "shape": {self.y: int(self.shape[0]), self.x: int(self.shape[1])}}
+
+
+# ---------------------------------------------------------------- detection
+
+def _lonlat_pairs(ds: xr.Dataset) -> list[tuple[str, str, tuple[str, str]]]:
+    """2-D (longitude, latitude) variable pairs on the same two dimensions, as cf-xarray identifies them."""
+    try:
+        found = ds.cf.coordinates
+    except Exception:  # noqa: BLE001 - odd attributes must not stop a dataset from opening
+        return []
+    lons = [n for n in found.get("longitude", []) if n in ds.variables and ds[n].ndim == 2]
+    lats = [n for n in found.get("latitude", []) if n in ds.variables and ds[n].ndim == 2]
+    return [(lo, la, tuple(map(str, ds[lo].dims))) for lo in lons for la in lats if ds[lo].dims == ds[la].dims]
+
+
+def _used(ds: xr.Dataset, pair) -> int:
+    """How many data variables lie on the pair's dimensions (the grid their values are on)."""
+    dims = set(pair[2])
+    return sum(1 for v in ds.data_vars.values() if dims <= set(v.dims))
+
+
+def lonlat_pair(ds: xr.Dataset) -> tuple[str, str, tuple[str, str]] | None:
+    """The 2-D longitude/latitude pair most data variables use, or None."""
+    pairs = [p for p in _lonlat_pairs(ds) if _used(ds, p)]
+    return max(pairs, key=lambda p: _used(ds, p)) if pairs else None
+
+
+def _degrees_axis(ds: xr.Dataset, dim: str | None) -> bool:
+    """A 1-D coordinate that really is a longitude/latitude or projection axis (not an index)."""
+    if dim is None or dim not in ds.coords:
+        return False
+    a = ds[dim].attrs
+    units = str(a.get("units", "")).lower()
+    std = str(a.get("standard_name", ""))
+    return "degree" in units or std in ("longitude", "latitude", "grid_longitude", "grid_latitude",
+                                        "projection_x_coordinate", "projection_y_coordinate")
+
+
+def detect(ds: xr.Dataset, x: str | None, y: str | None, overrides: dict) -> CurvilinearGrid | None:
+    """The curvilinear grid of `ds`, or None when it has usable 1-D X/Y axes.
+
+    `x`, `y`: the 1-D axes cf-xarray found (or the config's `axes.x/y`). The grid is
+    curvilinear when 2-D latitude/longitude exist and X/Y are not both real 1-D coordinate
+    axes (lon/lat in degrees, rotated-pole or projected): then X/Y are the 2-D arrays'
+    dimensions, and the config may only say which of them is X.
+    """
+    pair = lonlat_pair(ds)
+    if pair is None:
+        return None
+    lon_name, lat_name, (d0, d1) = pair
+    if _degrees_axis(ds, x) and _degrees_axis(ds, y):
+        return None  # real 1-D axes (e.g. a projected grid that also carries 2-D lat/lon)
+    if overrides.get("x") or overrides.get("y"):
+        ox, oy = overrides.get("x"), overrides.get("y")
+        if (ox and ox not in (d0, d1)) or (oy and oy not in (d0, d1)):
+            return None  # the config points at other dimensions: not this grid
+        x = ox or (d0 if oy == d1 else d1)
+        y = oy or (d1 if x == d0 else d0)
+        if x == y:
+            raise ValueError(f"axes.x and axes.y: both name {x!r}; the 2-D coordinates are on ({d0}, {d1})")
+    else:
+        x, y = d1, d0
+    lon = ds[lon_name].transpose(y, x).values.astype("float64")
+    lat = ds[lat_name].transpose(y, x).values.astype("float64")
+    valid = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90.0) & (np.abs(lon) <= 720.0)
+    zero = valid & (lon == 0.0) & (lat == 0.0)
+    if zero.sum() > 1:  # NEMO: eliminated land processors write (0, 0)
+        valid &= ~zero
+    if not valid.any():
+        raise ValueError(f"{lon_name}/{lat_name}: no cell has a valid longitude/latitude")
+    lon = np.where(valid, wrap180(np.where(valid, lon, 0.0)), np.nan)
+    lat = np.where(valid, lat, np.nan)
+    return CurvilinearGrid(x=str(x), y=str(y), lon_name=str(lon_name), lat_name=str(lat_name),
+                           lon=lon, lat=lat, valid=valid)
+
+
+# ---------------------------------------------------------------- dataset tidying at open
+
+def prepare(ds: xr.Dataset) -> xr.Dataset:
+    """Make a curvilinear dataset self-describing before the axes are built.
+
+    - 2-D latitude/longitude (and their CF `bounds`) become coordinates, so they follow
+      every selection and are never served as parameters;
+    - a time dimension whose own values are not times (NEMO's `time_counter`, all 0,
+      with `axis: T` but no units) is indexed by the 1-D datetime coordinate along it
+      (NEMO's `time_centered`), so dates can be selected.
+    Datasets without 2-D latitude/longitude are returned unchanged.
+    """
+    pairs = _lonlat_pairs(ds)
+    if not pairs:
+        return ds
+    names = set()
+    for lon, lat, _ in pairs:
+        for n in (lon, lat):
+            names.add(n)
+            b = ds[n].attrs.get("bounds")
+            if isinstance(b, str) and b in ds.variables:
+                names.add(b)
+    promote = [n for n in names if n in ds.data_vars]
+    if promote:
+        ds = ds.set_coords(promote)
+    return _time_from_aux(ds)
+
+
+def _time_from_aux(ds: xr.Dataset) -> xr.Dataset:
+    from ..axes import is_datetime_like
+
+    for dim in list(ds.dims):
+        if dim in ds.coords and is_datetime_like(np.asarray(ds[dim].values)):
+            continue
+        aux = [n for n, c in ds.coords.items() if c.dims == (dim,) and n != dim
+               and is_datetime_like(np.asarray(c.values))]
+        if len(aux) == 1:
+            ds = ds.swap_dims({dim: aux[0]})
+            if ds.sizes[aux[0]] > 1 and not ds.indexes[aux[0]].is_monotonic_increasing:
+                ds = ds.sortby(aux[0])
+    return ds
