@@ -72,8 +72,13 @@ class CurvilinearGrid:
     lon: np.ndarray = field(repr=False)
     lat: np.ndarray = field(repr=False)
     valid: np.ndarray = field(repr=False)
+    zero_is_fill: bool = False
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _cache: dict = field(default_factory=dict, repr=False)
+
+    def normalised(self, lon, lat) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(lon, lat, valid) of a window of this grid's own 2-D coordinates, cleaned as the grid's are."""
+        return normalised(lon, lat, self.zero_is_fill)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -252,18 +257,26 @@ def detect(ds: xr.Dataset, x: str | None, y: str | None, overrides: dict) -> Cur
             raise ValueError(f"axes.x and axes.y: both name {x!r}; the 2-D coordinates are on ({d0}, {d1})")
     else:
         x, y = d1, d0
-    lon = ds[lon_name].transpose(y, x).values.astype("float64")
-    lat = ds[lat_name].transpose(y, x).values.astype("float64")
-    valid = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90.0) & (np.abs(lon) <= 720.0)
-    zero = valid & (lon == 0.0) & (lat == 0.0)
-    if zero.sum() > 1:  # NEMO: eliminated land processors write (0, 0)
-        valid &= ~zero
+    lon = ds[lon_name].transpose(y, x).values
+    lat = ds[lat_name].transpose(y, x).values
+    zero_is_fill = int(((lon == 0.0) & (lat == 0.0)).sum()) > 1  # NEMO: eliminated land processors write (0, 0)
+    lon, lat, valid = normalised(lon, lat, zero_is_fill)
     if not valid.any():
         raise ValueError(f"{lon_name}/{lat_name}: no cell has a valid longitude/latitude")
-    lon = np.where(valid, wrap180(np.where(valid, lon, 0.0)), np.nan)
-    lat = np.where(valid, lat, np.nan)
     return CurvilinearGrid(x=str(x), y=str(y), lon_name=str(lon_name), lat_name=str(lat_name),
-                           lon=lon, lat=lat, valid=valid)
+                           lon=lon, lat=lat, valid=valid, zero_is_fill=zero_is_fill)
+
+
+def normalised(lon, lat, zero_is_fill: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(lon in [-180, 180), lat, valid) as float64, NaN where a cell has no usable position
+    (non-finite, |lat| > 90, a fill value such as 1e20, or (0, 0) when that is the grid's fill)."""
+    lon, lat = np.asarray(lon, dtype="float64"), np.asarray(lat, dtype="float64")
+    with np.errstate(invalid="ignore"):
+        valid = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90.0) & (np.abs(lon) <= 720.0)
+    if zero_is_fill:
+        valid &= ~((lon == 0.0) & (lat == 0.0))
+    lon = np.where(valid, wrap180(np.where(valid, lon, 0.0)), np.nan)
+    return lon, np.where(valid, lat, np.nan), valid
 
 
 # ---------------------------------------------------------------- dataset tidying at open
@@ -304,6 +317,8 @@ def _time_from_aux(ds: xr.Dataset) -> xr.Dataset:
                and is_datetime_like(np.asarray(c.values))]
         if len(aux) == 1:
             ds = ds.swap_dims({dim: aux[0]})
+            if dim in ds.coords and ds[dim].attrs.get("axis") == "T":  # no longer the axis: readers must not take it as one
+                ds[dim].attrs = {k: v for k, v in ds[dim].attrs.items() if k != "axis"}
             if ds.sizes[aux[0]] > 1 and not ds.indexes[aux[0]].is_monotonic_increasing:
                 ds = ds.sortby(aux[0])
     return ds
