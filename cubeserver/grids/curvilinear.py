@@ -128,27 +128,7 @@ class CurvilinearGrid:
     def cell_size_m(self) -> np.ndarray:
         """(ny, nx): the largest great-circle distance from each cell centre to its 4 index neighbours (metres)."""
 
-        def build():
-            v = unit_vectors(self.lon, self.lat).reshape(*self.shape, 3)
-            ok = self.valid
-            size = np.zeros(self.shape)
-            for axis in (0, 1):
-                if self.shape[axis] < 2:
-                    continue
-                a = [slice(None)] * 2
-                b = [slice(None)] * 2
-                a[axis], b[axis] = slice(1, None), slice(None, -1)
-                d = chord_to_m(np.linalg.norm(v[tuple(a)] - v[tuple(b)], axis=-1))
-                d = np.where(ok[tuple(a)] & ok[tuple(b)], d, 0.0)
-                size[tuple(a)] = np.maximum(size[tuple(a)], d)
-                size[tuple(b)] = np.maximum(size[tuple(b)], d)
-            if not (size > 0).any():  # a single cell: nothing to measure against
-                size[:] = 1000.0
-            else:
-                size[size == 0] = np.median(size[size > 0])
-            return size
-
-        return self._cached("cell_size", build)
+        return self._cached("cell_size", lambda: neighbour_spacing(self.lon, self.lat, self.valid))
 
     @property
     def spacing_deg(self) -> float:
@@ -195,6 +175,27 @@ class CurvilinearGrid:
     def describe(self) -> dict:
         return {"grid": "curvilinear", "longitude": self.lon_name, "latitude": self.lat_name,
                 "shape": {self.y: int(self.shape[0]), self.x: int(self.shape[1])}}
+
+
+def neighbour_spacing(lon: np.ndarray, lat: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """(ny, nx): the largest great-circle distance (metres) from each cell centre to its valid index
+    neighbours (left, right, up, down); cells without one get the median spacing."""
+    v = unit_vectors(np.where(valid, lon, 0.0), np.where(valid, lat, 0.0)).reshape(*lon.shape, 3)
+    size = np.zeros(lon.shape)
+    for axis in (0, 1):
+        if lon.shape[axis] < 2:
+            continue
+        a, b = [slice(None)] * 2, [slice(None)] * 2
+        a[axis], b[axis] = slice(1, None), slice(None, -1)
+        a, b = tuple(a), tuple(b)
+        d = np.where(valid[a] & valid[b], chord_to_m(np.linalg.norm(v[a] - v[b], axis=-1)), 0.0)
+        size[a] = np.maximum(size[a], d)
+        size[b] = np.maximum(size[b], d)
+    if not (size > 0).any():  # a single cell: nothing to measure against
+        size[:] = 1000.0
+    else:
+        size[size == 0] = np.median(size[size > 0])
+    return size
 
 
 # ---------------------------------------------------------------- detection
