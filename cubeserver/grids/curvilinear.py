@@ -323,3 +323,18 @@ def _time_from_aux(ds: xr.Dataset) -> xr.Dataset:
             if ds.sizes[aux[0]] > 1 and not ds.indexes[aux[0]].is_monotonic_increasing:
                 ds = ds.sortby(aux[0])
     return ds
+
+
+def coarsened_lonlat(ds: xr.Dataset, axes, window: dict, boundary: str) -> dict:
+    """Cell centres of a grid coarsened by `window` ({dim: factor}): the normalised mean of each block's unit
+    vectors (a block across the antimeridian stays near 180, not 0). {name: DataArray} for assign_coords."""
+    g = axes.curvilinear
+    spatial = {d: f for d, f in window.items() if d in (axes.x, axes.y)}
+    if not spatial:
+        return {}
+    lo, la = np.radians(ds[g.lon_name]), np.radians(ds[g.lat_name])
+    v = xr.Dataset({"ux": np.cos(la) * np.cos(lo), "uy": np.cos(la) * np.sin(lo), "uz": np.sin(la)})
+    m = v.coarsen(spatial, boundary=boundary).mean()
+    lon = np.degrees(np.arctan2(m.uy, m.ux))
+    lat = np.degrees(np.arctan2(m.uz, np.hypot(m.ux, m.uy)))
+    return {g.lon_name: lon.assign_attrs(ds[g.lon_name].attrs), g.lat_name: lat.assign_attrs(ds[g.lat_name].attrs)}
