@@ -318,6 +318,9 @@ def _time_from_aux(ds: xr.Dataset) -> xr.Dataset:
                and is_datetime_like(np.asarray(c.values))]
         if len(aux) == 1:
             ds = ds.swap_dims({dim: aux[0]})
+            unlimited = ds.encoding.get("unlimited_dims")
+            if unlimited and dim in unlimited:  # the record dimension keeps being the file's unlimited one
+                ds.encoding["unlimited_dims"] = {aux[0] if d == dim else d for d in unlimited}
             if dim in ds.coords and ds[dim].attrs.get("axis") == "T":  # no longer the axis: readers must not take it as one
                 ds[dim].attrs = {k: v for k, v in ds[dim].attrs.items() if k != "axis"}
             if ds.sizes[aux[0]] > 1 and not ds.indexes[aux[0]].is_monotonic_increasing:
