@@ -234,6 +234,8 @@ def build_axes(ds: xr.Dataset, overrides: dict | None = None, crs_override: str 
         z_positive = "down" if z_units.lower() in PRESSURE_UNITS else "up"
     used = {x, y, z, t}
     others = [str(d) for d in dims if d not in used]
+    if curvilinear is not None:  # only dims of the gridded variables (not the cell-corner `nvertex` of the 2-D bounds)
+        others = [d for d in others if any(d in v.dims for v in ds.data_vars.values() if x in v.dims and y in v.dims)]
     return AxisModel(
         x=str(x), y=str(y), z=z and str(z), t=t and str(t), others=others, crs=crs,
         x_values=np.asarray(ds[x].values, dtype="float64"), y_values=np.asarray(ds[y].values, dtype="float64"),

@@ -166,3 +166,29 @@ def test_zonal_statistics_use_the_true_positions(grids_client):
     row = r.json()["statistics"][0]
     assert row["count"] == vals.size
     assert row["mean"] == pytest.approx(float(vals.astype("float64").mean()), rel=1e-6)
+
+
+def test_coarsen_places_block_centres_on_the_sphere(grids_client, tmp_path):
+    """Blocks that straddle the antimeridian (179.5, -179.5) are centred near 180, not at 0."""
+    body = {"inputs": {"collection": "nemo", "variables": ["tos"], "factors": {"x": 2, "y": 2}}, "response": "document"}
+    r = grids_client.post("/processes/coarsen/execution", json=body)
+    assert r.status_code == 200, r.text
+    href = r.json()["result"]["href"].replace("http://testserver", "")
+    (tmp_path / "c.nc").write_bytes(grids_client.get(href).content)
+    out = xr.open_dataset(tmp_path / "c.nc")
+    s = _nemo_sources()[0]
+    lon2, lat2 = s.nav_lon.values.astype("float64"), s.nav_lat.values.astype("float64")
+    ny, nx = out.nav_lon.shape
+    blocks = lon2[:2 * ny, :2 * nx].reshape(ny, 2, nx, 2)
+    straddle = np.argwhere((blocks.max(axis=(1, 3)) > 170) & (blocks.min(axis=(1, 3)) < -170))
+    assert len(straddle) > 10
+    for iy, ix in [*map(tuple, straddle[::20]), (100, nx // 2), (ny - 1, 10)]:
+        blon, blat = lon2[2 * iy:2 * iy + 2, 2 * ix:2 * ix + 2], lat2[2 * iy:2 * iy + 2, 2 * ix:2 * ix + 2]
+        # the block centre is within the block: no farther from each of its cells than the block's own size
+        size = max(haversine(blon.ravel()[i], blat.ravel()[i], blon, blat).max() for i in range(4))
+        d = haversine(float(out.nav_lon.values[iy, ix]), float(out.nav_lat.values[iy, ix]), blon, blat)
+        assert d.max() <= size
+    want = s.tos.values[0][:2 * ny, :2 * nx].reshape(ny, 2, nx, 2).astype("float64")
+    with np.errstate(all="ignore"), __import__("warnings").catch_warnings():
+        __import__("warnings").simplefilter("ignore")
+        np.testing.assert_allclose(out.tos.values[0], np.nanmean(want, axis=(1, 3)), rtol=1e-5)
