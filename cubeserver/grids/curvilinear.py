@@ -208,7 +208,29 @@ def _lonlat_pairs(ds: xr.Dataset) -> list[tuple[str, str, tuple[str, str]]]:
         return []
     lons = [n for n in found.get("longitude", []) if n in ds.variables and ds[n].ndim == 2]
     lats = [n for n in found.get("latitude", []) if n in ds.variables and ds[n].ndim == 2]
+    for name, var in ds.data_vars.items():  # lat/lon written as data variables (no `coordinates` attribute)
+        if var.ndim == 2:
+            kind = _lonlat_kind(var)
+            if kind == "longitude" and name not in lons:
+                lons.append(name)
+            elif kind == "latitude" and name not in lats:
+                lats.append(name)
     return [(lo, la, tuple(map(str, ds[lo].dims))) for lo in lons for la in lats if ds[lo].dims == ds[la].dims]
+
+
+LON_UNITS = {"degrees_east", "degree_east", "degree_e", "degrees_e", "degreee", "degreese"}
+LAT_UNITS = {"degrees_north", "degree_north", "degree_n", "degrees_n", "degreen", "degreesn"}
+
+
+def _lonlat_kind(var: xr.DataArray) -> str | None:
+    """'longitude' / 'latitude' by CF standard_name or units (CF 1.11 sections 4.1, 4.2), else None."""
+    std = str(var.attrs.get("standard_name", ""))
+    units = str(var.attrs.get("units", "")).strip().lower()
+    if std == "longitude" or units in LON_UNITS:
+        return "longitude"
+    if std == "latitude" or units in LAT_UNITS:
+        return "latitude"
+    return None
 
 
 def _used(ds: xr.Dataset, pair) -> int:
