@@ -135,6 +135,34 @@ class CurvilinearGrid:
         """Median cell spacing in degrees of arc (sampling step for paths, regrid resolution)."""
         return self._cached("spacing", lambda: float(np.degrees(np.median(self.cell_size_m[self.valid]) / EARTH_RADIUS_M)))
 
+    @property
+    def periodic_x(self) -> bool:
+        """The grid goes round in X: its last column lies next to its first (global ocean grids)."""
+        def build():
+            rows = np.flatnonzero(self.valid[:, 0] & self.valid[:, -1])
+            if self.shape[1] < 3 or rows.size == 0:
+                return False
+            a = unit_vectors(self.lon[rows, 0], self.lat[rows, 0])
+            b = unit_vectors(self.lon[rows, -1], self.lat[rows, -1])
+            gap = chord_to_m(np.linalg.norm(a - b, axis=1))
+            size = np.maximum(self.cell_size_m[rows, 0], self.cell_size_m[rows, -1])
+            return bool(np.median(gap / size) <= 1.5)
+
+        return self._cached("periodic_x", build)
+
+    def columns(self, cols: np.ndarray) -> np.ndarray:
+        """The shortest run of columns holding the selected ones (sorted, unique): straight, or across the
+        seam of a grid that goes round in X (e.g. [350 .. 359, 0 .. 9])."""
+        straight = np.arange(cols[0], cols[-1] + 1)
+        nx = self.shape[1]
+        if cols.size < 2 or not self.periodic_x:
+            return straight
+        gaps = np.diff(cols)
+        k = int(np.argmax(gaps))
+        if gaps[k] > 1 and nx - gaps[k] + 1 < straight.size:
+            return np.concatenate([np.arange(cols[k + 1], nx), np.arange(0, cols[k] + 1)])
+        return straight
+
     def outside(self, iy: np.ndarray, ix: np.ndarray, dist_m: np.ndarray) -> np.ndarray:
         """Whether each nearest-cell distance means the query point lies outside the grid."""
         return np.asarray(dist_m) > OUTSIDE_FACTOR * self.cell_size_m[iy, ix] * (1 + 1e-9) + 1e-6

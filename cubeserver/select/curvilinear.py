@@ -24,6 +24,7 @@ from pyproj import CRS, Transformer
 from ..axes import CRS84, AxisModel
 from ..errors import BadRequest, TooLarge
 from ..grids.curvilinear import wrap180
+from .core import _as_index
 from .geometry import GEOD, MAX_SAMPLES, Cells, _parts, _xy, check_coords, resample
 
 
@@ -54,7 +55,7 @@ def _window(mask: np.ndarray, axes: AxisModel, res_x, res_y, empty: BadRequest) 
     if rows.size == 0:
         raise empty
     iy = resample(np.arange(rows[0], rows[-1] + 1), res_y)
-    ix = resample(np.arange(cols[0], cols[-1] + 1), res_x)
+    ix = resample(grid_of(axes).columns(cols), res_x)
     sub = mask[np.ix_(iy, ix)]
     if not sub.any():
         raise empty
@@ -238,15 +239,14 @@ def bbox_indices(axes: AxisModel, bbox, crs: CRS | None = None, param: str = "bb
     """(iy, ix, None): the index window holding the cells whose centres fall inside a lon/lat bbox."""
     mask = box_mask(axes, bbox, crs, param)
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    return np.arange(rows[0], rows[-1] + 1), np.arange(cols[0], cols[-1] + 1), None
+    return np.arange(rows[0], rows[-1] + 1), grid_of(axes).columns(cols), None
 
 
 def slice_bbox(ds: xr.Dataset, axes: AxisModel, bbox, crs: CRS | None = None, param: str = "bbox") -> xr.Dataset:
     """The index window of a lon/lat bbox with the cells outside it masked (NaN); still lazy."""
     mask = box_mask(axes, bbox, crs, param)
     cells = _window(mask, axes, None, None, BadRequest(f"{param}: selects no cell", parameter=param))
-    out = ds.isel({axes.y: slice(int(cells.iy[0]), int(cells.iy[-1]) + 1),
-                   axes.x: slice(int(cells.ix[0]), int(cells.ix[-1]) + 1)})
+    out = ds.isel({axes.y: _as_index(cells.iy), axes.x: _as_index(cells.ix)})
     return mask_outside(out, axes, cells.mask)
 
 

@@ -192,3 +192,22 @@ def test_coarsen_places_block_centres_on_the_sphere(grids_client, tmp_path):
     with np.errstate(all="ignore"), __import__("warnings").catch_warnings():
         __import__("warnings").simplefilter("ignore")
         np.testing.assert_allclose(out.tos.values[0], np.nanmean(want, axis=(1, 3)), rtol=1e-5)
+
+
+def test_area_across_the_grid_seam_is_a_narrow_window(grids_client, tmp_path):
+    """NEMO's columns start at 73.5E: an area around 73E takes the last and first columns, not all 360."""
+    s = _nemo_sources()[0]
+    lon2, lat2 = s.nav_lon.values.astype("float64"), s.nav_lat.values.astype("float64")
+    poly = shapely.box(70, -10, 76, -5)
+    inside = shapely.intersects_xy(poly, lon2, lat2)
+    doc = covjson(grids_client, "/collections/nemo/area", coords=poly.wkt, datetime="2015-01-16T00:00:00Z")
+    got = locate(lon2, lat2, cells_of(doc))
+    assert set(got) == {tuple(v) for v in np.argwhere(inside)}
+    r = grids_client.get("/collections/nemo/area", params={"coords": poly.wkt, "f": "NetCDF"})
+    (tmp_path / "a.nc").write_bytes(r.content)
+    out = xr.open_dataset(tmp_path / "a.nc")
+    cols = np.flatnonzero(inside.any(axis=0))
+    assert out.sizes["x"] == len(cols) < 20
+    rows = np.flatnonzero(inside.any(axis=1))
+    order = np.r_[cols[cols > 180], cols[cols < 180]]  # across the seam: the last columns, then the first
+    np.testing.assert_array_equal(out.nav_lon.values, lon2[rows[0]:rows[-1] + 1][:, order].astype("float32"))
