@@ -16,6 +16,8 @@ import xarray as xr
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError, ProjError
 
+from .query.cftimes import canonical
+
 CRS84 = CRS.from_user_input("OGC:CRS84")
 CRS84_URI = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
@@ -76,13 +78,14 @@ def is_datetime_like(values: np.ndarray) -> bool:
 
 
 def iso_times(values) -> list[str]:
-    """RFC 3339 strings with a zone (`2000-01-16T06:00:00Z`), for numpy and cftime times."""
+    """RFC 3339 strings with a zone (`2000-01-16T06:00:00Z`), for numpy and cftime times; None where missing."""
     values = np.asarray(values)
     if values.size == 0:
         return []
     if np.issubdtype(values.dtype, np.datetime64):
-        return [s + "Z" for s in np.datetime_as_string(values.astype("datetime64[s]"), unit="s")]
-    return [v.strftime("%Y-%m-%dT%H:%M:%S") + "Z" for v in values.ravel()]
+        text = np.datetime_as_string(values.astype("datetime64[s]"), unit="s")
+        return [None if nat else s + "Z" for s, nat in zip(text.ravel(), np.isnat(values).ravel())]
+    return [v.strftime("%Y-%m-%dT%H:%M:%S") + "Z" if hasattr(v, "strftime") else None for v in values.ravel()]
 
 
 @dataclass
@@ -160,8 +163,8 @@ class AxisModel:
     def time_interval(self) -> list[str | None] | None:
         if self.t is None or self.t_values is None or len(self.t_values) == 0:
             return None
-        iso = iso_times(self.t_values)
-        return [min(iso), max(iso)]
+        iso = [s for s in iso_times(self.t_values) if s is not None]
+        return [min(iso), max(iso)] if iso else None
 
     def describe(self) -> dict:
         out = {
@@ -233,7 +236,8 @@ def build_axes(ds: xr.Dataset, overrides: dict | None = None, crs_override: str 
     if z and z_positive is None and z_units:
         z_positive = "down" if z_units.lower() in PRESSURE_UNITS else "up"
     used = {x, y, z, t}
-    others = [str(d) for d in dims if d not in used]
+    # extra axes are those of the data; a dimension only coordinates use (`bnds` of time_bnds) is none
+    others = [str(d) for d in dims if d not in used and any(d in v.dims for v in ds.data_vars.values())]
     if curvilinear is not None:  # only dims of the gridded variables (not the cell-corner `nvertex` of the 2-D bounds)
         others = [d for d in others if any(d in v.dims for v in ds.data_vars.values() if x in v.dims and y in v.dims)]
     return AxisModel(
@@ -241,7 +245,7 @@ def build_axes(ds: xr.Dataset, overrides: dict | None = None, crs_override: str 
         x_values=np.asarray(ds[x].values, dtype="float64"), y_values=np.asarray(ds[y].values, dtype="float64"),
         curvilinear=curvilinear,
         z_values=np.asarray(ds[z].values) if z else None, t_values=t_values,
-        z_units=z_units, z_positive=z_positive, calendar=str(calendar),
+        z_units=z_units, z_positive=z_positive, calendar=canonical(str(calendar)),
     )
 
 

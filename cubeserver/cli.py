@@ -1,4 +1,10 @@
-"""`cubeserver serve | check-config | openapi`: the command line users script against."""
+"""`cubeserver serve | check-config | openapi`: the command line users script against.
+
+Every problem of every collection is one `config error: collections.<id>.<key>: ...` line on
+stderr (never a traceback) and exit status 2. `serve` refuses such a config unless
+`--skip-broken` (or `skip_broken: true` in the config) is given: then it serves the healthy
+collections and logs one line per broken one; with none left it still starts and logs an ERROR.
+"""
 
 from __future__ import annotations
 
@@ -11,24 +17,63 @@ import sys
 from .config import ConfigError, load_config
 
 
+log = logging.getLogger("cubeserver")
+SKIP_ENV = "CUBESERVER_SKIP_BROKEN"  # passed on to `--workers` processes
+
+
 def _load(path):
+    """The config with broken collections left out and listed (`problems`); exit 2 on a bad server section."""
     try:
-        return load_config(path)
+        return load_config(path, lenient=True)
     except ConfigError as e:
-        for line in e.problems:
-            print(f"config error: {line}", file=sys.stderr)
+        _print_problems(e.problems)
         raise SystemExit(2) from None
 
 
-def _registry(config):
+def _print_problems(lines) -> None:
+    for line in lines:
+        print(f"config error: {line}", file=sys.stderr)
+
+
+def _registry(config, skip_broken: bool = True):
+    """Open every collection; broken ones are listed in `registry.problems` (never a traceback)."""
     from .registry import Registry
 
-    try:
-        return Registry(config)
-    except (ValueError, OSError) as e:
-        msg = str(e).replace(str(config.root), ".")
-        print(f"config error: {msg}", file=sys.stderr)
-        raise SystemExit(2) from None
+    return Registry(config, skip_broken=skip_broken)
+
+
+def _refuse_or_skip(registry, skip: bool) -> None:
+    """Refuse a config with broken collections (exit 2, one line per problem) unless told to skip them.
+
+    Skipping logs one line per broken collection and one per served collection that lost its
+    named locations; with no collection left the server still starts (landing page,
+    conformance, processes) and says so at ERROR level.
+    """
+    if registry.problems and not skip:
+        _print_problems(registry.problem_lines())
+        print(f"config error: {len(registry.broken)} of {len(registry.broken) + len(list(registry))} collections "
+              "cannot be served; fix them, or start with --skip-broken (or `skip_broken: true`) to serve the others",
+              file=sys.stderr)
+        raise SystemExit(2)
+    for cid, lines in registry.problems.items():
+        if cid in registry.broken:
+            log.error("collections.%s: not served: %s", cid, " | ".join(_without_prefix(line, cid) for line in lines))
+        else:
+            for line in lines:
+                log.warning("%s", line)
+    served = len(list(registry))
+    if registry.problems and served == 0:
+        log.error("no collection could be opened: serving only the landing page, conformance, API and processes")
+    elif served == 0:
+        log.warning("the config has no collections: serving only the landing page, conformance, API and processes")
+    elif registry.problems:
+        log.warning("serving %d collections; skipped %d broken: %s", served, len(registry.broken),
+                    ", ".join(registry.broken))
+
+
+def _without_prefix(line: str, cid: str) -> str:
+    prefix = f"collections.{cid}."
+    return line[len(prefix):] if line.startswith(prefix) else line
 
 
 def cmd_serve(args) -> int:
@@ -43,29 +88,43 @@ def cmd_serve(args) -> int:
     if args.config:
         os.environ["CUBESERVER_CONFIG"] = os.path.abspath(args.config)
     config = _load(args.config)
+    skip = bool(args.skip_broken or config.skip_broken)
+    registry = _registry(config)
+    _refuse_or_skip(registry, skip)
     if args.workers > 1:
         # each uvicorn worker process builds its own app from the same config
+        registry.close()
+        os.environ[SKIP_ENV] = "1" if skip else ""
         uvicorn.run("cubeserver.cli:app_from_env", factory=True, host=args.host, port=args.port,
                     workers=args.workers, log_level=args.log_level.lower(), access_log=False)
         return 0
     from .app import create_app
 
-    app = create_app(config, _registry(config))
+    app = create_app(config, registry)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level.lower(), access_log=False)
     return 0
 
 
 def app_from_env():
+    """The app of one `--workers` process: the parent already checked (and logged) the config."""
     from .app import create_app
 
-    return create_app(load_config(None))
+    skip = bool(os.environ.get(SKIP_ENV))
+    config = load_config(None, lenient=skip)
+    return create_app(config, _registry(config, skip_broken=skip or config.skip_broken))
 
 
 def cmd_check(args) -> int:
+    """Print one JSON line per healthy collection (stdout) and one line per problem (stderr); 2 if any."""
     config = _load(args.config)
     registry = _registry(config)
     for c in registry:
         print(json.dumps(c.summary(), default=str))
+    if registry.problems:
+        _print_problems(registry.problem_lines())
+        print(f"{len(registry.broken)} of {len(registry.broken) + len(list(registry))} collections broken, "
+              f"{sum(map(len, registry.problems.values()))} problems", file=sys.stderr)
+        return 2
     print(f"ok: {len(config.collections)} collections", file=sys.stderr)
     return 0
 
@@ -74,7 +133,11 @@ def cmd_openapi(args) -> int:
     from .app import create_app
 
     config = _load(args.config)
-    print(json.dumps(create_app(config, _registry(config)).openapi(), indent=2))
+    registry = _registry(config)
+    if registry.problems:
+        _print_problems(registry.problem_lines())
+        return 2
+    print(json.dumps(create_app(config, registry).openapi(), indent=2))
     return 0
 
 
@@ -86,6 +149,9 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--workers", type=int, default=1)
+    s.add_argument("--skip-broken", action="store_true",
+                   help="serve the healthy collections when some cannot be opened (one log line per broken one); "
+                        "default: refuse to start")
     s.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     s.set_defaults(func=cmd_serve)
     c = sub.add_parser("check-config", help="validate a config and print what each collection resolved to")

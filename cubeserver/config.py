@@ -1,7 +1,10 @@
 """The YAML configuration as pydantic models: one clear line per bad key.
 
 The minimal collection is an id and a path; everything else is inferred from the data.
-Relative paths are resolved against the config file's folder.
+Relative paths are resolved against the config file's folder. Each collection is validated
+on its own, so one run names every bad key of every collection (`collections.<id>.<key>`);
+a lenient load keeps the healthy collections and lists the broken ones (`problems`), which
+the registry then adds the data problems to (see registry.Registry).
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator,
+                      model_validator)
 
 DEFAULT_CONFIG = Path(__file__).with_name("default_config.yaml")
 
@@ -25,8 +29,8 @@ FORMATS_BY_SUFFIX = {
 VECTOR_FORMATS = ("geojson", "vector")
 
 
-class ConfigError(Exception):
-    """A config that cannot be served; `problems` holds one line per problem."""
+class ConfigError(ValueError):
+    """A config that cannot be served; `problems` holds one line per problem (`collections.<id>.<key>: ...`)."""
 
     def __init__(self, problems: list[str]):
         super().__init__("\n".join(problems))
@@ -50,14 +54,15 @@ class AxisOverrides(Strict):
 
 class CollectionConfig(Strict):
     path: str = Field(description="file, directory or glob (glob: many files opened as one dataset)")
-    format: Literal["netcdf", "zarr", "geotiff", "grib", "geojson", "vector"] | None = None
+    format: Literal["netcdf", "zarr", "geotiff", "grib", "geojson", "vector"] | None = Field(
+        default=None, validate_default=True, description="inferred from the path's suffix (a folder: zarr) when left out")
     title: str | None = None
     description: str | None = None
     keywords: list[str] = []
     license: str | None = None
     attribution: str | None = None
     variables: list[str] | None = Field(default=None, description="expose only these variables")
-    chunks: dict[str, int] | None = None
+    chunks: dict[str, int] | None = Field(default=None, description="dask chunk size per dimension; -1: the whole dimension")
     crs: str | None = Field(default=None, description="CRS override, e.g. EPSG:4326")
     axes: AxisOverrides = AxisOverrides()
     locations: str | None = Field(default=None, description="id of a Features collection used as EDR named locations")
@@ -76,7 +81,7 @@ class CollectionConfig(Strict):
         try:
             CRS.from_user_input(v)
         except CRSError:
-            raise ValueError(f"unknown CRS {v!r}; use e.g. 'EPSG:4326'") from None
+            raise ValueError(f"unknown CRS {v!r} (use e.g. 'EPSG:4326')") from None
         return v
 
     @field_validator("path")
@@ -87,21 +92,29 @@ class CollectionConfig(Strict):
             raise ValueError(f"{v!r} does not exist")
         return v
 
-    @model_validator(mode="after")
-    def _infer_format(self, info: ValidationInfo):
+    @field_validator("chunks")
+    @classmethod
+    def _chunk_sizes(cls, v):
+        bad = [f"{dim}: {n} is not a chunk size (a positive number of cells, or -1 for the whole dimension)"
+               for dim, n in (v or {}).items() if n == 0 or n < -1]
+        if bad:
+            raise ValueError("; ".join(bad))
+        return v
+
+    @field_validator("format")
+    @classmethod
+    def _infer_format(cls, v, info: ValidationInfo):
+        if v is not None or "path" not in info.data:  # a bad path is reported on its own
+            return v
         root = (info.context or {}).get("root") or Path(".")
-        if self.format is None:
-            p = _resolve(root, self.path)
-            fmt = FORMATS_BY_SUFFIX.get(p.suffix.lower())
-            if fmt is None and p.is_dir():
-                fmt = "zarr"
-            if fmt is None:
-                raise ValueError(
-                    f"cannot tell the format of {self.path!r} from its name; set 'format' to one of "
-                    "netcdf, zarr, geotiff, geojson, vector"
-                )
-            self.format = fmt
-        return self
+        p = _resolve(root, info.data["path"])
+        fmt = FORMATS_BY_SUFFIX.get(p.suffix.lower())
+        if fmt is None and p.is_dir():
+            fmt = "zarr"
+        if fmt is None:
+            raise ValueError(f"cannot tell the format of {info.data['path']!r} from its name: set 'format' to one of "
+                             "netcdf, zarr, geotiff, grib, geojson, vector")
+        return fmt
 
 
 def _resolve(root: Path, path: str) -> Path:
@@ -137,6 +150,8 @@ class ServerConfig(Strict):
     limits: LimitsConfig = LimitsConfig()
     dask: DaskConfig = DaskConfig()
     http: HTTPConfig = HTTPConfig()
+    skip_broken: bool = Field(default=False, description="serve the healthy collections when some cannot be opened "
+                              "(each broken one is logged); `serve --skip-broken` does the same")
     root: Path = Field(default=Path("."), exclude=True, description="folder relative paths resolve against")
 
     @field_validator("collections")
@@ -146,6 +161,10 @@ class ServerConfig(Strict):
             if not cid or not all(c.isalnum() or c in "-_." for c in cid):
                 raise ValueError(f"collection id {cid!r} may only use letters, digits, '-', '_' and '.'")
         return v
+
+    _problems: dict[str, list[str]] = PrivateAttr(default_factory=dict)
+    _probes: dict[str, CollectionConfig] = PrivateAttr(default_factory=dict)
+    _order: list[str] = PrivateAttr(default_factory=list)
 
     @model_validator(mode="after")
     def _locations_exist(self):
@@ -157,6 +176,21 @@ class ServerConfig(Strict):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    @property
+    def problems(self) -> dict[str, list[str]]:
+        """Schema problems per collection id found by a lenient load (those collections are not in `collections`)."""
+        return self._problems
+
+    @property
+    def probes(self) -> dict[str, CollectionConfig]:
+        """Broken collections with a usable path and format: opened only to report their data problems too."""
+        return self._probes
+
+    @property
+    def configured_ids(self) -> list[str]:
+        """Every collection id of the config file, healthy or not, in the file's order."""
+        return self._order or list(self.collections)
 
     def resolve(self, path: str) -> Path:
         return _resolve(self.root, path)
@@ -177,13 +211,19 @@ def _format_errors(err: ValidationError) -> list[str]:
     return lines
 
 
-def load_config(path: str | os.PathLike | None = None) -> ServerConfig:
-    """Read and validate a YAML config; raise ConfigError with one line per problem."""
+def load_config(path: str | os.PathLike | None = None, lenient: bool = False) -> ServerConfig:
+    """Read and validate a YAML config; raise ConfigError with one line per problem.
+
+    `lenient`: collections with schema problems are left out and listed in `problems`
+    instead (see `config_from_dict`); problems outside `collections` still raise.
+    """
     path = Path(path or os.environ.get("CUBESERVER_CONFIG") or DEFAULT_CONFIG)
     try:
         raw = yaml.safe_load(path.read_text()) or {}
     except FileNotFoundError:
         raise ConfigError([f"config file {str(path)!r} not found"]) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError([f"config file {str(path)!r} cannot be read: {e}"]) from None
     except yaml.YAMLError as e:
         raise ConfigError([f"{path.name}: not valid YAML: {e}"]) from None
     if not isinstance(raw, dict):
@@ -193,14 +233,75 @@ def load_config(path: str | os.PathLike | None = None) -> ServerConfig:
         root = Path(os.environ.get("CUBESERVER_DATA_ROOT", DEFAULT_DATA_ROOT()))
     if os.environ.get("CUBESERVER_STATE_DIR"):
         raw = {**raw, "state_dir": os.environ["CUBESERVER_STATE_DIR"]}
-    return config_from_dict(raw, root)
+    return config_from_dict(raw, root, lenient=lenient)
 
 
-def config_from_dict(raw: dict, root: Path) -> ServerConfig:
+def config_from_dict(raw: dict, root: Path, lenient: bool = False) -> ServerConfig:
+    """Validate a config mapping; relative paths resolve against `root`.
+
+    Every collection is validated on its own, so one run reports the problems of all of
+    them, each line naming `collections.<id>.<key>`. Strict (default): any problem raises
+    ConfigError with all lines. `lenient`: only problems outside `collections` raise; broken
+    collections are left out of `collections` and their lines kept in `problems`.
+    """
+    entries = raw.get("collections")
+    top: list[str] = []
+    if entries is None:
+        entries = {}
+    elif not isinstance(entries, dict):
+        top.append("collections: must be a mapping of collection id -> settings (at least 'path')")
+        entries = {}
     try:
-        return ServerConfig.model_validate({**raw, "root": root}, context={"root": root})
+        server = ServerConfig.model_validate({**raw, "collections": {}, "root": root}, context={"root": root})
     except ValidationError as e:
-        raise ConfigError(_format_errors(e)) from None
+        top.extend(_format_errors(e))
+        server = None
+    good: dict[str, CollectionConfig] = {}
+    problems: dict[str, list[str]] = {}
+    probes: dict[str, CollectionConfig] = {}
+    for cid, entry in entries.items():
+        cid = str(cid)
+        cc, lines, probe = _collection(cid, entry, root)
+        if lines:
+            problems[cid] = lines
+            if probe is not None:
+                probes[cid] = probe
+        else:
+            good[cid] = cc
+    for cid, cc in {**probes, **good}.items():
+        if cc.locations and cc.locations not in entries:
+            problems.setdefault(cid, []).append(f"collections.{cid}.locations: no collection {cc.locations!r}")
+    if top or (problems and not lenient):
+        raise ConfigError(top + [line for lines in problems.values() for line in lines])
+    server.collections = good
+    server._problems = problems
+    server._probes = probes
+    server._order = [str(cid) for cid in entries]
+    return server
+
+
+def _collection(cid: str, entry, root: Path) -> tuple[CollectionConfig | None, list[str], CollectionConfig | None]:
+    """(config, problem lines, probe) of one collection entry; the probe leaves out the bad keys."""
+    where = f"collections.{cid}"
+    lines = []
+    if not cid or not all(c.isalnum() or c in "-_." for c in cid):
+        lines.append(f"{where}: collection id {cid!r} may only use letters, digits, '-', '_' and '.'")
+    if not isinstance(entry, dict):
+        return None, lines + [f"{where}: must be a mapping with at least 'path'"], None
+    try:
+        cc = CollectionConfig.model_validate(entry, context={"root": root})
+    except ValidationError as e:
+        lines.extend(f"{where}.{line}" for line in _format_errors(e))
+        bad = {str(err["loc"][0]) for err in e.errors() if err["loc"]}
+        if bad & {"path", "format"}:
+            return None, lines, None
+        try:  # the other keys are fine: open it anyway, to report data problems in the same run
+            probe = CollectionConfig.model_validate({k: v for k, v in entry.items() if k not in bad},
+                                                    context={"root": root})
+        except ValidationError:
+            probe = None
+        return None, lines, probe
+    return cc, lines, (cc if lines else None)
 
 
 def DEFAULT_DATA_ROOT() -> Path:  # noqa: N802 - reads like a constant at the call site

@@ -12,9 +12,12 @@ import numpy as np
 import xarray as xr
 
 from .axes import AxisModel, build_axes, iso_times
-from .config import VECTOR_FORMATS, CollectionConfig, ServerConfig
+from .config import VECTOR_FORMATS, CollectionConfig, ConfigError, ServerConfig
 from .errors import NotFound
 from .sources import open_gridded
+from .sources.diagnose import CollectionProblem, format_mismatch, open_problem
+from .sources.coords import drop_missing_positions, promote_scalar_axes
+from .sources.times import clean_time_axes, decoding_note
 
 log = logging.getLogger("cubeserver")
 
@@ -73,6 +76,9 @@ class Collection:
                 time=ax.time_interval(),
                 z=None if ax.z is None else [_plain(v) for v in ax.z_values],
             )
+            note = decoding_note(self.ds[ax.t]) if ax.t else None
+            if note:
+                out["time_decoding"] = note
         elif self.features is not None:
             out.update(features=len(self.features), bbox_crs84=list(self.features.bbox))
         return out
@@ -89,14 +95,71 @@ def _plain(v):
 
 
 class Registry:
-    """Holds every collection; gridded ones are opened at start (metadata only, data lazy)."""
+    """Holds every collection; gridded ones are opened at start (metadata only, data lazy).
 
-    def __init__(self, config: ServerConfig):
+    Each collection is opened on its own: any exception while opening one (a corrupt or
+    missing file, a wrong `format`, undecodable times, unknown `variables`, bad `axes` or
+    `chunks` ...) becomes lines in `problems` ({id: ["collections.<id>.<key>: ..."]}) and
+    that collection is left out, so one run reports every problem of every collection.
+    `skip_broken=False` (the default) then raises ConfigError with all the lines; True
+    serves the healthy collections (the caller logs `problems`). A collection whose
+    `locations:` names a broken or non-Features collection is served without named
+    locations, with a line in `problems`.
+    """
+
+    def __init__(self, config: ServerConfig, skip_broken: bool = False):
         self.config = config
         self._collections: dict[str, Collection] = {}
         self._lock = threading.Lock()
+        self.problems: dict[str, list[str]] = {cid: list(lines) for cid, lines in config.problems.items()}
+        for cid, cc in config.probes.items():  # broken by their config: opened only to report data problems
+            line = _try_open(cid, cc, config)[1]
+            if line:
+                self.problems[cid].append(line)
         for cid, cc in config.collections.items():
-            self._collections[cid] = open_collection(cid, cc, config.resolve(cc.path))
+            c, line = _try_open(cid, cc, config)
+            if c is None:
+                self.problems.setdefault(cid, []).append(line)
+            else:
+                self._collections[cid] = c
+        self._check_locations()
+        order = {cid: i for i, cid in enumerate(config.configured_ids)}
+        self.problems = dict(sorted(self.problems.items(), key=lambda kv: order.get(kv[0], len(order))))
+        if self.problems and not skip_broken:
+            self.close()
+            raise ConfigError(self.problem_lines())
+
+    @property
+    def broken(self) -> list[str]:
+        """Ids of configured collections that are not served."""
+        return [cid for cid in self.problems if cid not in self._collections]
+
+    def problem_lines(self) -> list[str]:
+        return [line for lines in self.problems.values() for line in lines]
+
+    def close(self) -> None:
+        for c in self._collections.values():
+            if c.ds is not None:
+                c.ds.close()
+
+    def _check_locations(self) -> None:
+        for cid, c in list(self._collections.items()):
+            loc = c.config.locations
+            if not loc or loc not in self.config.collections and loc not in self.problems:
+                continue  # no key, or a missing collection the config check already named
+            target = self._collections.get(loc)
+            if target is None:
+                why = f"collection {loc!r} is broken"
+            elif target.kind != "features":
+                why = f"{loc!r} is a coverage, not a Features collection"
+            else:
+                continue
+            self.problems.setdefault(cid, []).append(f"collections.{cid}.locations: {why}; "
+                                                     f"{cid!r} is served without named locations")
+        for cid, c in list(self._collections.items()):  # served collections whose locations are not served
+            loc = c.config.locations
+            if loc and (loc not in self._collections or self._collections[loc].kind != "features"):
+                c.config = c.config.model_copy(update={"locations": None})
 
     def __iter__(self):
         return iter(list(self._collections.values()))
@@ -128,22 +191,56 @@ class Registry:
             c.ds.close()
 
 
+def _try_open(cid: str, cc: CollectionConfig, config: ServerConfig) -> tuple[Collection | None, str | None]:
+    """(collection, None) or (None, the problem line): never raises for a data problem."""
+    path = config.resolve(cc.path)
+    try:
+        c = open_collection(cid, cc, path)
+        c.summary()  # extents and axis values: what every collection document needs
+        return c, None
+    except Exception as e:  # noqa: BLE001 - any data library's error is this collection's problem
+        log.debug("collection %s failed to open", cid, exc_info=True)
+        return None, open_problem(cid, cc.format, path, cc.path, e)
+
+
 def open_collection(cid: str, cc: CollectionConfig, path: Path) -> Collection:
+    """Open one collection lazily; raises CollectionProblem naming the config key at fault, or the library's error."""
+    wrong = format_mismatch(cc.format, path, cc.path)
+    if wrong:
+        raise CollectionProblem("format", wrong)
     if cc.format in VECTOR_FORMATS:
         from .features.store import FeatureStore
 
         return Collection(cid, cc, features=FeatureStore.open(path, id_property=cc.id_property, time_property=cc.time_property))
     ds = open_gridded(path, cc.format, cc.chunks)
+    try:
+        ds = drop_missing_positions(clean_time_axes(promote_scalar_axes(ds, cid), cid), cid)
+        ds, axes = _checked(ds, cc)
+    except BaseException:
+        ds.close()
+        raise
+    return Collection(cid, cc, ds=ds, axes=axes)
+
+
+def _checked(ds: xr.Dataset, cc: CollectionConfig) -> tuple[xr.Dataset, AxisModel]:
+    """The dataset limited to `variables`, and its axes; CollectionProblem for a bad chunks/variables/axes/crs key."""
+    unknown = sorted(set(cc.chunks or ()) - set(map(str, ds.dims)) - ({"band"} if cc.format == "geotiff" else set()))
+    if unknown:
+        raise CollectionProblem("chunks", f"no dimension {', '.join(map(repr, unknown))}; dimensions are "
+                                          f"{sorted(map(str, ds.dims))}")
     if cc.variables:
         missing = [v for v in cc.variables if v not in ds.data_vars]
         if missing:
-            raise ValueError(f"collections.{cid}.variables: {missing} not in the dataset ({sorted(ds.data_vars)})")
+            raise CollectionProblem("variables", f"{missing} not in the dataset ({sorted(map(str, ds.data_vars))})")
         ds = ds[cc.variables]
     try:
-        axes = build_axes(ds, cc.axes.model_dump(), cc.crs)
+        return ds, build_axes(ds, cc.axes.model_dump(), cc.crs)
     except ValueError as e:
-        raise ValueError(f"collections.{cid}: {e}") from None
-    return Collection(cid, cc, ds=ds, axes=axes)
+        msg = str(e)
+        key, _, rest = msg.partition(": ")
+        if key.startswith("axes.") and rest:
+            raise CollectionProblem(key, rest) from None
+        raise CollectionProblem("crs" if cc.crs and "crs" in msg.lower() else "axes", msg) from None
 
 
 def temporal_extent(c: Collection) -> list[list[str | None]] | None:

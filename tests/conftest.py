@@ -47,10 +47,13 @@ def client(app):
         yield c
 
 
-def start_server(config_path: Path | None, tmp: Path, extra_env: dict | None = None):
-    """Start `cubeserver serve` as a real process on a free port; returns (process, base_url)."""
+def start_server(config_path: Path | None, tmp: Path, extra_env: dict | None = None, args: tuple = ()):
+    """Start `cubeserver serve` as a real process on a free port; returns (process, base_url).
+
+    `args`: more command-line options (e.g. "--skip-broken"); the log is `tmp/server-<port>.log`.
+    """
     port = free_port()
-    cmd = [sys.executable, "-m", "cubeserver.cli", "serve", "--port", str(port), "--log-level", "info"]
+    cmd = [sys.executable, "-m", "cubeserver.cli", "serve", "--port", str(port), "--log-level", "info", *args]
     if config_path:
         cmd += ["--config", str(config_path)]
     env = {**os.environ, **(extra_env or {})}

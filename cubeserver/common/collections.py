@@ -11,6 +11,7 @@ import numpy as np
 from ..axes import CRS84_URI, crs_uri
 from ..context import AppContext, link
 from ..registry import Collection
+from ..sources.times import decoding_note
 
 
 def extent(c: Collection) -> dict:
@@ -30,6 +31,9 @@ def extent(c: Collection) -> dict:
             else f"http://www.opengis.net/def/uom/ISO-8601/0/Gregorian?calendar={ax.calendar}",
             "calendar": ax.calendar,
         }
+        note = decoding_note(c.ds[ax.t])
+        if note:  # e.g. "months since" on the standard calendar, decoded as calendar months
+            out["temporal"]["description"] = note
     if ax.z is not None:
         levels = [v.item() if isinstance(v, np.generic) else v for v in ax.z_values]
         out["vertical"] = {

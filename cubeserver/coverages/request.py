@@ -12,7 +12,7 @@ values give one band per field and value.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import xarray as xr
@@ -24,6 +24,7 @@ from ..errors import BadRequest, TooLarge
 from ..query.parse import (TimeSelection, ValueSelection, parse_bbox, parse_datetime, parse_instant, parse_list,
                            parse_number)
 from ..query.subset import AxisSubset, parse_axis_numbers, parse_scale_factor, parse_subset
+from ..query.times import starts_after
 from ..registry import Collection
 from ..select.core import _as_index, bbox_indices, cell_count, select_variables, time_indices, value_indices
 from ..select.reproject import reproject, same_crs
@@ -91,11 +92,12 @@ def parse_request(params) -> CoverageRequest:
 # ------------------------------------------------------------------ non-spatial axes
 
 def _time_selection(sub: AxisSubset) -> TimeSelection:
+    """`time("t")` or `time("a":"b")`: values are instants (an end written as a day is that day's 00:00)."""
     if sub.is_point:
         return TimeSelection(instants=[parse_instant(sub.point, "subset")], text=sub.text())
     start = parse_instant(sub.low, "subset") if sub.low else None
-    end = parse_instant(sub.high, "subset") if sub.high else None
-    if start is not None and end is not None and start > end:
+    end = replace(parse_instant(sub.high, "subset"), precision="time") if sub.high else None
+    if starts_after(start, end):
         raise BadRequest(f"subset: {sub.text()} starts after it ends", parameter="subset")
     return TimeSelection(start=start, end=end, interval=True, text=sub.text())
 

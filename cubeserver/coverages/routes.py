@@ -38,7 +38,7 @@ def build_router(ctx: AppContext) -> APIRouter:
                                          'X/Y values in the native CRS unless subset-crs (Lon/Lat on a projected coverage: degrees)'),
         bbox: str | None = Query(None, description="minx,miny,maxx,maxy in bbox-crs (CRS84 by default)"),
         bbox_crs: str | None = Query(None, alias="bbox-crs", description="CRS of bbox, e.g. http://www.opengis.net/def/crs/EPSG/0/3857"),
-        datetime: str | None = Query(None, description="instant or interval start/end ('..' open)"),
+        datetime: str | None = Query(None, description="instant or interval start/end ('..' open), in the collection's calendar"),
         properties: str | None = Query(None, description="comma-separated field names (see rangetype)"),
         scale_size: str | None = Query(None, alias="scale-size", description="axis(cells),...: exact output size per axis"),
         scale_factor: str | None = Query(None, alias="scale-factor", description="divide X and Y cell counts by this (2 halves the resolution)"),

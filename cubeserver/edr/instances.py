@@ -15,6 +15,7 @@ import pandas as pd
 import xarray as xr
 
 from ..axes import build_axes, iso_times
+from ..select.times import same_instant
 from ..errors import NotFound
 from ..registry import Collection
 
@@ -35,14 +36,9 @@ def _position(c: Collection, iid: str) -> int:
     ids = instance_ids(c)
     if iid in ids:
         return ids.index(iid)
-    try:  # also accept other spellings of the same instant (2024-01-01T00:00Z, 20240101T00)
-        wanted = pd.Timestamp(iid)
-        wanted = wanted.tz_convert("UTC").tz_localize(None) if wanted.tzinfo else wanted
-        for i, s in enumerate(ids):
-            if pd.Timestamp(s.rstrip("Z")) == wanted:
-                return i
-    except (ValueError, TypeError):
-        pass
+    hit = same_instant(c.ds[c.config.reference_time].values, iid)
+    if hit is not None:  # another spelling of the same instant (2024-01-01T00:00Z, 20240101T00)
+        return hit
     shown = ", ".join(ids[:20]) + (" ..." if len(ids) > 20 else "")
     raise NotFound(f"no instance {iid!r} in collection {c.id!r}; instances are {shown}", parameter="instanceId")
 

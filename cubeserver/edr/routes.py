@@ -24,7 +24,8 @@ from .params import check_params, refuse_unknown
 from .queries import QUERIES
 
 TAG = "EDR"
-DATETIME = Query(None, description="instant, interval a/b (open ends ..), or list a,b", examples=["2000-01-16T06:00:00Z"])
+DATETIME = Query(None, description="instant, interval a/b (open ends ..), or list a,b; RFC 3339 dates of the collection's "
+                 "calendar (2022-02-30 on 360_day)", examples=["2000-01-16T06:00:00Z"])
 Z = Query(None, description="level, list 200,500, range 100/500, or R{n}/{min}/{step}")
 PARAMS = Query(None, alias="parameter-name", description="comma-separated variable names (default: all)")
 CRS = Query(None, description="CRS of coords/bbox and of the answer's coordinates: CRS84 (default), EPSG:4326 or the native CRS")

@@ -6,7 +6,10 @@ per field and value, field-major (all steps of the first field, then the next).
 Each band's description says what it holds, e.g. `SST TIME=2000-01-16T06:00:00Z`,
 and its tags carry the field name, units and the axis values.
 Fields of different types are promoted to one type (GeoTIFF has one per file);
-floats use NaN as nodata, integers their common fill value.
+floats use NaN as nodata, integers their common fill value; integer fields with
+different fill values are written as floats with NaN (see `_dtype_and_nodata`).
+Values are the decoded ones (a GeoTIFF source's band scale/offset already applied),
+so the file carries no scale: every reader gets the physical values.
 The lazy selection is read in strips of rows, several bands per read (a source chunk holding
 many time steps is read once, not once per band), so memory stays near STRIP_BYTES;
 above COG_MIN_PIXELS per band the file is rewritten as a COG (tiled, deflate, overviews).
@@ -92,18 +95,44 @@ def band_groups(ds: xr.Dataset, axes: AxisModel) -> list[tuple[xr.DataArray, lis
     return out
 
 
+def _fill(var: xr.DataArray):
+    return var.attrs.get("_FillValue", var.encoding.get("_FillValue"))
+
+
 def _dtype_and_nodata(ds: xr.Dataset):
+    """(dtype, nodata) of the file: one type for all fields, floats with NaN nodata.
+
+    Integer fields share an integer type when they share one fill value (or all have none);
+    integers with different fill values (or some with one, some without) are promoted to floats (as xarray would decode
+    them) so every field's missing cells stay missing.
+    """
     dtypes = [v.dtype for v in ds.data_vars.values()]
     dtype = np.result_type(*dtypes)
     if dtype.kind == "b":
         dtype = np.dtype("uint8")
     if dtype.kind == "f":
         return dtype, np.nan
-    fills = {v.attrs.get("_FillValue", v.encoding.get("_FillValue")) for v in ds.data_vars.values()}
-    fills.discard(None)
+    fills = {_fill(v) for v in ds.data_vars.values()}
     if len(fills) == 1:
         return dtype, fills.pop()
-    return dtype, None
+    from xarray.core.dtypes import maybe_promote
+
+    return np.dtype(maybe_promote(dtype)[0]), np.nan
+
+
+def _missing_as_nan(ds: xr.Dataset, dtype: np.dtype) -> xr.Dataset:
+    """Integer fields written into a float file: their fill value becomes NaN (lazily)."""
+    if dtype.kind != "f":
+        return ds
+    out = {}
+    for name, var in ds.data_vars.items():
+        fill = _fill(var)
+        if var.dtype.kind in "iu" and fill is not None and np.isfinite(fill):
+            masked = var.where(var != fill).astype(dtype)
+            masked.attrs = {k: v for k, v in var.attrs.items() if k != "_FillValue"}
+            var = masked
+        out[name] = var
+    return ds.assign(out)
 
 
 def write_geotiff(ds: xr.Dataset, axes: AxisModel, directory: str | None = None, cog: bool | None = None) -> str:
@@ -114,8 +143,8 @@ def write_geotiff(ds: xr.Dataset, axes: AxisModel, directory: str | None = None,
     if not ds.data_vars:
         raise BadRequest("properties: no field selected", parameter="properties")
     transform, flip_y, flip_x = grid_transform(ds, axes)
-    groups = band_groups(ds, axes)
     dtype, nodata = _dtype_and_nodata(ds)
+    groups = band_groups(_missing_as_nan(ds, dtype), axes)
     height, width = ds.sizes[axes.y], ds.sizes[axes.x]
     cog = width * height >= COG_MIN_PIXELS if cog is None else cog
     profile = {

@@ -39,7 +39,9 @@ BBOX = {
     ]},
 }
 DATETIME = {
-    "title": "Date-time", "description": "instant or interval (RFC 3339, `start/end`, `..` for open ends)",
+    "title": "Date-time",
+    "description": "instant or interval (RFC 3339, `start/end`, `..` for open ends) in the collection's calendar "
+                   "(2022-02-30 exists on 360_day; an interval end the calendar lacks is clamped to it)",
     "schema": {"type": "string", "minLength": 1},
 }
 Z = {

@@ -192,22 +192,28 @@ def build_router(ctx: AppContext, jobs: JobManager) -> APIRouter:
 
 
 def _created(text: str | None) -> tuple[str | None, str | None] | None:
-    """The job list's `datetime` as a [start, end) range of store timestamps."""
-    import pandas as pd
+    """The job list's `datetime` as a [start, end) range of store timestamps (UTC, Gregorian)."""
+    from datetime import timedelta
 
+    from ..query.cftimes import to_utc_datetime
     from ..query.parse import parse_datetime
 
     sel = parse_datetime(text, "datetime")
     if sel is None:
         return None
     fmt = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+    def at(ct, role):
+        t, exclusive = to_utc_datetime(ct, role, "datetime")
+        return t if exclusive or role != "end" else t + timedelta(microseconds=1)
+
     if sel.interval:
-        end = sel.end + pd.Timedelta(microseconds=1) if sel.end is not None else None
-        return (sel.start.strftime(fmt) if sel.start is not None else None, end.strftime(fmt) if end is not None else None)
+        return tuple(None if ct is None else at(ct, role).strftime(fmt)
+                     for ct, role in ((sel.start, "start"), (sel.end, "end")))
     if len(sel.instants) != 1:
         raise BadRequest("datetime: give one instant or an interval", parameter="datetime")
-    t = sel.instants[0]
-    return t.strftime(fmt), (t + pd.Timedelta(seconds=1)).strftime(fmt)
+    t = at(sel.instants[0], "instant")
+    return t.strftime(fmt), (t + timedelta(seconds=1)).strftime(fmt)
 
 
 def _split(values: list[str] | None) -> list[str]:

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
-
-import pandas as pd
+from dataclasses import dataclass
 
 from ..errors import BadRequest
+from .times import CalendarTime, TimeSelection, parse_datetime, parse_instant  # noqa: F401 - the datetime parsers
 
 
 def parse_number(text, param: str) -> float:
@@ -50,66 +49,6 @@ def parse_bbox(value, param: str = "bbox") -> tuple[float, ...]:
         if axis != "x" and nums[i] > nums[i + n]:
             raise BadRequest(f"{param}: min{axis} {nums[i]} is greater than max{axis} {nums[i + n]}", parameter=param)
     return tuple(nums)
-
-
-@dataclass
-class TimeSelection:
-    """A parsed `datetime`: instants (one or a list) or an interval with open ends (None)."""
-
-    instants: list[pd.Timestamp] = field(default_factory=list)
-    start: pd.Timestamp | None = None
-    end: pd.Timestamp | None = None
-    interval: bool = False
-    text: str = ""
-
-
-def parse_instant(text: str, param: str) -> pd.Timestamp:
-    t = text.strip()
-    if not t:
-        raise BadRequest(f"{param}: empty date-time", parameter=param)
-    try:
-        ts = pd.Timestamp(t)
-    except (ValueError, TypeError, OverflowError):
-        raise BadRequest(f"{param}: {text!r} is not an RFC 3339 date-time (e.g. 2000-01-16T06:00:00Z)", parameter=param) from None
-    if ts is pd.NaT:
-        raise BadRequest(f"{param}: {text!r} is not a date-time", parameter=param)
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts
-
-
-_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def _end_of_day(day: pd.Timestamp) -> pd.Timestamp:
-    """The last instant of `day` in its own resolution (dates past 2262 are second-resolution)."""
-    try:
-        return day + pd.Timedelta(days=1).as_unit(day.unit) - pd.Timedelta(1, day.unit)
-    except (OverflowError, pd.errors.OutOfBoundsDatetime):
-        return day
-
-
-def parse_datetime(text: str | None, param: str = "datetime") -> TimeSelection | None:
-    """Instant `t`, interval `a/b` with open ends `..` or empty, or a list `t1,t2`.
-
-    An interval end written as a date (`2005-12-10/2005-12-12`) means the whole of that day.
-    """
-    if text is None:
-        return None
-    text = text.strip()
-    if "/" in text:
-        pieces = text.split("/")
-        if len(pieces) != 2:
-            raise BadRequest(f"{param}: an interval is start/end, got {text!r}", parameter=param)
-        a, b = (None if p.strip() in ("", "..") else parse_instant(p, param) for p in pieces)
-        if b is not None and _DATE_ONLY.match(pieces[1].strip()):
-            b = _end_of_day(b)  # an end given as a day includes that day
-        if a is None and b is None:
-            raise BadRequest(f"{param}: at least one end of the interval must be given, got {text!r}", parameter=param)
-        if a is not None and b is not None and a > b:
-            raise BadRequest(f"{param}: interval start {pieces[0]} is after its end {pieces[1]}", parameter=param)
-        return TimeSelection(start=a, end=b, interval=True, text=text)
-    return TimeSelection(instants=[parse_instant(p, param) for p in text.split(",")], text=text)
 
 
 @dataclass

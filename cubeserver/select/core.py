@@ -16,6 +16,7 @@ from pyproj import CRS, Transformer
 from ..axes import CRS84, AxisModel, iso_times
 from ..errors import BadRequest, TooLarge
 from ..query.parse import TimeSelection, ValueSelection
+from .times import time_indices, with_time_bounds  # noqa: F401 - time_indices: EDR, Coverages import it here
 
 
 def select_variables(ds: xr.Dataset, names: list[str] | None, allowed: list[str], param: str) -> xr.Dataset:
@@ -24,7 +25,7 @@ def select_variables(ds: xr.Dataset, names: list[str] | None, allowed: list[str]
         unknown = [n for n in names if n not in allowed]
         if unknown:
             raise BadRequest(f"{param}: unknown {', '.join(map(repr, unknown))}; available: {', '.join(allowed)}", parameter=param)
-    return ds[names or allowed]
+    return with_time_bounds(ds[names or allowed], ds)
 
 
 def _as_index(idx: np.ndarray):
@@ -35,51 +36,6 @@ def _as_index(idx: np.ndarray):
 
 
 # ---------------------------------------------------------------- time
-
-def _to_axis_time(ts, axes: AxisModel, param: str):
-    """A parsed timestamp as a value comparable with the axis (numpy or cftime)."""
-    vals = axes.t_values
-    if np.issubdtype(vals.dtype, np.datetime64):
-        return np.datetime64(ts.to_datetime64(), "ns")
-    import cftime
-
-    try:
-        return cftime.datetime(ts.year, ts.month, ts.day, ts.hour, ts.minute, ts.second, calendar=axes.calendar)
-    except ValueError:
-        raise BadRequest(f"{param}: {ts.isoformat()} does not exist in the {axes.calendar} calendar", parameter=param) from None
-
-
-def time_indices(axes: AxisModel, sel: TimeSelection, param: str = "datetime") -> np.ndarray:
-    """Positions on the T axis: an interval is inclusive; an instant takes the exact or nearest step."""
-    if axes.t is None:
-        raise BadRequest(f"{param}: this collection has no time axis", parameter=param)
-    vals = axes.t_values
-    extent = " / ".join(axes.time_interval() or [])
-    if sel.interval:
-        mask = np.ones(len(vals), dtype=bool)
-        if sel.start is not None:
-            mask &= vals >= _to_axis_time(sel.start, axes, param)
-        if sel.end is not None:
-            mask &= vals <= _to_axis_time(sel.end, axes, param)
-        idx = np.flatnonzero(mask)
-        if idx.size == 0:
-            raise BadRequest(f"{param}: {sel.text!r} selects no time step; the temporal extent is {extent}", parameter=param)
-        return idx
-    out = []
-    step = _half_step(vals)
-    for ts in sel.instants:
-        t = _to_axis_time(ts, axes, param)
-        if t < vals.min() - step or t > vals.max() + step:
-            raise BadRequest(f"{param}: {ts.isoformat()} is outside the temporal extent {extent}", parameter=param)
-        out.append(int(np.argmin(np.abs(vals - t))))
-    return np.array(sorted(set(out)))
-
-
-def _half_step(vals):
-    if len(vals) < 2:
-        return vals[0] - vals[0]
-    return (vals[1] - vals[0]) / 2
-
 
 def slice_time(ds: xr.Dataset, axes: AxisModel, sel: TimeSelection | None, param: str = "datetime") -> xr.Dataset:
     if sel is None:

@@ -316,12 +316,9 @@ def path_samples(axes: AxisModel, geom, m: np.ndarray | None, z: np.ndarray | No
 
 def epoch_seconds(axes: AxisModel) -> np.ndarray:
     """The time axis as seconds since 1970-01-01 (in the axis calendar for cftime axes)."""
-    vals = axes.t_values
-    if np.issubdtype(vals.dtype, np.datetime64):
-        return vals.astype("datetime64[ns]").astype("int64") / 1e9
-    import cftime
+    from .times import t_micros
 
-    return np.asarray(cftime.date2num(list(vals), "seconds since 1970-01-01 00:00:00", calendar=axes.calendar), dtype="float64")
+    return t_micros(axes) / 1e6
 
 
 def nearest_times(axes: AxisModel, seconds: np.ndarray, param: str = "coords") -> np.ndarray:
@@ -332,10 +329,10 @@ def nearest_times(axes: AxisModel, seconds: np.ndarray, param: str = "coords") -
     half = float(np.min(np.abs(np.diff(axis)))) / 2 if len(axis) > 1 else 0.0
     bad = (seconds < axis.min() - half) | (seconds > axis.max() + half)
     if bad.any():
-        import pandas as pd
+        from ..query.cftimes import conversion_calendar, micros_to_iso
 
         try:
-            when = pd.Timestamp(float(seconds[bad][0]), unit="s").isoformat() + "Z"
+            when = micros_to_iso(int(seconds[bad][0] * 1e6), conversion_calendar(axes.t_values, axes.calendar))
         except (OverflowError, ValueError):
             when = "beyond any representable date"
         raise BadRequest(f"{param}: M value {seconds[bad][0]:.0f} ({when}) is outside the temporal extent "

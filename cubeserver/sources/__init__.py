@@ -9,6 +9,8 @@ from pathlib import Path
 import dask
 import xarray as xr
 
+from .times import open_decoded
+
 
 def open_gridded(path: Path, fmt: str, chunks: dict | None = None) -> xr.Dataset:
     """Open lazily with the file's own chunking (`chunks={}`) unless the config says otherwise."""
@@ -55,36 +57,58 @@ def _open_netcdf(path: Path, chunks: dict) -> xr.Dataset:
     series on COADS took 84 ms as 48 tasks and takes 24 ms as 4.
     """
     if chunks:  # the config chose
-        return xr.open_dataset(path, chunks=chunks)
+        return open_decoded(lambda **kw: xr.open_dataset(path, chunks=chunks, **kw))
     with dask.config.set({"array.chunk-size": NETCDF_CHUNK}):
-        return xr.open_dataset(path, chunks="auto")
+        return open_decoded(lambda **kw: xr.open_dataset(path, chunks="auto", **kw))
 
 
 def _open_zarr(path: Path, chunks: dict) -> xr.Dataset:
     consolidated = (path / ".zmetadata").exists() or (path / "zarr.json").exists() and None
     try:
-        return xr.open_zarr(path, chunks=chunks, consolidated=bool(consolidated) if consolidated is not None else None)
+        return open_decoded(lambda **kw: xr.open_zarr(
+            path, chunks=chunks, consolidated=bool(consolidated) if consolidated is not None else None, **kw))
     except (KeyError, ValueError):
-        return xr.open_zarr(path, chunks=chunks, consolidated=False)
+        return open_decoded(lambda **kw: xr.open_zarr(path, chunks=chunks, consolidated=False, **kw))
 
 
 def _open_geotiff(path: Path, chunks: dict) -> xr.Dataset:
-    """A GeoTIFF as a Dataset with one variable per band (`band_1`, ...) on (y, x), keeping spatial_ref."""
+    """A GeoTIFF as a Dataset with one variable per band (`band_1`, ...) on (y, x), keeping spatial_ref.
+
+    Values are those of `rioxarray.open_rasterio(path, mask_and_scale=True)` band by band
+    (GDAL band scale/offset applied, nodata as NaN, e.g. int16 NDVI * 0.001 -> float32;
+    see `geotiff_bands.decode_band`),
+    for every band that has a scale or offset, or is a float band with a nodata value.
+    Their encoding keeps the packing (`dtype`, `scale_factor`, `add_offset`, `_FillValue`)
+    so NetCDF and Zarr answers store the same integers a CF reader decodes back.
+    Integer bands without scale/offset stay integers (RGB imagery keeps its bytes) with
+    their own nodata as the `_FillValue` attribute, which the encoders treat as missing.
+    """
     import rioxarray
 
-    da = rioxarray.open_rasterio(path, chunks=chunks or True, mask_and_scale=False)
-    nodata = da.rio.nodata
-    names = list(da.attrs.get("long_name", ())) if isinstance(da.attrs.get("long_name"), tuple) else []
+    from .geotiff_bands import band_packing, decode_band
+
+    raw = rioxarray.open_rasterio(path, chunks=chunks or True, mask_and_scale=False)
+    packing = band_packing(path)
+    names = list(raw.attrs.get("long_name", ())) if isinstance(raw.attrs.get("long_name"), tuple) else []
+    drop = ("long_name", "units", "_FillValue", "scale_factor", "add_offset", "scales", "offsets")
     out = {}
-    for i, b in enumerate(da["band"].values):
+    for i, b in enumerate(raw["band"].values):
+        p = packing[i]
         name = names[i] if i < len(names) and names[i] else f"band_{int(b)}"
-        band = da.sel(band=b, drop=True)
-        attrs = {k: v for k, v in da.attrs.items() if k not in ("long_name", "_FillValue", "scale_factor", "add_offset")}
+        band = raw.sel(band=b, drop=True)
+        if p.decode:
+            band = decode_band(band, p)
+        attrs = {k: v for k, v in raw.attrs.items() if k not in drop}
         attrs["long_name"] = f"band {int(b)}"
-        if nodata is not None:
-            attrs["_FillValue"] = nodata
+        if p.units:
+            attrs["units"] = p.units
+        encoding = {"grid_mapping": "spatial_ref"}
+        if p.decode:
+            encoding.update(p.encoding())
+        elif p.nodata is not None:
+            attrs["_FillValue"] = p.nodata
         band.attrs = attrs
-        band.encoding = {"grid_mapping": "spatial_ref"}
+        band.encoding = encoding
         out[name] = band
     ds = xr.Dataset(out)
     ds["x"].attrs.update({"axis": "X", "standard_name": "projection_x_coordinate"})

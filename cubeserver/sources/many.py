@@ -14,18 +14,27 @@ from __future__ import annotations
 
 import xarray as xr
 
+from .times import TimeDecodingError, open_decoded
+
 
 def open_many(files: list[str], chunks: dict) -> xr.Dataset:
-    """Open `files` (sorted paths) lazily as one Dataset; ValueError with the reason when they do not combine."""
+    """Open `files` (sorted paths) lazily as one Dataset, times decoded per file (`sources.times.open_decoded`);
+    ValueError with the reason when they do not combine."""
     try:
-        return xr.open_mfdataset(files, chunks=chunks, combine="by_coords", use_cftime=None)
+        return open_decoded(lambda **kw: xr.open_mfdataset(files, chunks=chunks, combine="by_coords", **kw),
+                            per_file=True)
+    except TimeDecodingError:
+        raise
     except ValueError as first_error:
         dim = record_dimension(files[0])
         if dim is None:
             raise ValueError(f"the {len(files)} files cannot be combined: {first_error}") from None
     try:
-        return xr.open_mfdataset(files, chunks=chunks, combine="nested", concat_dim=dim, data_vars="minimal",
-                                 coords="minimal", compat="override", join="override", use_cftime=None)
+        return open_decoded(lambda **kw: xr.open_mfdataset(
+            files, chunks=chunks, combine="nested", concat_dim=dim, data_vars="minimal", coords="minimal",
+            compat="override", join="override", **kw), per_file=True)
+    except TimeDecodingError:
+        raise
     except ValueError as e:
         raise ValueError(f"the {len(files)} files cannot be concatenated along {dim!r}: {e}") from None
 
