@@ -69,7 +69,7 @@ def test_hrdps_full_grid_equals_cfgrib(client, hrdps):
     ds = netcdf(r.content)
     crs = CRS.from_cf(ds[ds["t"].attrs.get("grid_mapping", "spatial_ref")].attrs) if "grid_mapping" in ds["t"].attrs \
         else CRS.from_wkt(ds["spatial_ref"].attrs["crs_wkt"])
-    grid = ds["t"].isel(time=0).transpose("y", "x")
+    grid = ds["t"].isel({d: 0 for d in ds["t"].dims if d not in ("y", "x")}).transpose("y", "x")  # time, height: length 1
     assert grid.shape == hrdps["t"].shape
     np.testing.assert_array_equal(grid.values, hrdps["t"].values)
     xx, yy = np.meshgrid(ds["x"].values, ds["y"].values)
@@ -232,7 +232,8 @@ def test_zarr_over_http_round_trips_the_projected_grid(live_server, hrdps):
 
     remote = xr.open_zarr(f"{live_server}/collections/hrdps/zarr")
     assert remote.rio.crs is not None and remote.rio.crs.is_projected
-    np.testing.assert_array_equal(remote["t"].isel(time=0).values, hrdps["t"].values)
+    np.testing.assert_array_equal(remote["t"].isel(time=0, heightAboveGround=0).values, hrdps["t"].values)
+    assert remote["heightAboveGround"].values.tolist() == [80.0]  # the scalar 80 m level is a length-1 axis
     assert pd.Timestamp(remote["time"].values[0]) == pd.Timestamp("2020-10-27T05:00:00")
     assert pd.Timestamp(remote["reference_time"].values) == pd.Timestamp("2020-10-27T00:00:00")
 
