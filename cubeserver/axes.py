@@ -210,7 +210,7 @@ def build_axes(ds: xr.Dataset, overrides: dict | None = None, crs_override: str 
     dims = list(ds.dims)
     x = overrides.get("x") or _first(axes.get("X"), dims) or _first(coords.get("longitude"), dims)
     y = overrides.get("y") or _first(axes.get("Y"), dims) or _first(coords.get("latitude"), dims)
-    from .grids.curvilinear import detect as detect_curvilinear
+    from .grids.detect import detect as detect_curvilinear
 
     curvilinear = detect_curvilinear(ds, x, y, overrides)
     if curvilinear is not None:  # 2-D lat/lon: x/y are the index dimensions, never lon/lat

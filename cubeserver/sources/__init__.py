@@ -18,7 +18,7 @@ def open_gridded(path: Path, fmt: str, chunks: dict | None = None) -> xr.Dataset
     with warnings.catch_warnings():
         # real archives carry both missing_value and _FillValue, or odd chunking: not the user's problem
         warnings.simplefilter("ignore")
-        from ..grids.curvilinear import prepare
+        from ..grids.detect import prepare
 
         return prepare(_open(path, fmt, chunks))  # 2-D lat/lon grids: coordinates and time made usable
 
