@@ -47,10 +47,10 @@ def _one(ds: xr.Dataset, axes: AxisModel, lon: np.ndarray, lat: np.ndarray) -> d
         ds = ds.isel({axes.z: 0})
     t_kind, _ = _scalar_or_dim(ds, axes.t)
     z_kind, _ = _scalar_or_dim(ds, axes.z)
-    coords, cols = ["x", "y"], [lon.tolist(), lat.tolist()]
+    coords, cols = ["x", "y"], [lon, lat]
     if z_kind == "scalar":
         coords.append("z")
-        cols.append(np.repeat(float(ds[axes.z].values), len(lon)).tolist())
+        cols.append(np.repeat(float(ds[axes.z].values), len(lon)))
     dom: dict = {}
     if t_kind == "dim":
         kind, dims, names = "MultiPointSeries", [axes.t, POINTS], ["t", "composite"]
@@ -59,7 +59,8 @@ def _one(ds: xr.Dataset, axes: AxisModel, lon: np.ndarray, lat: np.ndarray) -> d
         kind, dims, names = "MultiPoint", [POINTS], ["composite"]
         if t_kind == "scalar":
             dom["t"] = axis_values(np.atleast_1d(ds[axes.t].values))
-    dom["composite"] = {"dataType": "tuple", "coordinates": coords, "values": [list(v) for v in zip(*cols)]}
+    # an (n, 2|3) float64 array: orjson writes it as the list of tuples straight from numpy
+    dom["composite"] = {"dataType": "tuple", "coordinates": coords, "values": np.column_stack(cols)}
     return {
         "type": "Coverage",
         "domain": {"type": "Domain", "domainType": kind, "axes": dom,
