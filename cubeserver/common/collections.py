@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..axes import CRS84_URI, crs_uri
+from ..axes import CRS84, CRS84_URI, crs_uri
 from ..context import AppContext, link
 from ..registry import Collection
 from ..sources.times import decoding_note
@@ -19,7 +19,7 @@ def extent(c: Collection) -> dict:
         return {"spatial": {"bbox": [list(c.features.bbox)], "crs": CRS84_URI}, **c.features.temporal_extent()}
     ax = c.axes
     out = {"spatial": {"bbox": [list(ax.crs84_bbox())], "crs": CRS84_URI}}
-    if not ax.crs.equals(ax.crs.from_user_input("OGC:CRS84")):
+    if not ax.crs.equals(CRS84):
         out["spatial"]["native"] = {"bbox": list(ax.native_bbox()), "crs": crs_uri(ax.crs)}
     iv = ax.time_interval()
     if iv:
@@ -43,6 +43,11 @@ def extent(c: Collection) -> dict:
             "name": ax.z,
             "units": ax.z_units,
         }
+        if ax.vertical is not None:  # model levels: say which CF parametric coordinate and its formula
+            v = ax.vertical
+            out["vertical"]["vrs"] = v.describe(ax.z)
+            out["vertical"]["standard_name"] = v.standard_name
+            out["vertical"]["formula_terms"] = v.formula_terms
     return out
 
 

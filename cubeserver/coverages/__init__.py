@@ -8,6 +8,7 @@ each gridded collection's document, which is what OWSLib, GDAL and QGIS look for
 from __future__ import annotations
 
 from ..context import link
+from ..encode.geotiff import holds_crs
 from ..negotiate import media_type
 
 CONF = "http://www.opengis.net/spec/ogcapi-coverages-1/1.0/conf/"
@@ -16,6 +17,7 @@ CONFORMANCE = [CONF + c for c in (
     "geotiff", "netcdf", "coveragejson", "png", "oas30",
 )]
 REL = "http://www.opengis.net/def/rel/ogc/1.0/"
+EPSG4326 = "http://www.opengis.net/def/crs/EPSG/0/4326"
 
 # (format key, title) in link order: GDAL takes the first GeoTIFF coverage link
 _LINKS = [("geotiff", "GeoTIFF"), ("netcdf", "NetCDF"), ("covjson", "CoverageJSON"), ("png", "PNG quicklook")]
@@ -26,6 +28,9 @@ def collection_hook(c, base: str, doc: dict) -> None:
         return
     href = f"{base}/collections/{c.id}/coverage"
     links = [link(f"{href}?f={key}", f"{REL}coverage", media_type(key), f"coverage as {title}") for key, title in _LINKS]
+    if not holds_crs(c.axes.crs):  # e.g. a rotated pole: GeoTIFF keys cannot say it, offer it in lon/lat
+        links[0] = link(f"{href}?f=geotiff&crs={EPSG4326}", f"{REL}coverage", media_type("geotiff"),
+                        "coverage as GeoTIFF (reprojected to EPSG:4326: GeoTIFF cannot hold the native CRS)")
     links += [
         link(f"{href}/domainset?f=json", f"{REL}coverage-domainset", "application/json", "domain set (CIS JSON)"),
         link(f"{href}/rangetype?f=json", f"{REL}coverage-rangetype", "application/json", "range type (CIS JSON)"),

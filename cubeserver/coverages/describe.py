@@ -32,6 +32,8 @@ def srs_name(c: Collection) -> str:
     from ..axes import crs_uri
 
     horizontal = crs_uri(c.axes.crs)
+    if not horizontal.startswith("http"):
+        return horizontal  # no URI (e.g. a rotated pole): the WKT, which a compound URI cannot hold
     extra = []
     for a in coverage_axes(c.axes)[2:]:
         extra.append(f"{OGC_CRS}AnsiDate" if a.kind == "t" else f"{OGC_CRS}Index1D")
@@ -69,6 +71,10 @@ def _axis(c: Collection, a) -> dict:
         out.update(lowerBound=_plain(values.min()), upperBound=_plain(values.max()))
     if unit:
         out["uomLabel"] = unit
+    if a.kind == "z" and ax.vertical is not None:  # model levels (CF Appendix D): which kind, which formula
+        out["description"] = ax.vertical.describe(a.dim)
+        if standard_name_uri(ax.vertical.standard_name):
+            out["definition"] = standard_name_uri(ax.vertical.standard_name)
     return out
 
 

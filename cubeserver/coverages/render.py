@@ -13,14 +13,13 @@ import numpy as np
 import xarray as xr
 from fastapi.responses import Response
 
-from ..axes import CRS84, AxisModel
+from ..axes import AxisModel
 from ..context import json_response
 from ..encode import covjson, geotiff, netcdf, png
 from ..encode.covjson_stream import stream_grid, streamable
 from ..negotiate import FORMATS, media_type
 from ..registry import Collection
 from ..select.core import compute
-from ..select.reproject import rio_crs, same_crs
 from .request import CoverageRequest, build, select
 
 FORMAT_KEYS = ["covjson", "netcdf", "geotiff", "png"]
@@ -33,17 +32,7 @@ def filename(c: Collection, fmt: str) -> str:
 
 def _with_grid_mapping(ds: xr.Dataset, axes: AxisModel) -> xr.Dataset:
     """CF grid_mapping for any CRS but plain lon/lat, so NetCDF readers know the projection."""
-    if same_crs(axes.crs, CRS84):
-        return ds
-    if "spatial_ref" in ds.coords and all(v.encoding.get("grid_mapping") == "spatial_ref" for v in ds.data_vars.values()):
-        return ds
-    import rioxarray  # noqa: F401 - registers .rio
-
-    ds = ds.rio.write_crs(rio_crs(axes.crs), grid_mapping_name="spatial_ref")
-    for v in ds.data_vars.values():
-        v.encoding["grid_mapping"] = "spatial_ref"
-        v.attrs.pop("grid_mapping", None)
-    return ds
+    return netcdf.with_grid_mapping(ds, axes.crs)
 
 
 def _png_request(c: Collection, req: CoverageRequest, name: str) -> CoverageRequest:

@@ -20,6 +20,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from ..axes import CRS84, AxisModel, parse_crs
+from ..companions import drop_bounds
 from ..errors import BadRequest, TooLarge
 from ..query.parse import (TimeSelection, ValueSelection, parse_bbox, parse_datetime, parse_instant, parse_list,
                            parse_number)
@@ -27,6 +28,7 @@ from ..query.subset import AxisSubset, parse_axis_numbers, parse_scale_factor, p
 from ..query.times import starts_after
 from ..registry import Collection
 from ..select.core import _as_index, bbox_indices, cell_count, select_variables, time_indices, value_indices
+from ..select.ranges import check_box
 from ..select.reproject import reproject, same_crs
 from ..select.scale import AxisScale, from_factor, from_size, scale_dataset
 from . import labels as L
@@ -197,8 +199,8 @@ def select(c: Collection, req: CoverageRequest, *, image: bool = False) -> Selec
 
 
 def _degrees_crs(axes: AxisModel, subs: list[AxisSubset]) -> CRS | None:
-    """Lon/Lat labels on a projected coverage mean degrees (CRS84); mixing them with x/y is ambiguous."""
-    if not axes.crs.is_projected:
+    """Lon/Lat labels on a projected or rotated coverage mean degrees (CRS84); mixing them with x/y is ambiguous."""
+    if axes.lonlat:
         return None
     degrees = [s.axis.lower() in L.DEGREE_ALIASES and s.axis.lower() not in (axes.x.lower(), axes.y.lower()) for s in subs]
     if all(degrees):
@@ -210,6 +212,8 @@ def _degrees_crs(axes: AxisModel, subs: list[AxisSubset]) -> CRS | None:
 
 
 def bbox_xy(axes: AxisModel, bbox, crs: CRS | None):
+    """Cells inside `bbox` (CRS84 unless bbox-crs); 400 naming bbox for corners out of range."""
+    check_box(bbox, crs, "bbox", axes)
     return bbox_indices(axes, bbox, crs or CRS84, "bbox")
 
 
@@ -256,6 +260,8 @@ def build(c: Collection, req: CoverageRequest, max_cells: int, *, image: bool = 
         raise TooLarge(f"scaling would read {cell_count(sel.ds):,} values, more than {READ_FACTOR}x this server's limit "
                        f"of {max_cells:,}; subset first")
     ds = scale_dataset(sel.ds, plan, regular_dims=(sel.axes.x, sel.axes.y)) if plan else sel.ds
+    if plan:  # scaled cells have new edges: the source's bounds no longer describe them
+        ds = drop_bounds(ds, [s.dim for s in plan])
     axes = sel.axes
     if req.crs is not None and not same_crs(req.crs, axes.crs):
         ds, axes = reproject(ds, axes, req.crs, max_cells)

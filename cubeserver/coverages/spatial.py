@@ -12,11 +12,12 @@ from __future__ import annotations
 import numpy as np
 from pyproj import CRS, Transformer
 
-from ..axes import CRS84, AxisModel
+from ..axes import CRS84, AxisModel, is_lonlat
 from ..errors import BadRequest
 from ..query.parse import parse_number
 from ..query.subset import AxisSubset
 from ..select.core import bbox_indices, to_native_xy
+from ..select.ranges import check_coords, check_lonlat
 from ..select.reproject import same_crs
 
 PARAM = "subset"
@@ -65,6 +66,7 @@ def subset_indices(axes: AxisModel, sx: AxisSubset | None, sy: AxisSubset | None
     crs = crs or axes.crs
     xl, xh, xp = _bounds(sx)
     yl, yh, yp = _bounds(sy)
+    _check_given(axes, crs, [xl, xh, xp], [yl, yh, yp])
     ext = _extent_in(axes, crs)
     box = [xl if xl is not None else ext[0], yl if yl is not None else ext[1],
            xh if xh is not None else ext[2], yh if yh is not None else ext[3]]
@@ -95,6 +97,18 @@ def subset_indices(axes: AxisModel, sx: AxisSubset | None, sy: AxisSubset | None
         else:
             iy, relabel = jy, None
     return iy, ix, relabel
+
+
+def _check_given(axes: AxisModel, crs: CRS, xs: list, ys: list) -> None:
+    """The values the client gave (open ends aside) must be in range for `crs` (400 naming subset)."""
+    given_x = [v for v in xs if v is not None]
+    given_y = [v for v in ys if v is not None]
+    if not given_x and not given_y:
+        return
+    if is_lonlat(crs):
+        check_lonlat(given_x, given_y, PARAM)
+    elif given_x and given_y:
+        check_coords([v for v in given_x for _ in given_y], [v for _ in given_x for v in given_y], crs, PARAM, axes)
 
 
 def combine(selections: list[tuple]) -> tuple | None:

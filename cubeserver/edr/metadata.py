@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+from pyproj import CRS
 
-from ..axes import CRS84_URI, crs_uri
+from ..axes import CRS84, CRS84_URI, crs_uri
 from ..context import link
 from ..encode.covjson import MEDIA_TYPE as COVJSON, parameter
 from ..registry import Collection
@@ -29,8 +30,8 @@ def _crs_details(c: Collection) -> list[dict]:
     cached = c.extra.get("edr_crs_details")
     if cached is not None:
         return cached
-    out = [{"crs": CRS84_URI, "wkt": c.axes.crs.from_user_input("OGC:CRS84").to_wkt()},
-           {"crs": EPSG4326_URI, "wkt": c.axes.crs.from_epsg(4326).to_wkt()}]
+    out = [{"crs": CRS84_URI, "wkt": CRS84.to_wkt()},
+           {"crs": EPSG4326_URI, "wkt": CRS.from_epsg(4326).to_wkt()}]
     native = crs_uri(c.axes.crs)
     if native not in (CRS84_URI, EPSG4326_URI):
         out.append({"crs": native, "wkt": c.axes.crs.to_wkt()})

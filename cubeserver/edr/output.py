@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import xarray as xr
 from starlette.responses import Response
 
-from ..axes import crs_uri
+from ..axes import CRS84, crs_uri
 from ..context import json_response
 from ..errors import TooLarge
 from ..encode import covjson
@@ -14,7 +15,7 @@ from ..encode.covjson_points import path_coverage, points_coverage
 from ..encode.csv import csv_response
 from ..encode.geojson import MEDIA_TYPE as GEOJSON
 from ..encode.geojson import feature_collection
-from ..encode.netcdf import netcdf_response
+from ..encode.netcdf import netcdf_response, with_grid_mapping
 from ..registry import Collection
 from ..select.core import compute, guard_size
 from ..memory import trim_after
@@ -56,9 +57,10 @@ def coverage_json(ds: xr.Dataset, c: Collection, answer: Answer) -> dict:
 
 
 def for_netcdf(answer: Answer, c: Collection) -> xr.Dataset:
-    """The lazy answer with a CF featureType for point answers (grids stay plain grids)."""
-    ds = answer.ds
+    """The lazy answer with a CF featureType for point answers (grids stay plain grids) and the
+    CF grid mapping of its x/y (`encode.netcdf.with_grid_mapping`)."""
     ax = c.axes
+    ds = with_grid_mapping(answer.ds, ax.crs)
     if answer.kind == PATH:
         ds = ds.assign_attrs(featureType="trajectory")
     elif answer.kind == POINTS:
@@ -69,10 +71,25 @@ def for_netcdf(answer: Answer, c: Collection) -> xr.Dataset:
     return ds
 
 
+def _geojson_in_lonlat(c: Collection, answer: Answer) -> None:
+    """GeoJSON is lon/lat (RFC 7946 section 4): without an explicit `crs`, answers on rotated or
+    projected grids give their cells' centres in CRS84 (in place, before encoding)."""
+    if answer.query.out_crs is not None or c.axes.lonlat:
+        return
+    if answer.xs is not None:
+        answer.xs, answer.ys = (np.asarray(v) for v in c.axes.to_crs84.transform(
+            np.asarray(answer.xs, dtype="float64"), np.asarray(answer.ys, dtype="float64"), errcheck=False))
+    answer.query.out_crs = CRS84
+
+
 def render(c: Collection, answer: Answer, fmt: str, name: str, max_cells: int) -> Response:
     """Answer -> HTTP response in `fmt` with a Content-Crs header; runs in a worker thread (reads data)."""
+    if fmt == "geojson":
+        _geojson_in_lonlat(c, answer)
     response = _render(c, answer, fmt, name, max_cells)
-    crs = c.axes.crs if answer.kind == GRID or answer.query.out_crs is None else answer.query.out_crs
+    # grids in CoverageJSON/NetCDF stay on the native grid; tables and points are written in `crs`
+    tabular = answer.kind != GRID or fmt in ("geojson", "csv")
+    crs = answer.query.out_crs if tabular and answer.query.out_crs is not None else c.axes.crs
     response.headers["Content-Crs"] = f"<{crs_uri(crs)}>"
     return trim_after(response)
 

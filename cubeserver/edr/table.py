@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ..axes import iso_times
+from ..axes import is_lonlat, iso_times
 from ..encode.covjson import masked_values
 from ..registry import Collection
 from ..select.geometry import cell_xy
@@ -62,4 +62,4 @@ def columns(ds: xr.Dataset, c: Collection, answer: Answer) -> tuple[dict[str, np
         if present != dims:  # a variable without some dimension repeats along it
             vals = np.broadcast_to(vals[tuple(slice(None) if d in present else None for d in dims)], shape)
         out[str(name)] = np.asarray(vals).reshape(-1)
-    return out, (answer.query.out_crs or ax.crs).is_geographic
+    return out, is_lonlat(answer.query.out_crs or ax.crs)

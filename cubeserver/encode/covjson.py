@@ -12,7 +12,7 @@ import re
 import numpy as np
 import xarray as xr
 
-from ..axes import CRS84, AxisModel, crs_uri, iso_times
+from ..axes import AxisModel, crs_label, crs_uri, is_lonlat, iso_times
 
 MEDIA_TYPE = "application/prs.coverage+json"
 GREGORIAN = ("standard", "gregorian", "proleptic_gregorian")
@@ -57,19 +57,36 @@ def parameters(ds: xr.Dataset) -> dict:
     return {str(n): parameter(v) for n, v in ds.data_vars.items()}
 
 
+def horizontal_system(crs) -> dict:
+    """CovJSON system of x/y: GeographicCRS for lon/lat, ProjectedCRS otherwise (a rotated pole too:
+    its x/y are not longitude/latitude); `id` when the CRS has an OGC URI, else its WKT in `wkt`."""
+    kind = "GeographicCRS" if is_lonlat(crs) else "ProjectedCRS"
+    uri = crs_uri(crs)
+    if uri.startswith("http"):
+        return {"type": kind, "id": uri}
+    return {"type": kind, "description": {"en": crs_label(crs)}, "wkt": uri}
+
+
+def vertical_system(axes: AxisModel) -> dict:
+    """CovJSON VerticalCRS of the z axis; a parametric (model-level) axis names its CF kind and formula."""
+    axis = {"name": {"en": axes.z or "z"}, "direction": "down" if axes.z_positive == "down" else "up"}
+    if axes.z_units:
+        axis["unit"] = {"symbol": axes.z_units}
+    system = {"type": "VerticalCRS"}
+    v = axes.vertical
+    if v is not None:
+        axis["name"] = {"en": f"{axes.z}: {v.standard_name}"}
+        if standard_name_uri(v.standard_name):
+            axis["id"] = standard_name_uri(v.standard_name)
+        system["description"] = {"en": v.describe(axes.z)}
+    system["cs"] = {"csAxes": [axis]}
+    return system
+
+
 def referencing(axes: AxisModel, with_z: bool, with_t: bool) -> list[dict]:
-    crs = axes.crs
-    if crs.equals(CRS84) or crs.is_geographic:
-        system = {"type": "GeographicCRS", "id": crs_uri(crs)}
-    else:
-        system = {"type": "ProjectedCRS", "id": crs_uri(crs)}
-    refs = [{"coordinates": ["x", "y"], "system": system}]
+    refs = [{"coordinates": ["x", "y"], "system": horizontal_system(axes.crs)}]
     if with_z:
-        refs.append({"coordinates": ["z"], "system": {"type": "VerticalCRS", "cs": {"csAxes": [{
-            "name": {"en": axes.z or "z"},
-            "direction": "down" if axes.z_positive == "down" else "up",
-            **({"unit": {"symbol": axes.z_units}} if axes.z_units else {}),
-        }]}}})
+        refs.append({"coordinates": ["z"], "system": vertical_system(axes)})
     if with_t:
         # CovJSON allows "Gregorian" or a URI; CF calendars get a cfconventions URI
         cal = "Gregorian" if axes.calendar in GREGORIAN else f"http://cfconventions.org/calendars/{axes.calendar}"

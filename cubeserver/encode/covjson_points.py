@@ -11,13 +11,13 @@ import numpy as np
 import xarray as xr
 from pyproj import CRS
 
-from ..axes import AxisModel, crs_uri, iso_times
-from .covjson import axis_values, collection_or_single, data_type, masked_values, parameters, referencing, split_extra_dims
+from ..axes import AxisModel, iso_times
+from .covjson import (axis_values, collection_or_single, data_type, horizontal_system, masked_values, parameters,
+                      referencing, split_extra_dims)
 
 
 def _xy_system(crs: CRS) -> dict:
-    kind = "GeographicCRS" if crs.is_geographic else "ProjectedCRS"
-    return {"coordinates": ["x", "y"], "system": {"type": kind, "id": crs_uri(crs)}}
+    return {"coordinates": ["x", "y"], "system": horizontal_system(crs)}
 
 
 def _refs(axes: AxisModel, crs: CRS | None, with_z: bool, with_t: bool) -> list[dict]:

@@ -20,15 +20,18 @@ from __future__ import annotations
 import itertools
 import os
 import tempfile
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 import rasterio
 import rasterio.shutil
 import xarray as xr
+from pyproj import CRS
 from rasterio.transform import from_origin
 
-from ..axes import AxisModel, iso_times
+from ..axes import AxisModel, crs_label, iso_times
+from ..companions import companion_names
 from ..errors import BadRequest
 from ..select.reproject import rio_crs
 from ..select.scale import regular_step
@@ -62,6 +65,21 @@ def grid_transform(ds: xr.Dataset, axes: AxisModel):
     return from_origin(left, top, abs(dx), abs(dy)), dy > 0, dx < 0
 
 
+@lru_cache(maxsize=64)
+def holds_crs(crs: CRS) -> bool:
+    """Whether GeoTIFF keys can carry `crs` in the file itself.
+
+    GDAL writes a CRS that GeoTIFF keys cannot express (a rotated pole, `ob_tran`) to a
+    `.aux.xml` side file, which a streamed answer loses; written here with side files off.
+    """
+    with rasterio.Env(GDAL_PAM_ENABLED="NO"), rasterio.MemoryFile() as mem:
+        with mem.open(driver="GTiff", width=1, height=1, count=1, dtype="uint8", crs=rio_crs(crs),
+                      transform=from_origin(0, 1, 1, 1)) as dst:
+            dst.write(np.zeros((1, 1, 1), dtype="uint8"))
+        with mem.open() as src:
+            return src.crs is not None
+
+
 def _label(v) -> str:
     v = np.asarray(v)
     if v.dtype.kind == "M" or v.dtype == object:
@@ -74,12 +92,14 @@ def _label(v) -> str:
 def band_groups(ds: xr.Dataset, axes: AxisModel) -> list[tuple[xr.DataArray, list[tuple[str, dict]]]]:
     """Per field: its bands as one lazy (band, Y, X) array, and (description, tags) per band, field-major."""
     out = []
+    # grid mapping, bounds and formula terms describe the data; they are not band labels
+    companions = {"spatial_ref", *companion_names(ds, [str(n) for n in ds.data_vars])}
     for name, var in ds.data_vars.items():
         extra = [d for d in var.dims if d not in (axes.x, axes.y)]
         var = var.transpose(*extra, axes.y, axes.x)
         # scalar coordinates left by a one-value selection tell which slice this is
         fixed = {c: _label(var[c].values) for c in var.coords
-                 if var[c].ndim == 0 and c not in extra and c != "spatial_ref"}
+                 if var[c].ndim == 0 and c not in extra and c not in companions}
         labels = [[_label(v) for v in var[d].values] if d in var.coords else [str(i) for i in range(var.sizes[d])]
                   for d in extra]
         meta = []
@@ -142,6 +162,10 @@ def write_geotiff(ds: xr.Dataset, axes: AxisModel, directory: str | None = None,
     """
     if not ds.data_vars:
         raise BadRequest("properties: no field selected", parameter="properties")
+    if not holds_crs(axes.crs):
+        raise BadRequest(f"f: GeoTIFF cannot hold this coverage's CRS ({crs_label(axes.crs)}) in the file; ask for "
+                         "crs=http://www.opengis.net/def/crs/EPSG/0/4326 (reprojected) or f=netcdf (native grid)",
+                         parameter="f")
     transform, flip_y, flip_x = grid_transform(ds, axes)
     dtype, nodata = _dtype_and_nodata(ds)
     groups = band_groups(_missing_as_nan(ds, dtype), axes)

@@ -13,7 +13,10 @@ import tempfile
 
 import numpy as np
 import xarray as xr
+from pyproj import CRS
 
+from ..axes import CRS84
+from ..grid_mapping import is_grid_mapping, parse_grid_mapping
 from .stream import stream_file
 
 # Written with h5netcdf (h5py), never with netCDF4-python: the HDF5 library under netCDF4 is not
@@ -41,6 +44,34 @@ def clean_for_netcdf(ds: xr.Dataset) -> xr.Dataset:
         if name in ds.coords and var.dtype.kind == "f" and "_FillValue" not in enc:
             enc["_FillValue"] = None  # CF coordinates carry no fill value
         var.encoding = enc
+    return ds
+
+
+def with_grid_mapping(ds: xr.Dataset, crs: CRS) -> xr.Dataset:
+    """A CF grid mapping (CF 1.11 section 5.6) for the x/y of `ds`, named by every data variable.
+
+    The source's own grid-mapping variable, carried by the selection, is kept as is (CF
+    readers and pyproj's `CRS.from_cf` read it back); when there is none (GeoTIFF/GRIB
+    sources, a reprojection) one is written from pyproj's `crs.to_cf()` as `spatial_ref`, with
+    `crs_wkt` and GDAL's `spatial_ref`. Plain CRS84 needs none.
+    """
+    if crs == CRS84 or crs.equals(CRS84):
+        return ds
+    named = [gm for v in ds.data_vars.values() for gm, _ in parse_grid_mapping(v.attrs.get("grid_mapping")
+                                                                                or v.encoding.get("grid_mapping"))]
+    present = [n for n in dict.fromkeys(named) if n in ds.variables and is_grid_mapping(ds[n])]
+    present = present or [str(n) for n, v in ds.variables.items() if is_grid_mapping(v)]
+    if present:
+        name = present[0]
+    else:
+        name = "spatial_ref" if "spatial_ref" not in ds.variables else "crs"
+        attrs = {k: v for k, v in crs.to_cf().items() if v is not None}
+        attrs["spatial_ref"] = attrs.get("crs_wkt") or crs.to_wkt()
+        ds = ds.assign_coords({name: xr.Variable((), np.int32(0), attrs)})
+    ds = ds.copy()
+    for v in ds.data_vars.values():
+        if not (v.attrs.get("grid_mapping") or v.encoding.get("grid_mapping")):
+            v.attrs["grid_mapping"] = name
     return ds
 
 

@@ -8,24 +8,29 @@ Nothing here loads data: `compute` is the one place a selection is read.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import dask
 import numpy as np
 import xarray as xr
 from pyproj import CRS, Transformer
 
-from ..axes import CRS84, AxisModel, iso_times
+from ..axes import CRS84, AxisModel, crs_label, is_lonlat, iso_times
+from ..companions import with_companions
 from ..errors import BadRequest, TooLarge
 from ..query.parse import TimeSelection, ValueSelection
 from .times import time_indices, with_time_bounds  # noqa: F401 - time_indices: EDR, Coverages import it here
 
 
 def select_variables(ds: xr.Dataset, names: list[str] | None, allowed: list[str], param: str) -> xr.Dataset:
-    """Keep the asked variables (all servable ones by default)."""
+    """Keep the asked variables (all servable ones by default) and, as coordinates, their CF companions
+    (grid mapping, bounds, formula terms: `companions.with_companions`), so every later isel subsets
+    them with the data and NetCDF answers stay CF-complete."""
     if names:
         unknown = [n for n in names if n not in allowed]
         if unknown:
             raise BadRequest(f"{param}: unknown {', '.join(map(repr, unknown))}; available: {', '.join(allowed)}", parameter=param)
-    return with_time_bounds(ds[names or allowed], ds)
+    return with_time_bounds(with_companions(ds, ds[names or allowed]), ds)
 
 
 def _as_index(idx: np.ndarray):
@@ -81,39 +86,76 @@ def slice_z(ds: xr.Dataset, axes: AxisModel, sel: ValueSelection | None, param: 
 # ---------------------------------------------------------------- space
 
 def query_transformer(axes: AxisModel, crs: CRS | None) -> Transformer | None:
-    """Transformer from the query CRS (CRS84 by default) to the native CRS, None if identical."""
+    """Transformer from the query CRS (CRS84 by default) to the native CRS, None if they agree.
+
+    Lon/lat query on a lon/lat grid (CRS84, EPSG:4326, or another datum PROJ relates by a
+    ballpark no-op): None, the longitudes are wrapped to the grid instead. Rotated-pole grids
+    always get a transformer (their x/y are not lon/lat).
+    """
     crs = crs or CRS84
-    if crs.equals(axes.crs) or (crs.is_geographic and axes.crs.is_geographic and crs.equals(CRS84) and axes.crs.equals(CRS84)):
+    if crs == axes.crs or crs.equals(axes.crs, ignore_axis_order=True):
         return None
-    if axes.crs.equals(CRS84) and crs.equals(CRS.from_epsg(4326), ignore_axis_order=True):
+    if axes.lonlat and is_lonlat(crs) and _noop(crs, axes.crs):
         return None
-    return Transformer.from_crs(crs, axes.crs, always_xy=True)
+    return _transformer(crs, axes.crs)
+
+
+@lru_cache(maxsize=128)
+def _transformer(src: CRS, dst: CRS) -> Transformer:
+    return Transformer.from_crs(src, dst, always_xy=True)
+
+
+@lru_cache(maxsize=128)
+def _noop(src: CRS, dst: CRS) -> bool:
+    """Whether PROJ's lon/lat -> lon/lat transformation leaves coordinates unchanged (a ballpark)."""
+    x, y = np.array([-170.0, 0.0, 35.0, 170.0]), np.array([-60.0, 0.0, 45.0, 80.0])
+    tx, ty = _transformer(src, dst).transform(x, y, errcheck=False)
+    return bool(np.allclose(tx, x, atol=1e-9) and np.allclose(ty, y, atol=1e-9))
 
 
 def to_native_xy(axes: AxisModel, x, y, crs: CRS | None = None):
-    """Query coordinates (lon/lat by default) -> native x, y arrays, longitudes wrapped to the grid."""
+    """Query coordinates (lon/lat by default) -> native x, y arrays, longitudes wrapped to the grid.
+
+    Lon/lat grids: -180..180 <-> 0..360 by the grid's convention. Rotated-pole grids: the
+    transformed angles are moved by whole turns into the grid's frame (`AxisModel.to_grid_frame`).
+    """
     x, y = np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64")
     tr = query_transformer(axes, crs)
     if tr is not None:
-        x, y = tr.transform(x, y)
+        x, y = tr.transform(x, y, errcheck=False)
         x, y = np.asarray(x), np.asarray(y)
-    if axes.geographic:
+    if axes.lonlat:
         x = np.where(x < 0, x + 360.0, x) if axes.lon_360 else np.where(x > 180.0, x - 360.0, x)
+    else:
+        x = axes.to_grid_frame(x)
     return x, y
 
 
 def bbox_indices(axes: AxisModel, bbox, crs: CRS | None = None, param: str = "bbox"):
-    """Index arrays (iy, ix) of cells whose centres fall inside the bbox, and wrapped x labels if any."""
+    """Index arrays (iy, ix) of cells whose centres fall inside the bbox, and wrapped x labels if any.
+
+    The bbox is in `crs` (CRS84 when None); on another CRS its edges are densified and transformed
+    (pyproj transform_bounds) to a native rectangle. minx > maxx crosses the antimeridian.
+    """
     minx, miny, maxx, maxy = (bbox[0], bbox[1], bbox[3], bbox[4]) if len(bbox) == 6 else tuple(bbox)
     tr = query_transformer(axes, crs)
     xs, ys = axes.x_values, axes.y_values
     relabel = None
-    if minx > maxx:
+    if minx > maxx and (tr is None or axes.lonlat or not (crs or CRS84).is_geographic or not _spans_dateline(axes)):
         return _across_antimeridian(axes, tr, (minx, miny, maxx, maxy), bbox, param)
     if tr is not None:
-        minx, miny, maxx, maxy = tr.transform_bounds(minx, miny, maxx, maxy, densify_pts=21)
+        minx, miny, maxx, maxy = tr.transform_bounds(minx, miny, maxx, maxy, densify_pts=21, errcheck=False)
+        if not all(np.isfinite([minx, miny, maxx, maxy])):
+            raise BadRequest(f"{param}: {', '.join(f'{v:g}' for v in bbox)} cannot be transformed to this "
+                             f"collection's CRS ({crs_label(axes.crs)})", parameter=param)
+        if axes.angular_x and minx > maxx:  # a rotated-pole box across the rotated antimeridian
+            maxx += 360.0
+        if axes.angular_x and not axes.lonlat:
+            width = maxx - minx
+            minx = float(axes.to_grid_frame(minx, width))
+            maxx = minx + width
         xmask = (xs >= minx) & (xs <= maxx)
-    elif axes.geographic and axes.lon_360 and minx < 0:
+    elif axes.lonlat and axes.lon_360 and minx < 0:
         # a -180..180 query on a 0..360 grid: select in wrapped space and relabel, ascending
         wrapped = np.where(xs > 180.0, xs - 360.0, xs)
         xmask = (wrapped >= minx) & (wrapped <= maxx)
@@ -124,11 +166,20 @@ def bbox_indices(axes: AxisModel, bbox, crs: CRS | None = None, param: str = "bb
         _check_hit(ix, iy, axes, bbox, param)
         return iy, ix, relabel
     else:
+        if axes.angular_x and not axes.lonlat:  # native rotated degrees, e.g. -10..10 on a 350..370 grid
+            shifted = float(axes.to_grid_frame(minx, maxx - minx))
+            minx, maxx = shifted, shifted + (maxx - minx)
         xmask = (xs >= minx) & (xs <= maxx)
     ix = np.flatnonzero(xmask)
     iy = np.flatnonzero((ys >= miny) & (ys <= maxy))
     _check_hit(ix, iy, axes, bbox, param)
     return iy, ix, relabel
+
+
+def _spans_dateline(axes: AxisModel) -> bool:
+    """A rotated/projected grid whose lon/lat extent crosses the antimeridian or holds a pole."""
+    b = axes.crs84_bbox()
+    return b[0] > b[2] or (b[0] <= -180.0 and b[2] >= 180.0)
 
 
 def _across_antimeridian(axes: AxisModel, tr, box, bbox, param: str):
@@ -138,9 +189,11 @@ def _across_antimeridian(axes: AxisModel, tr, box, bbox, param: str):
     has one ascending x axis (170 ... 190) whatever the grid's own convention (-180..180 or 0..360).
     """
     minx, miny, maxx, maxy = box
-    if tr is not None or not axes.geographic:
-        raise BadRequest(f"{param}: minx {minx:g} is greater than maxx {maxx:g}; a box across the antimeridian "
-                         "is accepted on longitude/latitude grids only, this one is projected", parameter=param)
+    if tr is not None or not axes.lonlat:
+        kind = "projected" if axes.crs.is_projected else "rotated"
+        raise BadRequest(f"{param}: minx {minx:g} is greater than maxx {maxx:g}; a box across the antimeridian is "
+                         f"accepted on longitude/latitude grids and on grids that cross it; this one is {kind} and "
+                         f"lies within [{', '.join(f'{v:.6g}' for v in axes.crs84_bbox())}] (CRS84)", parameter=param)
     xs = axes.x_values
     shifted = xs - 360.0 * np.floor((xs - minx) / 360.0)  # whole turns only: labels east of minx stay exact
     ix = np.flatnonzero(shifted <= maxx + 360.0)
@@ -160,6 +213,10 @@ def _check_hit(ix, iy, axes, bbox, param):
 
 
 def slice_bbox(ds: xr.Dataset, axes: AxisModel, bbox, crs: CRS | None = None, param: str = "bbox") -> xr.Dataset:
+    """Cells whose centres fall inside `bbox` (in `crs`, CRS84 by default); 400 for corners out of range."""
+    from .ranges import check_box
+
+    check_box(bbox, crs, param, axes)
     iy, ix, relabel = bbox_indices(axes, bbox, crs, param)
     out = ds.isel({axes.y: _as_index(iy), axes.x: _as_index(ix)})
     if relabel is not None:

@@ -15,9 +15,11 @@ import numpy as np
 import shapely
 from pyproj import CRS, Geod, Transformer
 
-from ..axes import CRS84, AxisModel
+from ..axes import CRS84, AxisModel, is_lonlat
 from ..errors import BadRequest, TooLarge
 from .core import bbox_indices, query_transformer, to_native_xy
+from .ranges import check_box
+from .ranges import check_coords as _check_coords
 
 GEOD = Geod(ellps="WGS84")
 MAX_SAMPLES = 1_000_000
@@ -51,14 +53,14 @@ class Samples:
 def _extent_text(axes: AxisModel) -> str:
     ext = ", ".join(f"{v:.6g}" for v in axes.crs84_bbox())
     out = f"[{ext}] (CRS84)"
-    if not axes.geographic:
+    if not axes.lonlat:
         out += " / [" + ", ".join(f"{v:.2f}" for v in axes.native_bbox()) + "] (native)"
     return out
 
 
 def periodic_x(axes: AxisModel) -> bool:
-    """A geographic grid that goes all the way round: every longitude is inside."""
-    if not axes.geographic or len(axes.x_values) < 2:
+    """A lon/lat grid that goes all the way round: every longitude is inside."""
+    if not axes.lonlat or len(axes.x_values) < 2:
         return False
     span = float(np.nanmax(axes.x_values) - np.nanmin(axes.x_values)) + axes.resolution(axes.x)
     return span >= 360.0 - 1e-6
@@ -83,7 +85,12 @@ def _nearest(values: np.ndarray, q: np.ndarray, period: float | None = None) -> 
 
 
 def nearest_cells(axes: AxisModel, x, y, crs: CRS | None = None, param: str = "coords") -> tuple[np.ndarray, np.ndarray]:
-    """(iy, ix) of the cell nearest to each query point; 400 naming the extent for points outside."""
+    """(iy, ix) of the cell nearest to each query point, nearest on each native axis.
+
+    400 naming `param` for coordinates out of range for the query CRS (`ranges.check_coords`)
+    and for points outside the collection extent (which the message gives).
+    """
+    check_coords(np.atleast_1d(x), np.atleast_1d(y), crs, param, axes)
     nx, ny = to_native_xy(axes, np.atleast_1d(x), np.atleast_1d(y), crs)
     minx, miny, maxx, maxy = axes.native_bbox()
     periodic = periodic_x(axes)
@@ -97,7 +104,7 @@ def nearest_cells(axes: AxisModel, x, y, crs: CRS | None = None, param: str = "c
         raise BadRequest(f"{param}: the point ({qx:g} {qy:g}) is outside the collection extent {_extent_text(axes)}",
                          parameter=param)
     period = 360.0 if periodic else None
-    if axes.geographic and axes.lon_360:
+    if axes.lonlat and axes.lon_360:
         # search in the frame the question is asked in, so a tie goes to the larger longitude as read
         # by the user: POINT(0 0) between 359.5 (-0.5) and 0.5 takes 0.5, as on a -180..180 grid
         frame180 = _asked_in_180(axes, np.atleast_1d(x), crs)
@@ -133,7 +140,7 @@ def _window(axes: AxisModel, bounds, crs: CRS | None, param: str, what: str):
 
 
 def _spacing(axes: AxisModel) -> str:
-    unit = "°" if axes.geographic else " m"
+    unit = "°" if axes.angular_x else " " + (axes.crs.axis_info[0].unit_name if axes.crs.axis_info else "m")
     return f"{axes.resolution(axes.x):g}{unit} × {axes.resolution(axes.y):g}{unit}"
 
 
@@ -143,7 +150,7 @@ def centres(axes: AxisModel, iy, ix, relabel, crs: CRS | None) -> tuple[np.ndarr
     X, Y = np.meshgrid(xs, axes.y_values[iy])
     tr = query_transformer(axes, crs)
     if tr is not None:
-        X, Y = Transformer.from_crs(axes.crs, crs or CRS84, always_xy=True).transform(X, Y)
+        X, Y = Transformer.from_crs(axes.crs, crs or CRS84, always_xy=True).transform(X, Y, errcheck=False)
     return np.asarray(X), np.asarray(Y)
 
 
@@ -160,7 +167,7 @@ def resample(idx: np.ndarray, n: int | None) -> np.ndarray:
 def polygon_cells(axes: AxisModel, geom, crs: CRS | None = None, param: str = "coords",
                   res_x: int | None = None, res_y: int | None = None) -> Cells:
     """Cells whose centres lie inside (or on the boundary of) a polygon given in the query CRS."""
-    check_coords(*_xy(geom), crs, param)
+    check_coords(*_xy(geom), crs, param, axes)
     iy, ix, relabel = _window(axes, geom.bounds, crs, param, "polygon")
     if res_x:
         keep = resample(np.arange(len(ix)), res_x)
@@ -177,7 +184,8 @@ def polygon_cells(axes: AxisModel, geom, crs: CRS | None = None, param: str = "c
 
 def bbox_cells(axes: AxisModel, bbox, crs: CRS | None = None, param: str = "bbox",
                res_x: int | None = None, res_y: int | None = None) -> Cells:
-    """Cells inside a bbox (a full window), optionally resampled."""
+    """Cells inside a bbox (a full window), optionally resampled; 400 for corners out of range."""
+    check_box(bbox, crs, param, axes)
     iy, ix, relabel = bbox_indices(axes, bbox, crs, param)
     if res_x:
         keep = resample(np.arange(len(ix)), res_x)
@@ -187,7 +195,7 @@ def bbox_cells(axes: AxisModel, bbox, crs: CRS | None = None, param: str = "bbox
 
 
 def _to_lonlat(x, y, crs: CRS | None):
-    if crs is None or crs.is_geographic:
+    if crs is None or is_lonlat(crs):
         return np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64")
     lon, lat = Transformer.from_crs(crs, CRS84, always_xy=True).transform(x, y)
     return np.asarray(lon), np.asarray(lat)
@@ -224,10 +232,10 @@ def radius_cells(axes: AxisModel, x: float, y: float, radius_m: float, crs: CRS 
 
 def corridor_cells(axes: AxisModel, line, width_m: float, crs: CRS | None = None, param: str = "coords") -> Cells:
     """Cells whose centres are within width/2 of a path, measured in a local azimuthal equidistant projection."""
-    check_coords(*_xy(line), crs, param)
+    check_coords(*_xy(line), crs, param, axes)
     lon, lat = _to_lonlat(*_xy(line), crs)
     check_coords(lon, lat, None, param)
-    step = max(axes.resolution(axes.x), axes.resolution(axes.y)) / 2 if axes.geographic else 0.05
+    step = max(axes.resolution(axes.x), axes.resolution(axes.y)) / 2 if axes.angular_x else 0.05
     if float(shapely.length(shapely.LineString(np.column_stack([lon, lat])))) / step > MAX_SAMPLES:
         raise TooLarge(f"{param}: the path crosses more than {MAX_SAMPLES:,} grid cells; shorten it")
     lon_c, lat_c = float(np.mean(lon)), float(np.mean(lat))
@@ -248,13 +256,9 @@ def corridor_cells(axes: AxisModel, line, width_m: float, crs: CRS | None = None
     return Cells(iy, ix, mask, relabel)
 
 
-def check_coords(xs, ys, crs: CRS | None, param: str = "coords") -> None:
-    """Finite coordinates, and within lon/lat range when the query CRS is geographic."""
-    xs, ys = np.asarray(xs, dtype="float64"), np.asarray(ys, dtype="float64")
-    if not (np.isfinite(xs).all() and np.isfinite(ys).all()):
-        raise BadRequest(f"{param}: coordinates must be finite numbers", parameter=param)
-    if (crs is None or crs.is_geographic) and (np.abs(ys).max(initial=0) > 90 or np.abs(xs).max(initial=0) > 360):
-        raise BadRequest(f"{param}: longitude must lie within -180..360 and latitude within -90..90", parameter=param)
+def check_coords(xs, ys, crs: CRS | None, param: str = "coords", axes: AxisModel | None = None) -> None:
+    """Finite coordinates in range for the query CRS (see `select.ranges`); else a 400 naming `param`."""
+    _check_coords(xs, ys, crs, param, axes)
 
 
 def _xy(geom) -> tuple[np.ndarray, np.ndarray]:
@@ -282,10 +286,11 @@ def path_samples(axes: AxisModel, geom, m: np.ndarray | None, z: np.ndarray | No
     Returns query-CRS x, y and the per-sample M (epoch seconds) and Z, or None when not given.
     """
     qx, qy = _xy(geom)
-    check_coords(qx, qy, crs, param)
+    check_coords(qx, qy, crs, param, axes)
     tr = query_transformer(axes, crs)
     if tr is not None:
-        nx, ny = (np.asarray(v) for v in tr.transform(qx, qy))
+        nx, ny = (np.asarray(v) for v in tr.transform(qx, qy, errcheck=False))
+        nx = axes.to_grid_frame(nx)
     else:
         nx, ny = qx, qy
     if not (np.isfinite(nx).all() and np.isfinite(ny).all()):
@@ -371,7 +376,7 @@ def cell_xy(axes: AxisModel, iy: np.ndarray, ix: np.ndarray, out_crs: CRS | None
     x = axes.x_values[ix].astype("float64")
     y = axes.y_values[iy].astype("float64")
     if out_crs is not None and not _same(out_crs, axes.crs):
-        x, y = (np.asarray(v) for v in Transformer.from_crs(axes.crs, out_crs, always_xy=True).transform(x, y))
+        x, y = (np.asarray(v) for v in Transformer.from_crs(axes.crs, out_crs, always_xy=True).transform(x, y, errcheck=False))
     elif axes.lon_360 and query_x is not None:
         x = np.where(np.asarray(query_x, dtype="float64") < 180.0, _wrap180(x), x)
     return x, y

@@ -22,7 +22,8 @@ from rasterio.crs import CRS as RioCRS
 from rasterio.enums import Resampling
 from rasterio.warp import calculate_default_transform
 
-from ..axes import CRS84, AxisModel
+from ..axes import CRS84, AxisModel, is_lonlat
+from ..grid_mapping import is_grid_mapping
 from ..errors import BadRequest
 
 
@@ -40,11 +41,11 @@ def rio_crs(crs: CRS) -> RioCRS:
 
 def _prepare(ds: xr.Dataset, axes: AxisModel, dst: CRS) -> xr.Dataset:
     """Wrap 0..360 longitudes and clip a geographic source to the target's area of use."""
-    if axes.geographic and axes.lon_360:
+    if axes.lonlat and axes.lon_360:
         x = ds[axes.x].values
         ds = ds.assign_coords({axes.x: np.where(x > 180, x - 360, x)}).sortby(axes.x)
     area = dst.area_of_use
-    if axes.geographic and area is not None and dst.is_projected:
+    if axes.lonlat and area is not None and dst.is_projected:
         y = ds[axes.y].values
         keep = np.flatnonzero((y >= area.south) & (y <= area.north))
         if keep.size == 0:
@@ -112,9 +113,9 @@ def _warp(var: xr.DataArray, axes: AxisModel, dst: CRS, transform, width: int, h
     coords = {d: var[d] for d in extra if d in var.coords}
     coords.update({axes.y: warped["y"].values, axes.x: warped["x"].values})
     out = xr.DataArray(data, dims=(*extra, axes.y, axes.x), coords=coords, attrs=dict(var.attrs), name=var.name)
-    for c in var.coords:  # scalar coordinates (a sliced time, a level) survive
-        if c not in out.coords and not set(var[c].dims) & {axes.x, axes.y}:
-            out = out.assign_coords({c: var[c]})
+    for c in var.coords:  # scalar coordinates (a sliced time, a level) survive; the old grid mapping does not
+        if c not in out.coords and not set(var[c].dims) & {axes.x, axes.y} and not is_grid_mapping(var[c]):
+            out = out.assign_coords({c: var[c].variable})  # the Variable: a DataArray brings its own coords
     out[axes.x].attrs = _xy_attrs(dst, "x")
     out[axes.y].attrs = _xy_attrs(dst, "y")
     out.attrs.pop("grid_mapping", None)
@@ -132,7 +133,13 @@ def _nodata(var: xr.DataArray, dtype: np.dtype):
 
 
 def _xy_attrs(crs: CRS, axis: str) -> dict:
-    if crs.is_geographic:
+    """CF attributes of output x/y: lon/lat, rotated grid_longitude/latitude, or projection coordinates."""
+    if is_lonlat(crs):
         return {"standard_name": "longitude" if axis == "x" else "latitude",
                 "units": "degrees_east" if axis == "x" else "degrees_north", "axis": axis.upper()}
-    return {"standard_name": f"projection_{axis}_coordinate", "units": "m", "axis": axis.upper()}
+    if crs.is_geographic:
+        return {"standard_name": "grid_longitude" if axis == "x" else "grid_latitude", "units": "degrees",
+                "axis": axis.upper()}
+    unit = crs.axis_info[0].unit_name if crs.axis_info else "metre"
+    return {"standard_name": f"projection_{axis}_coordinate", "units": {"metre": "m", "kilometre": "km"}.get(unit, unit),
+            "axis": axis.upper()}

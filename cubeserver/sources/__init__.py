@@ -9,6 +9,7 @@ from pathlib import Path
 import dask
 import xarray as xr
 
+from ..companions import promote
 from .times import open_decoded
 
 
@@ -20,7 +21,8 @@ def open_gridded(path: Path, fmt: str, chunks: dict | None = None) -> xr.Dataset
         warnings.simplefilter("ignore")
         from ..grids.detect import prepare
 
-        return prepare(_open(path, fmt, chunks))  # 2-D lat/lon grids: coordinates and time made usable
+        # 2-D lat/lon grids: coordinates and time made usable; grid mappings and bounds become coordinates
+        return promote(prepare(_open(path, fmt, chunks)))
 
 
 def _open(path: Path, fmt: str, chunks: dict) -> xr.Dataset:

@@ -34,8 +34,10 @@ def test_outside_extent_says_the_extent(client):
     assert "outside the collection extent" in detail and "-28.005" in detail
     detail = error(client, "/collections/landsat-rgb/position", "coords", coords="POINT(0 0)")
     assert "(native)" in detail
+    detail = error(client, "/collections/mur-sst/cube", "bbox", bbox="10,10,20,20")
+    assert "extent" in detail and "-28.005" in detail
     detail = error(client, "/collections/coads/cube", "bbox", bbox="10,91,20,95")
-    assert "extent" in detail
+    assert "latitude 91" in detail and "-90..90" in detail  # out of range, not just outside the extent
 
 
 def test_unknown_parameter_lists_valid(client):

@@ -15,11 +15,13 @@ import itertools
 
 import numpy as np
 import shapely
+import shapely.affinity
 from shapely.geometry import shape
 from dask import delayed
 
 from ...axes import CRS84, iso_times
 from ...errors import BadRequest, NotFound
+from ...select.ranges import check_coords
 from ..base import Process
 from ..inputs import COLLECTION, DATETIME, VARIABLE, Z, gridded, select, variable_list
 from ..results import Output, jsonable
@@ -83,6 +85,9 @@ def features_input(ctx, value, name: str = "features") -> tuple[list, list]:
                 geoms.append(shape(f["geometry"]))
             except Exception as e:  # noqa: BLE001 - shapely raises several kinds for bad coordinates
                 raise BadRequest(f"{name}: features[{i}] has an invalid geometry ({e})", parameter=name) from None
+            if geoms[-1] is not None and not geoms[-1].is_empty:  # GeoJSON is lon/lat: in range or a 400
+                xy = shapely.get_coordinates(geoms[-1])
+                check_coords(xy[:, 0], xy[:, 1], None, name)
             ids.append(f.get("id", i))
     keep = [(fid, g) for fid, g in zip(ids, geoms) if g is not None and g.geom_type in ("Polygon", "MultiPolygon")]
     if not keep:
@@ -93,10 +98,15 @@ def features_input(ctx, value, name: str = "features") -> tuple[list, list]:
 
 
 def to_native(axes, geoms: list) -> list:
+    """Lon/lat polygons in the grid's native CRS; on rotated-pole grids moved into the grid's frame."""
     if axes.crs.equals(CRS84):
         return geoms
     tr = axes.to_native
-    return [shapely.transform(g, lambda xy: transform_xy(tr, xy)) for g in geoms]
+    out = [shapely.transform(g, lambda xy: transform_xy(tr, xy)) for g in geoms]
+    if axes.angular_x and not axes.lonlat:  # rotated angles from pyproj are -180..180; the grid may be 311..391
+        shifts = [float(axes.to_grid_frame(g.centroid.x) - g.centroid.x) if not g.is_empty else 0.0 for g in out]
+        out = [shapely.affinity.translate(g, xoff=dx) if dx else g for g, dx in zip(out, shifts)]
+    return out
 
 
 def plan(da, axes, geoms: list):
