@@ -208,9 +208,9 @@ class AxisModel:
         """Bounds of the cell edges in the native CRS (minx, miny, maxx, maxy)."""
         if self.curvilinear is not None:  # answers are in lon/lat: the native CRS is CRS84
             return self.curvilinear.bbox()
-        hx, hy = self.resolution(self.x) / 2, self.resolution(self.y) / 2
-        xs, ys = self.x_values, self.y_values
-        return (float(np.min(xs)) - hx, float(np.min(ys)) - hy, float(np.max(xs)) + hx, float(np.max(ys)) + hy)
+        x0, x1 = _edges(self.x_values)
+        y0, y1 = _edges(self.y_values)
+        return (x0, y0, x1, y1)
 
     def crs84_bbox(self) -> tuple[float, float, float, float]:
         """Bounds in lon/lat; 0..360 grids are reported as -180..180 per OGC API.
@@ -258,6 +258,15 @@ class AxisModel:
         if self.curvilinear is not None:
             out.update(self.curvilinear.describe())
         return out
+
+
+def _edges(values: np.ndarray) -> tuple[float, float]:
+    """Outer cell edges of a 1-D axis of cell centres, ascending or descending, regular or not:
+    each end cell reaches half the way to its neighbour (the edges of CF 7.1 bounds when none are stored)."""
+    v = np.sort(np.asarray(values, dtype="float64"))
+    if v.size < 2:
+        return float(v[0]), float(v[-1])
+    return float(v[0] - (v[1] - v[0]) / 2), float(v[-1] + (v[-1] - v[-2]) / 2)
 
 
 def _wrap180(v: float) -> float:
