@@ -148,12 +148,15 @@ class AxisModel:
     calendar: str = "standard"
     grid_mapping: str | None = None
     vertical: ParametricVertical | None = None
+    # a grids.curvilinear.CurvilinearGrid when lon/lat are 2-D: x/y are then index dimensions
+    curvilinear: object | None = field(repr=False, default=None)
 
     @property
     def lonlat(self) -> bool:
         """x is longitude and y latitude in degrees (see `is_lonlat`): lon/lat queries need no
-        transform, longitudes wrap at 180/360. False on rotated-pole and projected grids."""
-        return is_lonlat(self.crs)
+        transform, longitudes wrap at 180/360. False on rotated-pole, projected and curvilinear
+        grids (on those x/y are grid indices; lon/lat live in 2-D arrays)."""
+        return self.curvilinear is None and is_lonlat(self.crs)
 
     @property
     def geographic(self) -> bool:
@@ -163,6 +166,8 @@ class AxisModel:
     @property
     def angular_x(self) -> bool:
         """x is an angle in degrees that wraps every 360 (lon/lat and rotated-pole grids)."""
+        if self.curvilinear is not None:
+            return False
         return self.crs.is_geographic
 
     @property
@@ -201,17 +206,21 @@ class AxisModel:
 
     def native_bbox(self) -> tuple[float, float, float, float]:
         """Bounds of the cell edges in the native CRS (minx, miny, maxx, maxy)."""
-        hx, hy = self.resolution(self.x) / 2, self.resolution(self.y) / 2
-        xs, ys = self.x_values, self.y_values
-        return (float(np.min(xs)) - hx, float(np.min(ys)) - hy, float(np.max(xs)) + hx, float(np.max(ys)) + hy)
+        if self.curvilinear is not None:  # answers are in lon/lat: the native CRS is CRS84
+            return self.curvilinear.bbox()
+        x0, x1 = _edges(self.x_values)
+        y0, y1 = _edges(self.y_values)
+        return (x0, y0, x1, y1)
 
     def crs84_bbox(self) -> tuple[float, float, float, float]:
         """Bounds in lon/lat; 0..360 grids are reported as -180..180 per OGC API.
 
         Other CRSs: the native cell edges densified and transformed (pyproj transform_bounds);
         minx > maxx when the grid crosses the antimeridian; a grid holding a pole reaches
-        latitude +-90 with longitudes -180..180.
+        latitude +-90 with longitudes -180..180. Curvilinear grids: from their 2-D lon/lat.
         """
+        if self.curvilinear is not None:
+            return self.curvilinear.bbox()
         minx, miny, maxx, maxy = self.native_bbox()
         if self.lonlat:
             miny, maxy = max(miny, -90.0), min(maxy, 90.0)
@@ -238,7 +247,7 @@ class AxisModel:
         return [min(iso), max(iso)] if iso else None
 
     def describe(self) -> dict:
-        return {
+        out = {
             "x": self.x, "y": self.y, "z": self.z, "t": self.t, "others": self.others,
             "crs": crs_uri(self.crs), "crs_name": crs_label(self.crs), "lonlat": self.lonlat, "grid_mapping": self.grid_mapping,
             "lon_360": self.lon_360, "calendar": self.calendar if self.t else None,
@@ -246,6 +255,18 @@ class AxisModel:
                 "coordinate": self.vertical.coordinate, "standard_name": self.vertical.standard_name,
                 "formula_terms": self.vertical.formula_terms},
         }
+        if self.curvilinear is not None:
+            out.update(self.curvilinear.describe())
+        return out
+
+
+def _edges(values: np.ndarray) -> tuple[float, float]:
+    """Outer cell edges of a 1-D axis of cell centres, ascending or descending, regular or not:
+    each end cell reaches half the way to its neighbour (the edges of CF 7.1 bounds when none are stored)."""
+    v = np.sort(np.asarray(values, dtype="float64"))
+    if v.size < 2:
+        return float(v[0]), float(v[-1])
+    return float(v[0] - (v[1] - v[0]) / 2), float(v[-1] + (v[-1] - v[-2]) / 2)
 
 
 def _wrap180(v: float) -> float:
@@ -284,6 +305,11 @@ def build_axes(ds: xr.Dataset, overrides: dict | None = None, crs_override: str 
     dims = list(ds.dims)
     x = overrides.get("x") or _first(axes.get("X"), dims) or _first(coords.get("longitude"), dims)
     y = overrides.get("y") or _first(axes.get("Y"), dims) or _first(coords.get("latitude"), dims)
+    from .grids.detect import detect as detect_curvilinear
+
+    curvilinear = detect_curvilinear(ds, x, y, overrides)
+    if curvilinear is not None:  # 2-D lat/lon: x/y are the index dimensions, never lon/lat
+        x, y = curvilinear.x, curvilinear.y
     if x is None or y is None:
         raise ValueError(f"no X/Y axes found among dimensions {sorted(map(str, dims))}; set axes.x and axes.y")
     z = overrides.get("z") or _first(axes.get("Z"), dims) or _first(coords.get("vertical"), dims)
@@ -293,7 +319,7 @@ def build_axes(ds: xr.Dataset, overrides: dict | None = None, crs_override: str 
     if t is not None and "t" not in overrides and not is_datetime_like(ds[t].values):
         t = None  # e.g. ERA-Interim's integer `month`: an ordinary extra dimension, not time
 
-    crs = _find_crs(ds, x, crs_override, y)
+    crs = CRS84 if curvilinear is not None else _find_crs(ds, x, crs_override, y)
     if crs is None:
         raise ValueError(
             f"{x}/{y} are not longitude/latitude (units {ds[x].attrs.get('units')!r}, standard_name "
@@ -311,10 +337,11 @@ def build_axes(ds: xr.Dataset, overrides: dict | None = None, crs_override: str 
         z_positive = "down" if z_units.lower() in PRESSURE_UNITS else "up"
     used = {x, y, z, t}
     others = [str(d) for d in _field_dims(ds, x, y) if d not in used]
-    gm = None if crs_override else find_grid_mapping(ds, x, y)
+    gm = None if crs_override or curvilinear is not None else find_grid_mapping(ds, x, y)
     return AxisModel(
         x=str(x), y=str(y), z=z and str(z), t=t and str(t), others=others, crs=crs,
         x_values=np.asarray(ds[x].values, dtype="float64"), y_values=np.asarray(ds[y].values, dtype="float64"),
+        curvilinear=curvilinear,
         z_values=np.asarray(ds[z].values) if z else None, t_values=t_values,
         z_units=z_units, z_positive=z_positive, calendar=canonical(str(calendar)),
         grid_mapping=gm, vertical=find_parametric(ds, z),

@@ -79,3 +79,15 @@ def test_missing_latitude_values_are_left_out(tmp_path):
         expected = src.tas.isel(lat=[0, 2, 3]).values.ravel().tolist()
         assert cov["ranges"]["tas"]["values"] == expected
         assert "NaN" not in c.get("/collections/g", params={"f": "json"}).text
+
+
+def test_irregular_axis_edges_reach_half_way_to_each_end_neighbour(tmp_path):
+    """A Gaussian-like irregular, descending latitude: the extent's edges from the end cells' own spacing."""
+    lat = np.array([50.0, 40.5, 35.0, 33.0])
+    lon = np.array([20.0, 21.0, 22.0])
+    ds = xr.Dataset({"tas": (("lat", "lon"), np.zeros((4, 3), "f4"))},
+                    coords={"lat": ("lat", lat, {"units": "degrees_north"}), "lon": ("lon", lon, {"units": "degrees_east"})})
+    ds.to_netcdf(tmp_path / "irr.nc")
+    with client_for({"i": {"path": str(tmp_path / "irr.nc")}}, tmp_path) as c:
+        bbox = c.get("/collections/i", params={"f": "json"}).json()["extent"]["spatial"]["bbox"][0]
+    assert bbox == pytest.approx([19.5, 33.0 - (35.0 - 33.0) / 2, 22.5, 50.0 + (50.0 - 40.5) / 2])

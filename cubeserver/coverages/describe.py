@@ -80,6 +80,10 @@ def _axis(c: Collection, a) -> dict:
 
 def domainset(c: Collection) -> dict:
     """CIS 1.1 JSON DomainSet: a GeneralGrid with one axis per label, plus grid limits."""
+    if c.axes.curvilinear is not None:  # X/Y are grid indices, described as such
+        from .curvilinear import domainset as curvilinear_domainset
+
+        return curvilinear_domainset(c)
     axes = coverage_axes(c.axes)
     index_labels = [chr(ord("i") + k) for k in range(len(axes))]
     return {

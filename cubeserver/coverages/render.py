@@ -66,6 +66,10 @@ def _png(c: Collection, req: CoverageRequest, max_cells: int, name: str):
 def render(c: Collection, req: CoverageRequest, fmt: str, max_cells: int, cog: bool = False):
     """The HTTP response for `fmt`; raises APIError subclasses for client mistakes. `cog`: f=cog asked."""
     name = filename(c, fmt)
+    if c.axes.curvilinear is not None and fmt != "netcdf":  # cells with 2-D lat/lon: coverages/curvilinear.py
+        from .curvilinear import render as curvilinear_render
+
+        return curvilinear_render(c, req, fmt, max_cells, name, cog)
     if fmt == "png":
         return _png(c, req, max_cells, name)
     sel = build(c, req, max_cells, image=fmt == "geotiff")

@@ -191,6 +191,10 @@ def select(c: Collection, req: CoverageRequest, *, image: bool = False) -> Selec
     ds = ds.isel(picks) if picks else ds
     if relabel is not None:
         ds = ds.assign_coords({axes.x: ds[axes.x].copy(data=relabel.astype(ds[axes.x].dtype))})
+    if axes.curvilinear is not None:  # cells of the window outside the lon/lat bbox/subset are nulled
+        from .curvilinear import mask_selection
+
+        ds = mask_selection(ds, axes, req)
     return Selection(ds, axes, constrained)
 
 
@@ -244,6 +248,10 @@ def build(c: Collection, req: CoverageRequest, max_cells: int, *, image: bool = 
     """The full pipeline: select, guard, scale, reproject. Lazy unless reprojected."""
     sel = select(c, req, image=image)
     plan = scale_plan(sel, req)
+    if sel.axes.curvilinear is not None:  # no scaling or warping of 2-D lat/lon cells
+        from .curvilinear import check_request
+
+        check_request(req, plan)
     n_out = output_cells(sel.ds, plan)
     if n_out > max_cells:
         raise TooLarge(f"the coverage subset has {n_out:,} values, more than this server's limit of {max_cells:,}; "

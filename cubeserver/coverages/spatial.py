@@ -59,6 +59,10 @@ def _nearest(values: np.ndarray, v: float, res: float, sub: AxisSubset) -> np.nd
 
 def subset_indices(axes: AxisModel, sx: AxisSubset | None, sy: AxisSubset | None, crs: CRS | None):
     """(iy, ix, relabel) for the X/Y subset items in `crs` (native by default)."""
+    if axes.curvilinear is not None:  # index ranges, or Lon/Lat ranges (coverages/curvilinear.py)
+        from .curvilinear import subset_indices as curvilinear_subset
+
+        return curvilinear_subset(axes, sx, sy, crs)
     crs = crs or axes.crs
     xl, xh, xp = _bounds(sx)
     yl, yh, yp = _bounds(sy)

@@ -10,6 +10,7 @@ from ..axes import CRS84, crs_uri
 from ..context import json_response
 from ..errors import TooLarge
 from ..encode import covjson
+from ..encode.covjson_cells import window_coverage
 from ..encode.covjson_points import path_coverage, points_coverage
 from ..encode.csv import csv_response
 from ..encode.geojson import MEDIA_TYPE as GEOJSON
@@ -50,6 +51,8 @@ def coverage_json(ds: xr.Dataset, c: Collection, answer: Answer) -> dict:
         return points_coverage(ds, c.axes, answer.xs, answer.ys, answer.query.out_crs, answer.single)
     if answer.kind == PATH:
         return path_coverage(ds, c.axes, answer.xs, answer.ys, answer.query.out_crs)
+    if c.axes.curvilinear is not None:  # 2-D lat/lon: the selected cells, each at its own lon/lat
+        return window_coverage(ds, c.axes, answer.cells.mask)
     return covjson.grid(ds, c.axes)
 
 

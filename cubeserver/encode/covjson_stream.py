@@ -35,6 +35,8 @@ PIECE = 1 << 20  # bytes per ASGI message: 13 MB messages cost the HTTP layer tw
 
 def streamable(ds: xr.Dataset, axes: AxisModel) -> bool:
     """Big float grids without extra dimensions (those become a CoverageCollection, built in memory)."""
+    if axes.curvilinear is not None:
+        return False  # cells with 2-D lat/lon are listed one by one (encode/covjson_cells.py), not a Grid
     if any(d in ds.dims for d in axes.others):
         return False
     if any(v.dtype.kind != "f" for v in ds.data_vars.values()):

@@ -68,7 +68,9 @@ def write_grid(ds: xr.Dataset, job_dir: Path, name: str) -> dict:
     nc, zarr_dir = job_dir / f"{name}.nc", job_dir / f"{name}.zarr"
     ds.to_netcdf(nc, engine=WRITE_ENGINE)  # never netCDF4-python from two threads: see encode/netcdf.py
     with dask.config.set({"array.chunk-size": ZARR_CHUNK, "scheduler": "threads"}):
-        ds.chunk("auto").to_zarr(zarr_dir, mode="w", consolidated=True, zarr_format=2)
+        # data variables only: dask cannot size object (cftime) arrays such as kept time bounds
+        chunked = ds.assign({n: v.chunk("auto") for n, v in ds.data_vars.items() if v.dtype != object})
+        chunked.to_zarr(zarr_dir, mode="w", consolidated=True, zarr_format=2)
     return {"kind": "coverage", "file": nc.name, "zarr": zarr_dir.name, "mediaType": NETCDF,
             "variables": [str(v) for v in ds.data_vars]}
 

@@ -273,3 +273,11 @@ def subset(collection, *, variables=None, bbox=None, bbox_crs: CRS | None = None
         sel = parse_z(str(z), names["z"]) if not isinstance(z, ValueSelection) else z
         out = slice_z(out, axes, sel, names["z"])
     return out
+
+
+# ---------------------------------------------------------------- curvilinear grids (2-D lat/lon)
+# A lon/lat bbox on a curvilinear grid selects by the cells' true positions (select/curvilinear.py).
+from .grid_dispatch import dispatch as _by_grid  # noqa: E402 - after the definitions it wraps
+
+bbox_indices = _by_grid(bbox_indices)
+slice_bbox = _by_grid(slice_bbox)

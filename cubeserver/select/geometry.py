@@ -384,3 +384,16 @@ def cell_xy(axes: AxisModel, iy: np.ndarray, ix: np.ndarray, out_crs: CRS | None
 
 def _same(a: CRS, b: CRS) -> bool:
     return a == b or a.equals(b, ignore_axis_order=True)
+
+
+# ---------------------------------------------------------------- curvilinear grids (2-D lat/lon)
+# The same functions answered on the sphere from the grid's 2-D lon/lat (select/curvilinear.py).
+from .grid_dispatch import dispatch as _by_grid  # noqa: E402 - after the definitions it wraps
+
+nearest_cells = _by_grid(nearest_cells)
+cell_xy = _by_grid(cell_xy)
+polygon_cells = _by_grid(polygon_cells)
+bbox_cells = _by_grid(bbox_cells)
+radius_cells = _by_grid(radius_cells)
+corridor_cells = _by_grid(corridor_cells)
+path_samples = _by_grid(path_samples)

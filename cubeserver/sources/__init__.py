@@ -19,7 +19,10 @@ def open_gridded(path: Path, fmt: str, chunks: dict | None = None) -> xr.Dataset
     with warnings.catch_warnings():
         # real archives carry both missing_value and _FillValue, or odd chunking: not the user's problem
         warnings.simplefilter("ignore")
-        return promote(_open(path, fmt, chunks))
+        from ..grids.detect import prepare
+
+        # 2-D lat/lon grids: coordinates and time made usable; grid mappings and bounds become coordinates
+        return promote(prepare(_open(path, fmt, chunks)))
 
 
 def _open(path: Path, fmt: str, chunks: dict) -> xr.Dataset:
@@ -28,7 +31,9 @@ def _open(path: Path, fmt: str, chunks: dict) -> xr.Dataset:
         files = sorted(_glob.glob(text))
         if not files:
             raise ValueError(f"no files match {path.name!r}")
-        return open_decoded(lambda **kw: xr.open_mfdataset(files, chunks=chunks, combine="by_coords", **kw), per_file=True)
+        from .many import open_many
+
+        return open_many(files, chunks)
     if fmt == "netcdf":
         return _open_netcdf(path, chunks)
     if fmt == "zarr":

@@ -27,6 +27,11 @@ def _nc(client, tmp_path, url, **params) -> xr.Dataset:
     return xr.open_dataset(path).load()
 
 
+def _as_source(got: xr.DataArray, source: xr.DataArray) -> xr.DataArray:
+    """The answer without the length-1 axes a scalar time coordinate of the source became."""
+    return got.isel({d: 0 for d in got.dims if d not in source.dims and got.sizes[d] == 1})
+
+
 def _crs_of(ds: xr.Dataset, var: str) -> CRS:
     name = ds[var].attrs.get("grid_mapping") or ds[var].encoding.get("grid_mapping")
     assert name in ds.variables, f"{var} names grid mapping {name!r}, which the file lacks"
@@ -45,7 +50,8 @@ def test_edr_netcdf_keeps_the_grid_mapping(grids_client, tmp_path, cid):
     assert same_crs(_crs_of(ds, g.var), nat.crs)
     field = g.field(src) if not g.fixed else src[g.var]
     exp = field.sel({g.x: ds[g.x].values, g.y: ds[g.y].values})
-    np.testing.assert_allclose(ds[g.var].values, exp.transpose(*ds[g.var].dims).values, equal_nan=True)
+    got = _as_source(ds[g.var], exp)
+    np.testing.assert_allclose(got.values, exp.transpose(*got.dims).values, equal_nan=True)
     # a point answer too: the grid mapping describes its x/y
     ds = _nc(grids_client, tmp_path, f"/collections/{cid}/position", coords=f"POINT({lon} {lat})", f="NetCDF",
              **{"parameter-name": g.var})
@@ -123,11 +129,11 @@ def test_coverages_subset_on_native_rotated_axes(grids_client, tmp_path):
     src = g.source()
     ds = _nc(grids_client, tmp_path, "/collections/rp/coverage", subset="grid_latitude(-5:5)", f="netcdf")
     exp = src[g.var].sel(grid_latitude=slice(-5, 5))
-    np.testing.assert_allclose(ds[g.var].values, exp.values)
+    np.testing.assert_allclose(_as_source(ds[g.var], exp).values, exp.values)
     # rotated degrees written -180..180 also find a 0..360-stored grid
     ds = _nc(grids_client, tmp_path, "/collections/rp/coverage", subset="grid_longitude(-10:10)", f="netcdf")
     exp = src[g.var].sel(grid_longitude=slice(350, 370))
-    np.testing.assert_allclose(ds[g.var].values, exp.values)
+    np.testing.assert_allclose(_as_source(ds[g.var], exp).values, exp.values)
     # Lon/Lat on a rotated coverage are degrees of longitude/latitude (CRS84), like bbox
     a = covjson(grids_client, "/collections/rp/coverage", subset="Lon(-5:5),Lat(45:55)")
     b = covjson(grids_client, "/collections/rp/coverage", bbox="-5,45,5,55")

@@ -57,6 +57,10 @@ class Coarsen(Process):
         coord_func = {d: ("min" if d == ax.t else "mean") for d in window}
         reducer = values["reducer"]
         out = getattr(ds.coarsen(window, boundary=values["boundary"], coord_func=coord_func), reducer)(keep_attrs=True)
+        if ax.curvilinear is not None:  # 2-D lat/lon: block centres on the sphere, not means of degrees
+            from ...grids.curvilinear import coarsened_lonlat
+
+            out = out.assign_coords(coarsened_lonlat(ds, ax, window, values["boundary"]))
         if ax.t in window:
             out = keep_time_encoding(out, ds, ax.t)
         for name in out.data_vars:

@@ -35,7 +35,7 @@ def _block_stats(block, ys, xs, candidates, geoms):
     """Partial [sum, count, min, max] per candidate feature and leading step of one chunk."""
     block = np.asarray(block, dtype="float64")
     flat = block.reshape(-1, block.shape[-2] * block.shape[-1])
-    gx, gy = np.meshgrid(xs, ys)
+    gx, gy = np.meshgrid(xs, ys) if np.ndim(xs) == 1 else (xs, ys)  # 2-D: a curvilinear block's own lon/lat
     gx, gy = gx.ravel(), gy.ravel()
     out = np.zeros((len(candidates), flat.shape[0], 4))
     out[..., 2], out[..., 3] = np.inf, -np.inf
@@ -118,6 +118,10 @@ def plan(da, axes, geoms: list):
     if axes.lon_360:
         xs = np.where(xs > 180.0, xs - 360.0, xs)  # GeoJSON longitudes are -180..180
     ys = np.asarray(da[axes.y].values, dtype="float64")
+    if axes.curvilinear is not None:  # 2-D lat/lon: each cell's own position (NaN where it has none)
+        g = axes.curvilinear
+        xs, ys, _ = g.normalised(da[g.lon_name].transpose(axes.y, axes.x).values,
+                                 da[g.lat_name].transpose(axes.y, axes.x).values)
     bounds = shapely.bounds(np.array(geoms, dtype=object))
     geoms_d = delayed(geoms, traverse=False, pure=True)
     blocks = data.to_delayed()
@@ -125,9 +129,14 @@ def plan(da, axes, geoms: list):
     yoff, xoff = np.cumsum((0,) + ychunks), np.cumsum((0,) + xchunks)
     spatial = []
     for iy, ix in itertools.product(range(len(ychunks)), range(len(xchunks))):
-        by, bx = ys[yoff[iy]:yoff[iy + 1]], xs[xoff[ix]:xoff[ix + 1]]
-        hit = ((bounds[:, 0] <= bx.max()) & (bounds[:, 2] >= bx.min()) &
-               (bounds[:, 1] <= by.max()) & (bounds[:, 3] >= by.min()))
+        if xs.ndim == 2:
+            by, bx = (a[yoff[iy]:yoff[iy + 1], xoff[ix]:xoff[ix + 1]] for a in (ys, xs))
+            if not np.isfinite(bx).any():
+                continue
+        else:
+            by, bx = ys[yoff[iy]:yoff[iy + 1]], xs[xoff[ix]:xoff[ix + 1]]
+        hit = ((bounds[:, 0] <= np.nanmax(bx)) & (bounds[:, 2] >= np.nanmin(bx)) &
+               (bounds[:, 1] <= np.nanmax(by)) & (bounds[:, 3] >= np.nanmin(by)))
         if hit.any():
             spatial.append((iy, ix, by, bx, np.flatnonzero(hit).tolist()))
     combined = {}
