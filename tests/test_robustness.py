@@ -77,9 +77,10 @@ GRIDS = [
     Grid("hadcm3-a1b", "air_temperature", -100.2, 40.3, 5, 4, time=True, z=True),
     Grid("orca2", "votemper", -30.2, 40.3, 5, 4, time=True, z=True),
     Grid("nemo-sst", "tos", -30.2, 40.3, 3, 3, time=True),
-    Grid("cmip6-ta", "ta", 1.0, 88.8, 0.9, 4, time=True, z=True),
+    Grid("cmip6-ta", "ta", 0.94, 89.28, 0.5, 4, time=True, z=True),
 ]
 FEATURES = ["places", "lakes"]
+CURVILINEAR = ("orca2", "nemo-sst")
 # grammar batteries (parsing shared by every collection) run in full on these two (geographic with time,
 # projected); the others get a compact version
 FULL = ("coads", "landsat-rgb")
@@ -288,9 +289,10 @@ def cov_battery(g: Grid) -> list[tuple[str, str, tuple]]:
     sizes = [f"{X}(0)", f"{X}(-1)", f"{X}(abc)", f"{X}(1.5)", "nope(10)", f"{X}(10),{X}(20)", f"{X}(",
              f"{X}(inf)", f"{X}(nan)", ""]
     out += [("scale-size", v, (400,)) for v in (sizes if g.id in FULL else sizes[:3])]
-    out += [("scale-size", f"{X}(1000000000000)", (413,)), ("scale-size", f"{X}(" + "9" * 40 + ")", (400, 413))]
+    huge = (400,) if g.id in CURVILINEAR else (413,)  # curvilinear grids refuse any scaling (no regular spacing)
+    out += [("scale-size", f"{X}(1000000000000)", huge), ("scale-size", f"{X}(" + "9" * 40 + ")", (400, 413))]
     out += [("scale-factor", v, (400,)) for v in ["0", "-1", "abc", "nan", "inf", ""][: 6 if g.id in FULL else 2]]
-    out += [("scale-factor", "1e-9", (413,))]
+    out += [("scale-factor", "1e-9", huge)]
     out += [("scale-axes", v, (400,)) for v in [f"{X}(0)", "nope(2)", f"{X}(-2)", f"{X}(abc)"]]
     out += [("f", v, (400,)) for v in (F_BAD + ["csv"] if g.id in FULL else ["xml"])]
     return out
