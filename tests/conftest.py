@@ -129,3 +129,26 @@ def client_for(collections: dict, tmp: Path, **server):
 
     raw = {"state_dir": str(tmp / "state"), "collections": collections, **server}
     return TestClient(create_app(config_from_dict(raw, tmp)))
+
+
+@contextlib.contextmanager
+def serve_in_thread(app):
+    """`app` behind a real uvicorn socket in a thread, for clients that speak HTTP themselves
+    (xarray's Zarr/fsspec, GDAL); yields the base URL and stops the server afterwards."""
+    import threading
+
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)

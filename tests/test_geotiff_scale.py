@@ -10,8 +10,6 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
-import threading
-import time
 
 import numpy as np
 import pytest
@@ -21,7 +19,7 @@ import xarray as xr
 from PIL import Image
 from rasterio.transform import from_origin
 
-from tests.conftest import DATASETS, free_port
+from tests.conftest import DATASETS, serve_in_thread
 
 LON, LAT = 11.25, 46.75
 POLY = "POLYGON((10.9 45.4,13.1 45.4,13.1 47.1,10.9 47.1,10.9 45.4))"
@@ -79,18 +77,8 @@ def client(app):
 @pytest.fixture(scope="module")
 def base_url(app):
     """The same app behind a real socket, for clients that speak HTTP themselves (xarray's Zarr)."""
-    import uvicorn
-
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and thread.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
-    yield f"http://127.0.0.1:{server.config.port}"
-    server.should_exit = True
-    thread.join(10)
+    with serve_in_thread(app) as base:
+        yield base
 
 
 def _decoded(path) -> xr.DataArray:

@@ -11,8 +11,6 @@ import io
 import json
 import subprocess
 import sys
-import threading
-import time
 from datetime import timedelta
 
 import cftime
@@ -22,7 +20,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from tests.conftest import DATASETS, ROOT, client_for, free_port
+from tests.conftest import DATASETS, ROOT, client_for, serve_in_thread
 
 A1B = DATASETS / "grids" / "A1B_north_america.nc"
 
@@ -30,8 +28,6 @@ A1B = DATASETS / "grids" / "A1B_north_america.nc"
 @pytest.fixture(scope="module")
 def served(cases, tmp_path_factory):
     """The time cases plus A1B (360_day, time_bnds) and a good collection, in-process and behind uvicorn (for Zarr)."""
-    import uvicorn
-
     from cubeserver.app import create_app
     from cubeserver.config import config_from_dict
 
@@ -40,19 +36,10 @@ def served(cases, tmp_path_factory):
             "c09b": {"path": str(cases / "c09b_months_std.nc")}, "c10": {"path": str(cases / "c10_nat_time.nc")},
             "a1b": {"path": str(A1B)}, "coads": {"path": str(DATASETS / "coads_sst.nc")}}
     app = create_app(config_from_dict({"state_dir": str(tmp / "state"), "collections": cols}, tmp))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and thread.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.05)
     from fastapi.testclient import TestClient
 
-    with TestClient(app) as client:
-        yield client, f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with serve_in_thread(app) as base, TestClient(app) as client:
+        yield client, base
 
 
 def nc(r) -> xr.Dataset:

@@ -25,7 +25,7 @@ from ..axes import CRS84, AxisModel
 from ..errors import BadRequest, TooLarge
 from ..grids.curvilinear import wrap180
 from .core import _as_index
-from .geometry import GEOD, MAX_SAMPLES, Cells, _parts, _xy, check_coords, resample
+from .geometry import GEOD, MAX_SAMPLES, Cells, _parts, _xy, check_coords, densify, resample
 
 
 def grid_of(axes: AxisModel):
@@ -211,26 +211,7 @@ def path_samples(axes: AxisModel, geom, m: np.ndarray | None, z: np.ndarray | No
     check_coords(qx, qy, crs, param)
     lon, lat = _lonlat(qx, qy, crs)
     step = grid_of(axes).spacing_deg
-    out = {k: [] for k in ("x", "y", "m", "z")}
-    start = 0
-    for part in _parts(lon, lat, geom):
-        n = len(part)
-        sl = slice(start, start + n)
-        seg = np.maximum(np.abs(np.diff(lon[sl])), np.abs(np.diff(lat[sl]))) / step
-        steps = np.maximum(1.0, np.ceil(2 * seg))
-        if steps.sum() > MAX_SAMPLES:
-            raise TooLarge(f"{param}: the path crosses more than {MAX_SAMPLES:,} grid cells; shorten it")
-        steps = steps.astype(int)
-        frac = np.concatenate([np.arange(s) / s for s in steps] + [np.array([1.0])])
-        seg_i = np.concatenate([np.full(s, i) for i, s in enumerate(steps)] + [np.array([n - 2])])
-        for key, vals in (("x", lon), ("y", lat), ("m", m), ("z", z)):
-            if vals is None:
-                continue
-            v = np.asarray(vals, dtype="float64")[sl]
-            out[key].append(v[seg_i] + frac * (v[seg_i + 1] - v[seg_i]))
-        start += n
-    cat = {k: (np.concatenate(v) if v else None) for k, v in out.items()}
-    return cat["x"], cat["y"], cat["m"], cat["z"]
+    return densify(geom, lon / step, lat / step, {"x": lon, "y": lat, "m": m, "z": z}, param)
 
 
 # ---------------------------------------------------------------- select.core counterparts (Coverages, Processes)

@@ -18,11 +18,11 @@ from pyproj import CRS, Geod, Transformer
 from ..axes import CRS84, AxisModel, is_lonlat
 from ..errors import BadRequest, TooLarge
 from .core import bbox_indices, query_transformer, to_native_xy
+from .paths import MAX_SAMPLES, _parts, densify  # noqa: F401 - MAX_SAMPLES, _parts: re-exported
 from .ranges import check_box
 from .ranges import check_coords as _check_coords
 
 GEOD = Geod(ellps="WGS84")
-MAX_SAMPLES = 1_000_000
 
 
 @dataclass
@@ -266,17 +266,6 @@ def _xy(geom) -> tuple[np.ndarray, np.ndarray]:
     return c[:, 0], c[:, 1]
 
 
-def _parts(xs, ys, geom) -> list[np.ndarray]:
-    """Split flat vertex arrays back into the parts of a (Multi)LineString."""
-    lines = list(geom.geoms) if hasattr(geom, "geoms") else [geom]
-    out, start = [], 0
-    for ln in lines:
-        n = len(ln.coords)
-        out.append(np.column_stack([xs[start:start + n], ys[start:start + n]]))
-        start += n
-    return out
-
-
 # ---------------------------------------------------------------- paths
 
 def path_samples(axes: AxisModel, geom, m: np.ndarray | None, z: np.ndarray | None, crs: CRS | None = None,
@@ -297,26 +286,7 @@ def path_samples(axes: AxisModel, geom, m: np.ndarray | None, z: np.ndarray | No
         raise BadRequest(f"{param}: the path lies outside the area where this collection's CRS is defined",
                          parameter=param)
     rx, ry = axes.resolution(axes.x) or 1.0, axes.resolution(axes.y) or 1.0
-    out = {k: [] for k in ("x", "y", "m", "z")}
-    start = 0
-    for part in _parts(qx, qy, geom):
-        n = len(part)
-        sl = slice(start, start + n)
-        seg = np.maximum(np.abs(np.diff(nx[sl])) / rx, np.abs(np.diff(ny[sl])) / ry)
-        steps = np.maximum(1.0, np.ceil(2 * seg))
-        if steps.sum() > MAX_SAMPLES:  # checked as floats, before any cast can overflow
-            raise TooLarge(f"{param}: the path crosses more than {MAX_SAMPLES:,} grid cells; shorten it")
-        steps = steps.astype(int)
-        frac = np.concatenate([np.arange(s) / s for s in steps] + [np.array([1.0])])
-        seg_i = np.concatenate([np.full(s, i) for i, s in enumerate(steps)] + [np.array([n - 2])])
-        for key, vals in (("x", qx), ("y", qy), ("m", m), ("z", z)):
-            if vals is None:
-                continue
-            v = np.asarray(vals, dtype="float64")[sl]
-            out[key].append(v[seg_i] + frac * (v[seg_i + 1] - v[seg_i]))
-        start += n
-    cat = {k: (np.concatenate(v) if v else None) for k, v in out.items()}
-    return cat["x"], cat["y"], cat["m"], cat["z"]
+    return densify(geom, nx / rx, ny / ry, {"x": qx, "y": qy, "m": m, "z": z}, param)
 
 
 def epoch_seconds(axes: AxisModel) -> np.ndarray:

@@ -3,15 +3,13 @@ checked against the source files with numpy (haversine argmin, shapely), plus th
 
 from __future__ import annotations
 
-import threading
-import time
 
 import numpy as np
 import pytest
 import shapely
 import xarray as xr
 
-from tests.conftest import DATASETS, free_port
+from tests.conftest import DATASETS, serve_in_thread
 
 from .conftest import NEMO, cells_of, covjson, error, haversine, locate
 
@@ -123,20 +121,8 @@ def test_nemo_coverage_netcdf_keeps_2d_latlon(grids_client, tmp_path):
 
 @pytest.fixture(scope="module")
 def nemo_http(grids_client):
-    import uvicorn
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(grids_client.app, host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and thread.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with serve_in_thread(grids_client.app) as base:
+        yield base
 
 
 @pytest.mark.parametrize("cid", ["orca2", "nemo"])
