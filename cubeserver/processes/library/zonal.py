@@ -102,11 +102,20 @@ def to_native(axes, geoms: list) -> list:
     if axes.crs.equals(CRS84):
         return geoms
     tr = axes.to_native
-    out = [shapely.transform(g, lambda xy: transform_xy(tr, xy)) for g in geoms]
+    out = [shapely.transform(_densified(g, axes), lambda xy: transform_xy(tr, xy)) for g in geoms]
     if axes.angular_x and not axes.lonlat:  # rotated angles from pyproj are -180..180; the grid may be 311..391
         shifts = [float(axes.to_grid_frame(g.centroid.x) - g.centroid.x) if not g.is_empty else 0.0 for g in out]
         out = [shapely.affinity.translate(g, xoff=dx) if dx else g for g, dx in zip(out, shifts)]
     return out
+
+
+def _densified(geom, axes):
+    """`geom` with vertices every quarter cell (at most 0.25°): a lon/lat edge is a curve in a rotated or
+    projected CRS, so transforming the corners alone would cut off the cells along the edges."""
+    res = max(axes.resolution(axes.x), axes.resolution(axes.y))
+    deg = res if axes.angular_x else res / 111_000.0
+    step = max(min(deg / 4, 0.25), float(shapely.length(geom)) / 20_000, 1e-6)
+    return shapely.segmentize(geom, step)
 
 
 def plan(da, axes, geoms: list):
