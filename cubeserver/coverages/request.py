@@ -259,12 +259,18 @@ def build(c: Collection, req: CoverageRequest, max_cells: int, *, image: bool = 
     if plan and cell_count(sel.ds) > READ_FACTOR * max_cells:
         raise TooLarge(f"scaling would read {cell_count(sel.ds):,} values, more than {READ_FACTOR}x this server's limit "
                        f"of {max_cells:,}; subset first")
-    ds = scale_dataset(sel.ds, plan, regular_dims=(sel.axes.x, sel.axes.y)) if plan else sel.ds
-    if plan:  # scaled cells have new edges: the source's bounds no longer describe them
-        ds = drop_bounds(ds, [s.dim for s in plan])
     axes = sel.axes
-    if req.crs is not None and not same_crs(req.crs, axes.crs):
-        ds, axes = reproject(ds, axes, req.crs, max_cells)
+    warp = req.crs is not None and not same_crs(req.crs, axes.crs)
+    # reprojected: X/Y scaling sizes the output grid (scale-size=Lon(100) is 100 output columns), not the source
+    output_scale = {s.dim: s for s in plan if warp and s.dim in (axes.x, axes.y)}
+    plan = [s for s in plan if s.dim not in output_scale]
+    ds = scale_dataset(sel.ds, plan, regular_dims=(axes.x, axes.y)) if plan else sel.ds
+    if plan or output_scale:  # scaled cells have new edges: the source's bounds no longer describe them
+        ds = drop_bounds(ds, [s.dim for s in plan] + list(output_scale))
+    if warp:
+        exact = {L.resolve(axes, name, "scale-size").dim: n for name, n in req.scale_size.items()}
+        size = {d: exact[d] if d in exact else s.size / s.n for d, s in output_scale.items()}
+        ds, axes = reproject(ds, axes, req.crs, max_cells, size=size)
     return Selection(ds, axes, sel.constrained)
 
 

@@ -54,26 +54,40 @@ def _prepare(ds: xr.Dataset, axes: AxisModel, dst: CRS) -> xr.Dataset:
     return ds
 
 
-def output_grid(ds: xr.Dataset, axes: AxisModel, dst: CRS):
-    """GDAL's suggested (transform, width, height) for warping `ds` to `dst`."""
+def output_grid(ds: xr.Dataset, axes: AxisModel, dst: CRS, size: dict | None = None):
+    """GDAL's suggested (transform, width, height) for warping `ds` to `dst`, resized by `size` (see reproject)."""
     xs, ys = ds[axes.x].values.astype("float64"), ds[axes.y].values.astype("float64")
     rx = abs(xs[1] - xs[0]) if len(xs) > 1 else 1.0
     ry = abs(ys[1] - ys[0]) if len(ys) > 1 else 1.0
     left, right = xs.min() - rx / 2, xs.max() + rx / 2
     bottom, top = ys.min() - ry / 2, ys.max() + ry / 2
+    size = size or {}
     try:
-        return calculate_default_transform(rio_crs(axes.crs), rio_crs(dst), len(xs), len(ys),
+        grid = calculate_default_transform(rio_crs(axes.crs), rio_crs(dst), len(xs), len(ys),
                                            left=left, bottom=bottom, right=right, top=top)
+        if not size:
+            return grid
+        _, width, height = grid
+        want = [v if isinstance(v, int) else max(1, int(round(n * v)))
+                for v, n in ((size.get(axes.x, 1.0), width), (size.get(axes.y, 1.0), height))]
+        return calculate_default_transform(rio_crs(axes.crs), rio_crs(dst), len(xs), len(ys), left=left,
+                                           bottom=bottom, right=right, top=top, dst_width=want[0], dst_height=want[1])
     except Exception as e:  # noqa: BLE001 - GDAL reports unprojectable extents as generic errors
         raise BadRequest(f"crs: cannot project this selection to {dst.name}: {e}", parameter="crs") from None
 
 
-def reproject(ds: xr.Dataset, axes: AxisModel, dst: CRS, max_cells: int | None = None) -> tuple[xr.Dataset, AxisModel]:
-    """Warp every variable to `dst` (nearest); returns the new Dataset and its AxisModel."""
+def reproject(ds: xr.Dataset, axes: AxisModel, dst: CRS, max_cells: int | None = None,
+              size: dict | None = None) -> tuple[xr.Dataset, AxisModel]:
+    """Warp every variable to `dst` (nearest); returns the new Dataset and its AxisModel.
+
+    `size` ({x or y dim: int cells, or float ratio of GDAL's suggested size}) sets the output grid:
+    an int is the exact number of cells (Coverages scale-size), a float scales the suggestion
+    (scale-factor 2 -> 0.5).
+    """
     if same_crs(axes.crs, dst):
         return ds, axes
     ds = _prepare(ds, axes, dst)
-    transform, width, height = output_grid(ds, axes, dst)
+    transform, width, height = output_grid(ds, axes, dst, size or {})
     if max_cells is not None:
         per_grid = sum(v.size // max(1, v.sizes[axes.x] * v.sizes[axes.y]) for v in ds.data_vars.values())
         if per_grid * width * height > max_cells:

@@ -92,3 +92,26 @@ def test_bad_crs_is_400(client, param, value):
     if param == "bbox-crs":
         params["bbox"] = "0,0,1,1"
     assert_error(client.get("/collections/coads/coverage", params=params), 400, param, "unknown CRS")
+
+
+def _tif_shape(client, cid, **params):
+    import rasterio
+
+    r = client.get(f"/collections/{cid}/coverage", params={"f": "geotiff", **params})
+    assert r.status_code == 200, r.text[:300]
+    with rasterio.MemoryFile(r.content) as mem, mem.open() as src:
+        return src.width, src.height, src.crs
+
+
+def test_scale_size_with_crs_sizes_the_output_grid(client):
+    """scale-size=x(100),y(80) with crs= is 100 x 80 output cells (scaling the source first gave 111 x 92)."""
+    w, h, crs = _tif_shape(client, "landsat-rgb", crs="EPSG:4326", **{"scale-size": "x(100),y(80)"})
+    assert (w, h) == (100, 80) and crs.to_epsg() == 4326
+    w, h, _ = _tif_shape(client, "rotated-pole", crs="EPSG:4326", **{"scale-size": "grid_longitude(10),grid_latitude(7)"})
+    assert (w, h) == (10, 7)
+
+
+def test_scale_factor_with_crs_divides_the_reprojected_grid(client):
+    w0, h0, _ = _tif_shape(client, "landsat-rgb", crs="EPSG:4326")
+    w, h, _ = _tif_shape(client, "landsat-rgb", crs="EPSG:4326", **{"scale-factor": "4"})
+    assert (w, h) == (round(w0 / 4), round(h0 / 4))
