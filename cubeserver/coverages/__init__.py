@@ -28,8 +28,14 @@ def collection_hook(c, base: str, doc: dict) -> None:
         return
     href = f"{base}/collections/{c.id}/coverage"
     links = [link(f"{href}?f={key}", f"{REL}coverage", media_type(key), f"coverage as {title}") for key, title in _LINKS]
-    if not holds_crs(c.axes.crs):  # e.g. a rotated pole: GeoTIFF keys cannot say it, offer it in lon/lat
-        links[0] = link(f"{href}?f=geotiff&crs={EPSG4326}", f"{REL}coverage", media_type("geotiff"),
+    # A GeoTIFF that is not the native grid (a rotated pole reprojected to lon/lat, a curvilinear grid
+    # regridded) is offered as an alternate, not as the coverage: GDAL's OGCAPI driver reads the coverage
+    # link with native-axis subsets and would place the lon/lat pixels on the native grid.
+    if c.axes.curvilinear is not None:
+        links[0] = link(f"{href}?f=geotiff", "alternate", media_type("geotiff"),
+                        "coverage as GeoTIFF (nearest-neighbour regrid of the curvilinear cells to lon/lat)")
+    elif not holds_crs(c.axes.crs):  # e.g. a rotated pole: GeoTIFF keys cannot say it
+        links[0] = link(f"{href}?f=geotiff&crs={EPSG4326}", "alternate", media_type("geotiff"),
                         "coverage as GeoTIFF (reprojected to EPSG:4326: GeoTIFF cannot hold the native CRS)")
     links += [
         link(f"{href}/domainset?f=json", f"{REL}coverage-domainset", "application/json", "domain set (CIS JSON)"),

@@ -14,9 +14,23 @@ from ..errors import BadRequest
 from .times import CalendarTime, TimeSelection, parse_datetime, parse_instant  # noqa: F401 - the datetime parsers
 
 
+# a decimal number as OGC APIs write one (also inf/nan, refused later as not finite): no Python-only
+# spellings such as digit separators (`1_000` would read as 1000) or hexadecimal floats
+DECIMAL = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*|\s*[+-]?(?:inf|infinity|nan)\s*", re.IGNORECASE)
+
+
+def decimal(text) -> float:
+    """`float(text)` for decimal spellings only; ValueError for anything else (`1_5`, `0x10`, None)."""
+    if not isinstance(text, str) or not DECIMAL.fullmatch(text):
+        if isinstance(text, (int, float)) and not isinstance(text, bool):
+            return float(text)
+        raise ValueError(f"not a decimal number: {text!r}")
+    return float(text)
+
+
 def parse_number(text, param: str) -> float:
     try:
-        v = float(text)
+        v = decimal(text)
     except (TypeError, ValueError):
         raise BadRequest(f"{param}: {text!r} is not a number", parameter=param) from None
     if not math.isfinite(v):

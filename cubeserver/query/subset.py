@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from ..errors import BadRequest
+from .parse import decimal
 
 _ITEM = re.compile(r'\s*([^\s(),"]+)\s*\(((?:[^()"]|"[^"]*")*)\)\s*')
 
@@ -134,7 +135,7 @@ def parse_axis_numbers(text: str | None, param: str, integer: bool = False) -> d
     kind = "an integer" if integer else "a number"
     for axis, body in _items(text, param, "x(100),y(50)"):
         try:
-            v = float(body)
+            v = decimal(body)
         except ValueError:
             raise BadRequest(f"{param}: {axis}({body}) needs {kind} greater than 0", parameter=param) from None
         if not math.isfinite(v) or v <= 0:
@@ -151,7 +152,7 @@ def parse_scale_factor(text: str | None, param: str = "scale-factor") -> float |
     if text is None:
         return None
     try:
-        v = float(text)
+        v = decimal(text)
     except ValueError:
         raise BadRequest(f"{param}: {text!r} is not a number; e.g. scale-factor=2 halves the resolution", parameter=param) from None
     if not math.isfinite(v) or v <= 0:

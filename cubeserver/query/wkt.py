@@ -39,6 +39,9 @@ class Coords:
         return c[:, 0], c[:, 1]
 
 
+_NOT_DECIMAL = re.compile(r"[0-9.]*[xX_][0-9a-fA-FpP_.+-]*")
+
+
 def parse_coords(text: str | None, allowed: tuple[str, ...], param: str = "coords") -> Coords:
     """Parse WKT; `allowed` are shapely type names, e.g. ("Point", "MultiPoint")."""
     if text is None or not str(text).strip():
@@ -59,6 +62,10 @@ def parse_coords(text: str | None, allowed: tuple[str, ...], param: str = "coord
         raise BadRequest(f"{param}: unknown geometry type {m.group(1)!r}; expected {' or '.join(t.upper() for t in allowed)}",
                          parameter=param)
     normal = f"{base} {dims} {text[m.start(3):]}" if dims else f"{base} {text[m.start(3):]}"
+    odd = _NOT_DECIMAL.search(text[m.start(3):])
+    if odd:  # GEOS reads hexadecimal floats (0x10 = 16): only decimal numbers are coordinates
+        raise BadRequest(f"{param}: {odd.group(0)!r} is not a decimal number; expected e.g. {_example(allowed)}",
+                         parameter=param)
     try:
         geom = shapely.from_wkt(normal)
     except (GEOSException, ValueError) as e:
