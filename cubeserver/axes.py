@@ -23,6 +23,9 @@ from .vertical import ParametricVertical, find_parametric, is_parametric
 
 CRS84 = CRS.from_user_input("OGC:CRS84")
 CRS84_URI = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+# points per edge when a box is transformed: a lon/lat edge is a curve in rotated/projected CRSs, and the
+# extreme of a curved edge (e.g. the top of a rotated grid) falls between sparse points (21 missed 0.05°)
+EDGE_POINTS = 501
 
 PRESSURE_UNITS = {"hpa", "mbar", "millibar", "millibars", "mb", "pa", "kpa", "bar", "atm"}
 
@@ -231,7 +234,7 @@ class AxisModel:
                 if minx > maxx:  # crosses the antimeridian
                     return (minx, miny, maxx, maxy)
             return (max(minx, -180.0), miny, min(maxx, 180.0), maxy)
-        b = [float(v) for v in self.to_crs84.transform_bounds(minx, miny, maxx, maxy, densify_pts=21)]
+        b = [float(v) for v in self.to_crs84.transform_bounds(minx, miny, maxx, maxy, densify_pts=EDGE_POINTS)]
         for lat in (90.0, -90.0):  # a pole inside the grid: every longitude, up to the pole
             px, py = self.to_native.transform(0.0, lat, errcheck=False)
             px = float(self.to_grid_frame(px))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from pyproj import CRS, Transformer
 
-from ..axes import CRS84, AxisModel, is_lonlat
+from ..axes import CRS84, EDGE_POINTS, AxisModel, is_lonlat
 from ..errors import BadRequest
 from ..query.parse import parse_number
 from ..query.subset import AxisSubset
@@ -46,7 +46,7 @@ def _extent_in(axes: AxisModel, crs: CRS) -> tuple[float, float, float, float]:
     if same_crs(crs, CRS84):
         return axes.crs84_bbox()
     tr = Transformer.from_crs(axes.crs, crs, always_xy=True)
-    return tuple(float(v) for v in tr.transform_bounds(*axes.native_bbox(), densify_pts=21))
+    return tuple(float(v) for v in tr.transform_bounds(*axes.native_bbox(), densify_pts=EDGE_POINTS))
 
 
 def _nearest(values: np.ndarray, v: float, res: float, sub: AxisSubset) -> np.ndarray:

@@ -15,7 +15,7 @@ import numpy as np
 import xarray as xr
 from pyproj import CRS, Transformer
 
-from ..axes import CRS84, AxisModel, crs_label, is_lonlat, iso_times
+from ..axes import CRS84, EDGE_POINTS, AxisModel, crs_label, is_lonlat, iso_times
 from ..companions import with_companions
 from ..errors import BadRequest, TooLarge
 from ..query.parse import TimeSelection, ValueSelection
@@ -144,7 +144,7 @@ def bbox_indices(axes: AxisModel, bbox, crs: CRS | None = None, param: str = "bb
     if minx > maxx and (tr is None or axes.lonlat or not (crs or CRS84).is_geographic or not _spans_dateline(axes)):
         return _across_antimeridian(axes, tr, (minx, miny, maxx, maxy), bbox, param)
     if tr is not None:
-        minx, miny, maxx, maxy = tr.transform_bounds(minx, miny, maxx, maxy, densify_pts=21, errcheck=False)
+        minx, miny, maxx, maxy = tr.transform_bounds(minx, miny, maxx, maxy, densify_pts=EDGE_POINTS, errcheck=False)
         if not all(np.isfinite([minx, miny, maxx, maxy])):
             raise BadRequest(f"{param}: {', '.join(f'{v:g}' for v in bbox)} cannot be transformed to this "
                              f"collection's CRS ({crs_label(axes.crs)})", parameter=param)

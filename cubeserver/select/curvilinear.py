@@ -21,7 +21,7 @@ import shapely
 import xarray as xr
 from pyproj import CRS, Transformer
 
-from ..axes import CRS84, AxisModel
+from ..axes import CRS84, EDGE_POINTS, AxisModel
 from ..errors import BadRequest, TooLarge
 from ..grids.curvilinear import wrap180
 from .core import _as_index
@@ -133,7 +133,7 @@ def box_mask(axes: AxisModel, bbox, crs: CRS | None, param: str) -> np.ndarray:
             raise BadRequest(f"{param}: minx {minx:g} is greater than maxx {maxx:g}; a box across the antimeridian "
                              "is accepted in longitude/latitude only", parameter=param)
         minx, miny, maxx, maxy = Transformer.from_crs(crs, CRS84, always_xy=True).transform_bounds(
-            minx, miny, maxx, maxy, densify_pts=21)
+            minx, miny, maxx, maxy, densify_pts=EDGE_POINTS)
     else:
         check_coords([minx, maxx], [miny, maxy], None, param)
     if maxx - minx >= 360.0:
