@@ -22,10 +22,10 @@ import xarray as xr
 from pyproj import CRS, Transformer
 
 from ..axes import CRS84, EDGE_POINTS, AxisModel
-from ..errors import BadRequest, TooLarge
+from ..errors import BadRequest
 from ..grids.curvilinear import wrap180
 from .core import _as_index
-from .geometry import GEOD, MAX_SAMPLES, Cells, _parts, _xy, check_coords, densify, resample
+from .geometry import GEOD, Cells, _xy, check_coords, corridor_zone, densify, resample
 
 
 def grid_of(axes: AxisModel):
@@ -181,14 +181,7 @@ def corridor_cells(axes: AxisModel, line, width_m: float, crs: CRS | None = None
     lon, lat = _lonlat(*_xy(line), crs)
     check_coords(lon, lat, None, param)
     step = g.spacing_deg / 2
-    if float(shapely.length(shapely.LineString(np.column_stack([lon, lat])))) / step > MAX_SAMPLES:
-        raise TooLarge(f"{param}: the path crosses more than {MAX_SAMPLES:,} grid cells; shorten it")
-    lon_c, lat_c = float(np.mean(lon)), float(np.mean(lat))
-    aeqd = CRS.from_proj4(f"+proj=aeqd +lat_0={lat_c} +lon_0={lon_c} +datum=WGS84 +units=m")
-    to_local = Transformer.from_crs(CRS84, aeqd, always_xy=True)
-    parts = [shapely.segmentize(shapely.LineString(p), step) for p in _parts(lon, lat, line)]
-    local = shapely.transform(shapely.MultiLineString(parts), lambda c: np.column_stack(to_local.transform(c[:, 0], c[:, 1])))
-    zone = shapely.buffer(local, width_m / 2.0, quad_segs=16)
+    zone, aeqd, to_local, lon_c, lat_c = corridor_zone(lon, lat, line, width_m, step, param)
     reach = float(np.max(np.hypot(*shapely.get_coordinates(zone).T)))  # farthest point of the zone from its centre
     cand = g.within(lon_c, lat_c, reach * 1.05 + 1000.0)
     mask = np.zeros(g.shape, dtype=bool)

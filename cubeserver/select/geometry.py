@@ -16,9 +16,9 @@ import shapely
 from pyproj import CRS, Geod, Transformer
 
 from ..axes import CRS84, AxisModel, is_lonlat
-from ..errors import BadRequest, TooLarge
+from ..errors import BadRequest
 from .core import bbox_indices, query_transformer, to_native_xy
-from .paths import MAX_SAMPLES, _parts, densify  # noqa: F401 - MAX_SAMPLES, _parts: re-exported
+from .paths import corridor_zone, densify
 from .ranges import check_box
 from .ranges import check_coords as _check_coords
 
@@ -236,14 +236,7 @@ def corridor_cells(axes: AxisModel, line, width_m: float, crs: CRS | None = None
     lon, lat = _to_lonlat(*_xy(line), crs)
     check_coords(lon, lat, None, param)
     step = max(axes.resolution(axes.x), axes.resolution(axes.y)) / 2 if axes.angular_x else 0.05
-    if float(shapely.length(shapely.LineString(np.column_stack([lon, lat])))) / step > MAX_SAMPLES:
-        raise TooLarge(f"{param}: the path crosses more than {MAX_SAMPLES:,} grid cells; shorten it")
-    lon_c, lat_c = float(np.mean(lon)), float(np.mean(lat))
-    aeqd = CRS.from_proj4(f"+proj=aeqd +lat_0={lat_c} +lon_0={lon_c} +datum=WGS84 +units=m")
-    to_local = Transformer.from_crs(CRS84, aeqd, always_xy=True)
-    parts = [shapely.segmentize(shapely.LineString(p), step) for p in _parts(lon, lat, line)]
-    local = shapely.transform(shapely.MultiLineString(parts), lambda c: np.column_stack(to_local.transform(c[:, 0], c[:, 1])))
-    zone = shapely.buffer(local, width_m / 2.0, quad_segs=16)
+    zone, aeqd, to_local, lon_c, lat_c = corridor_zone(lon, lat, line, width_m, step, param)
     bx, by = Transformer.from_crs(aeqd, CRS84, always_xy=True).transform(*shapely.get_coordinates(zone).T)
     iy, ix, relabel = _lonlat_window(axes, np.min(bx), np.min(by), np.max(bx), np.max(by), param, "corridor")
     X, Y = centres(axes, iy, ix, relabel, CRS84)

@@ -8,6 +8,8 @@ corridors sample paths the same way everywhere.
 from __future__ import annotations
 
 import numpy as np
+import shapely
+from pyproj import CRS, Transformer
 
 from ..errors import TooLarge
 
@@ -53,3 +55,22 @@ def densify(geom, gx: np.ndarray, gy: np.ndarray, series: dict, param: str) -> t
         start += n
     cat = {k: (np.concatenate(v) if v else None) for k, v in out.items()}
     return cat["x"], cat["y"], cat["m"], cat["z"]
+
+
+def corridor_zone(lon: np.ndarray, lat: np.ndarray, line, width_m: float, step: float, param: str):
+    """The corridor around a lon/lat path as a polygon in metres, in a local azimuthal equidistant
+    projection centred on the path (distances true from its centre, close to true along it).
+
+    `lon`/`lat`: the path's vertices (CRS84), `line` its (Multi)LineString (for the parts), `step`
+    the segmentation in degrees (half a cell). Returns (zone, aeqd CRS, CRS84 -> local transformer,
+    centre lon, centre lat). Raises TooLarge for a path longer than MAX_SAMPLES steps.
+    """
+    if float(shapely.length(shapely.LineString(np.column_stack([lon, lat])))) / step > MAX_SAMPLES:
+        raise TooLarge(f"{param}: the path crosses more than {MAX_SAMPLES:,} grid cells; shorten it")
+    lon_c, lat_c = float(np.mean(lon)), float(np.mean(lat))
+    aeqd = CRS.from_proj4(f"+proj=aeqd +lat_0={lat_c} +lon_0={lon_c} +datum=WGS84 +units=m")
+    to_local = Transformer.from_crs("OGC:CRS84", aeqd, always_xy=True)
+    parts = [shapely.segmentize(shapely.LineString(p), step) for p in _parts(lon, lat, line)]
+    local = shapely.transform(shapely.MultiLineString(parts),
+                              lambda c: np.column_stack(to_local.transform(c[:, 0], c[:, 1])))
+    return shapely.buffer(local, width_m / 2.0, quad_segs=16), aeqd, to_local, lon_c, lat_c
