@@ -241,6 +241,8 @@ def clean_time_axes(ds: xr.Dataset, cid: str) -> xr.Dataset:
         if keep.size != values.size or np.any(np.diff(keep) != 1):
             ds = ds.isel({dim: keep})
         enc = ds[dim].encoding
+        if np.issubdtype(ds[dim].dtype, np.datetime64) and not (enc.get("calendar") or ds[dim].attrs.get("calendar")):
+            enc["calendar"] = "standard"  # CF's default, as the metadata says (xarray would write proleptic_gregorian)
         if missing.any():
             enc.pop("missing_value", None)
             enc["_FillValue"] = None  # CF coordinates carry no fill value
