@@ -1,7 +1,9 @@
 """One exception family for every client-facing error, rendered as OGC exception JSON.
 
 Routers and the selection engine raise these; one handler turns them into
-`{"type", "title", "status", "detail"}` so no standard has its own error format.
+`{"type", "title", "status", "detail", "code", "description"}` (RFC 7807 members for Common and
+Processes, `code`/`description` for the EDR and Features exception schemas) so no standard has
+its own error format.
 Unexpected exceptions become a 500 without traceback or server path.
 """
 
@@ -39,6 +41,9 @@ class APIError(Exception):
             "title": self.title,
             "status": self.status,
             "detail": self.detail,
+            # the EDR 1.1 and Features exception schemas (exception.yaml) require `code`, with `description`
+            "code": self.kind,
+            "description": self.detail,
         }
         if self.parameter:
             body["parameter"] = self.parameter

@@ -135,3 +135,12 @@ def test_real_cli_server_over_http(live_server):
     ids = {c["id"] for c in r.json()["collections"]}
     assert set(GRIDDED) <= ids
     assert requests.get(f"{live_server}/", headers={"accept": "text/html"}, timeout=30).text.startswith("<!doctype html>")
+
+
+def test_errors_carry_the_edr_and_features_exception_members(client):
+    """EDR 1.1 / Features 1.0 exception.yaml require `code` (string); `description` is the text."""
+    for url in ("/collections/coads/position?coords=POINT(500%2038.6)", "/collections/nope", "/collections/places/items/nope"):
+        body = client.get(url).json()
+        assert isinstance(body["code"], str) and body["code"], body
+        assert body["description"] == body["detail"]
+        assert body["type"].endswith("/" + body["code"])
