@@ -18,14 +18,13 @@ from pyproj.exceptions import CRSError, ProjError
 
 from .companions import bounds_only_dims
 from .grid_mapping import axis_is_lonlat, find_grid_mapping, grid_mapping_crs
+from .grids.edges import outer_edges as _edges
 from .query.cftimes import canonical
 from .vertical import ParametricVertical, find_parametric, is_parametric
 
 CRS84 = CRS.from_user_input("OGC:CRS84")
 CRS84_URI = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
-# points per edge when a box is transformed: a lon/lat edge is a curve in rotated/projected CRSs, and the
-# extreme of a curved edge (e.g. the top of a rotated grid) falls between sparse points (21 missed 0.05°)
-EDGE_POINTS = 501
+EDGE_POINTS = 501  # per edge of a transformed box: 21 missed the top of a rotated grid's curved edge by 0.05°
 
 PRESSURE_UNITS = {"hpa", "mbar", "millibar", "millibars", "mb", "pa", "kpa", "bar", "atm"}
 
@@ -261,15 +260,6 @@ class AxisModel:
         if self.curvilinear is not None:
             out.update(self.curvilinear.describe())
         return out
-
-
-def _edges(values: np.ndarray) -> tuple[float, float]:
-    """Outer cell edges of a 1-D axis of cell centres, ascending or descending, regular or not:
-    each end cell reaches half the way to its neighbour (the edges of CF 7.1 bounds when none are stored)."""
-    v = np.sort(np.asarray(values, dtype="float64"))
-    if v.size < 2:
-        return float(v[0]), float(v[-1])
-    return float(v[0] - (v[1] - v[0]) / 2), float(v[-1] + (v[-1] - v[-2]) / 2)
 
 
 def _wrap180(v: float) -> float:

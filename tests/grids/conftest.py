@@ -161,3 +161,12 @@ def same_crs(a: CRS, b: CRS) -> bool:
     """Equal CRSs; PROJ finds a `from_cf` rotated pole unequal to its own WKT, so compare as WKT too."""
     a, b = CRS.from_user_input(a), CRS.from_user_input(b)
     return a.equals(b, ignore_axis_order=True) or CRS.from_wkt(a.to_wkt()).equals(CRS.from_wkt(b.to_wkt()))
+
+
+def netcdf_answer(client, tmp_path, url, **params) -> xr.Dataset:
+    """GET `url` (200 expected) and open the NetCDF answer with xarray, loaded."""
+    r = client.get(url, params=params)
+    assert r.status_code == 200, r.text[:500]
+    path = tmp_path / f"answer-{abs(hash((url, tuple(sorted(params.items())))))}.nc"
+    path.write_bytes(r.content)
+    return xr.open_dataset(path).load()

@@ -16,15 +16,7 @@ import rasterio
 import xarray as xr
 from pyproj import CRS, Transformer
 
-from .conftest import CRS84, GRIDS, GRIDS_DIR, Native, covjson, interior_points, same_crs
-
-
-def _nc(client, tmp_path, url, **params) -> xr.Dataset:
-    r = client.get(url, params=params)
-    assert r.status_code == 200, r.text[:500]
-    path = tmp_path / f"answer-{abs(hash((url, tuple(sorted(params.items())))))}.nc"
-    path.write_bytes(r.content)
-    return xr.open_dataset(path).load()
+from .conftest import CRS84, GRIDS, GRIDS_DIR, Native, covjson, interior_points, netcdf_answer as _nc, same_crs
 
 
 def _as_source(got: xr.DataArray, source: xr.DataArray) -> xr.DataArray:

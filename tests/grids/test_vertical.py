@@ -12,17 +12,9 @@ import xarray as xr
 
 from tests.conftest import client_for
 
-from .conftest import GRIDS, covjson
+from .conftest import GRIDS, covjson, netcdf_answer as _nc
 
 HH = GRIDS["hh"]
-
-
-def _nc(client, tmp_path, url, **params) -> xr.Dataset:
-    r = client.get(url, params=params)
-    assert r.status_code == 200, r.text[:500]
-    path = tmp_path / f"v-{abs(hash((url, tuple(sorted(params.items())))))}.nc"
-    path.write_bytes(r.content)
-    return xr.open_dataset(path).load()
 
 
 def test_hybrid_height_metadata_names_the_kind(grids_client):
