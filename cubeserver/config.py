@@ -136,7 +136,13 @@ class DaskConfig(Strict):
 
 
 class HTTPConfig(Strict):
-    cors_origins: list[str] = ["*"]
+    cors_origins: list[str] = Field(default=["*"], description="origins browsers may read answers from (GET/HEAD)")
+    cors_write_origins: list[str] = Field(
+        default=[], description="origins whose pages may POST/DELETE (execute, dismiss); none by default")
+    trusted_hosts: list[str] = Field(
+        default=["*"], description="Host header values answered (exact or *.domain); others get a 400. "
+        "Set it (or base_url) in production so links never reflect a client's Host")
+    content_security_policy: str | None = Field(default=None, description="replaces the CSP sent with HTML pages")
     gzip_min_size: int = Field(default=1024, ge=0)
     cache_control: str = "public, max-age=60"
 

@@ -18,16 +18,32 @@ EXPOSED = ["ETag", "Last-Modified", "Cache-Control", "Content-Disposition", "Con
            "Link", "Preference-Applied", "Content-Crs"]
 
 
+WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class SplitCORS:
+    """Pure ASGI: reads (GET/HEAD) get CORS for `http.cors_origins`, writes (POST/DELETE: execute,
+    dismiss) only for `http.cors_write_origins`, so a foreign page can show the data but cannot
+    start or dismiss jobs with a visitor's credentials. Preflights are routed by the method they ask for."""
+
+    def __init__(self, app, read_origins: list[str], write_origins: list[str]):
+        common = {"allow_headers": ["*"], "expose_headers": EXPOSED, "max_age": 600}
+        self.read = CORSMiddleware(app, allow_origins=read_origins, allow_methods=["GET", "HEAD", "OPTIONS"], **common)
+        self.write = CORSMiddleware(app, allow_origins=write_origins,
+                                    allow_methods=["GET", "HEAD", "POST", "DELETE", "OPTIONS"], **common)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.read(scope, receive, send)
+        method = scope["method"]
+        if method == "OPTIONS":
+            method = dict(scope.get("headers") or ()).get(b"access-control-request-method", b"").decode("latin-1")
+        await (self.write if method.upper() in WRITES else self.read)(scope, receive, send)
+
+
 def install(app, ctx) -> None:
     cfg = ctx.config.http
     app.add_middleware(GzipMiddleware, min_size=cfg.gzip_min_size)  # each add goes outside the previous
     app.add_middleware(ConditionalMiddleware, ctx=ctx)
     app.add_middleware(HeadMiddleware)
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=cfg.cors_origins,
-        allow_methods=["GET", "HEAD", "POST", "DELETE", "OPTIONS"],
-        allow_headers=["*"],
-        expose_headers=EXPOSED,
-        max_age=600,
-    )
+    app.add_middleware(SplitCORS, read_origins=cfg.cors_origins, write_origins=cfg.cors_write_origins)
