@@ -124,6 +124,8 @@ def _resolve(root: Path, path: str) -> Path:
 
 class LimitsConfig(Strict):
     max_cells: int = Field(default=50_000_000, gt=0, description="cells per request before 413")
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0, description="request body size before 413")
+    max_url_bytes: int = Field(default=64 * 1024, gt=0, description="path + query string length before 414")
     features_default_limit: int = Field(default=10, gt=0)
     features_max_limit: int = Field(default=10_000, gt=0)
 

@@ -1,7 +1,7 @@
 """HTTP behaviour browsers and caches expect: CORS, gzip, ETag/Last-Modified with 304, Cache-Control.
 
 All pure ASGI middleware, installed last so it wraps every router. Order, outside in:
-CORS (also answers preflight OPTIONS) -> HEAD-as-GET -> conditional requests -> gzip -> the app,
+CORS -> request limits (URL 414, body 413, JSON bodies 415) (also answers preflight OPTIONS) -> HEAD-as-GET -> conditional requests -> gzip -> the app,
 so HEAD gets exactly GET's headers, and a gzipped and a plain answer carry different
 ETags, as HTTP requires.
 """
@@ -13,6 +13,7 @@ from starlette.middleware.cors import CORSMiddleware
 from .conditional import ConditionalMiddleware
 from .gzip import GzipMiddleware
 from .head import HeadMiddleware
+from .limits import RequestLimitsMiddleware
 
 EXPOSED = ["ETag", "Last-Modified", "Cache-Control", "Content-Disposition", "Content-Encoding", "Location",
            "Link", "Preference-Applied", "Content-Crs"]
@@ -46,4 +47,6 @@ def install(app, ctx) -> None:
     app.add_middleware(GzipMiddleware, min_size=cfg.gzip_min_size)  # each add goes outside the previous
     app.add_middleware(ConditionalMiddleware, ctx=ctx)
     app.add_middleware(HeadMiddleware)
+    limits = ctx.config.limits  # inside CORS, so a browser can read the 413/414/415 it gets
+    app.add_middleware(RequestLimitsMiddleware, max_url=limits.max_url_bytes, max_body=limits.max_body_bytes)
     app.add_middleware(SplitCORS, read_origins=cfg.cors_origins, write_origins=cfg.cors_write_origins)
