@@ -126,6 +126,19 @@ class LimitsConfig(Strict):
     max_cells: int = Field(default=50_000_000, gt=0, description="cells per request before 413")
     max_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0, description="request body size before 413")
     max_url_bytes: int = Field(default=64 * 1024, gt=0, description="path + query string length before 414")
+    memory_budget_bytes: int | None = Field(
+        default=None, gt=0, description="estimated bytes of all data answers in flight before a 503 (default: a "
+        "quarter of the machine's memory, at most 4 GiB)")
+
+    def memory_budget(self) -> int:
+        """The configured budget, or min(RAM / 4, 4 GiB)."""
+        if self.memory_budget_bytes:
+            return self.memory_budget_bytes
+        try:
+            ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (ValueError, OSError, AttributeError):
+            ram = 8 * 2**30
+        return min(ram // 4, 4 * 2**30)
     features_default_limit: int = Field(default=10, gt=0)
     features_max_limit: int = Field(default=10_000, gt=0)
 

@@ -22,9 +22,7 @@ from tests.conftest import start_server
 SHAPE = (3, 400, 1000)  # 1.2 M values per answer: over the streaming threshold
 
 
-@pytest.fixture(scope="module")
-def big_cube_server(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("streams")
+def _serve_big_cube(tmp, limits: dict | None = None):
     rng = np.random.default_rng(7)
     values = rng.normal(280, 10, SHAPE).astype("float32")
     ds = xr.Dataset(
@@ -35,7 +33,8 @@ def big_cube_server(tmp_path_factory):
     path = tmp / "big.nc"
     ds.to_netcdf(path)
     config = tmp / "config.yaml"
-    config.write_text(yaml.safe_dump({"state_dir": str(tmp / "state"), "collections": {"big": {"path": str(path)}}}))
+    config.write_text(yaml.safe_dump({"state_dir": str(tmp / "state"), "collections": {"big": {"path": str(path)}},
+                                      "limits": limits or {}}))
     proc, base = start_server(config, tmp)
     try:
         yield base, ds
@@ -44,11 +43,28 @@ def big_cube_server(tmp_path_factory):
         proc.wait(20)
 
 
+@pytest.fixture(scope="module")
+def big_cube_server(tmp_path_factory):
+    yield from _serve_big_cube(tmp_path_factory.mktemp("streams"))
+
+
+BYTES_PER_ANSWER = SHAPE[0] * SHAPE[1] * SHAPE[2] * (4 + 10)  # cubeserver.budget's estimate for float32
+
+
+@pytest.fixture(scope="module")
+def budget_server(tmp_path_factory):
+    # room for one large answer in flight, not two
+    yield from _serve_big_cube(tmp_path_factory.mktemp("budget"), {"memory_budget_bytes": int(BYTES_PER_ANSWER * 1.5)})
+
+
+CUBE = "/collections/big/cube?bbox=-180,-60,180,60&datetime=2020-01-01/2020-01-03&parameter-name=t2m"
+
+
 @pytest.mark.parametrize("concurrent", [12])
 def test_concurrent_large_covjson_all_complete(big_cube_server, concurrent):
     base, ds = big_cube_server
     assert ds["t2m"].size >= STREAM_MIN_VALUES
-    url = f"{base}/collections/big/cube?bbox=-180,-60,180,60&datetime=2020-01-01/2020-01-03&parameter-name=t2m"
+    url = base + CUBE
 
     async def one(client):
         r = await client.get(url)
@@ -67,3 +83,22 @@ def test_concurrent_large_covjson_all_complete(big_cube_server, concurrent):
         np.testing.assert_array_equal(got, expected)
     # and the server still answers small requests
     assert httpx.get(f"{base}/collections/big", timeout=30).status_code == 200
+
+
+def test_memory_budget_answers_503_while_full_then_serves(budget_server):
+    base, ds = budget_server
+    with httpx.Client(timeout=120) as first_client, httpx.Client(timeout=120) as other:
+        with first_client.stream("GET", base + CUBE) as first:  # booked, and held: we read nothing yet
+            assert first.status_code == 200
+            busy = other.get(base + CUBE)
+            assert busy.status_code == 503, busy.text[:300]
+            assert int(busy.headers["retry-after"]) > 0
+            assert busy.json()["code"] == "ServerBusy" and "MiB" in busy.json()["detail"]
+            small = other.get(base + "/collections/big/position?coords=POINT(10 10)")
+            assert small.status_code == 200  # small answers still fit
+            body = first.read()
+        assert len(body) > 1_000_000
+    after = httpx.get(base + CUBE, timeout=120)  # the first answer gave its bytes back when it ended
+    assert after.status_code == 200
+    got = np.asarray(after.json()["ranges"]["t2m"]["values"], dtype="float32").reshape(ds["t2m"].shape)
+    np.testing.assert_array_equal(got, ds["t2m"].values)
