@@ -17,6 +17,8 @@ import yaml
 from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator,
                       model_validator)
 
+from .auth.settings import Access, AuthConfig
+
 DEFAULT_CONFIG = Path(__file__).with_name("default_config.yaml")
 
 FORMATS_BY_SUFFIX = {
@@ -69,6 +71,7 @@ class CollectionConfig(Strict):
     time_property: str | None = Field(default=None, description="features: property holding the time")
     id_property: str | None = Field(default=None, description="features: property holding the feature id")
     reference_time: str | None = Field(default=None, description="dimension holding forecast reference times (EDR instances)")
+    access: Access | None = Field(default=None, description="private collection: roles that may see it (needs auth)")
 
     @field_validator("crs")
     @classmethod
@@ -171,6 +174,7 @@ class ServerConfig(Strict):
     limits: LimitsConfig = LimitsConfig()
     dask: DaskConfig = DaskConfig()
     http: HTTPConfig = HTTPConfig()
+    auth: AuthConfig | None = Field(default=None, description="access control; without it the server is open")
     skip_broken: bool = Field(default=False, description="serve the healthy collections when some cannot be opened "
                               "(each broken one is logged); `serve --skip-broken` does the same")
     root: Path = Field(default=Path("."), exclude=True, description="folder relative paths resolve against")
@@ -292,6 +296,9 @@ def config_from_dict(raw: dict, root: Path, lenient: bool = False) -> ServerConf
     for cid, cc in {**probes, **good}.items():
         if cc.locations and cc.locations not in entries:
             problems.setdefault(cid, []).append(f"collections.{cid}.locations: no collection {cc.locations!r}")
+        if cc.access is not None and server is not None and server.auth is None:
+            problems.setdefault(cid, []).append(f"collections.{cid}.access: there is no 'auth' section, so nobody "
+                                                "could be identified to see this collection")
     if top or (problems and not lenient):
         raise ConfigError(top + [line for lines in problems.values() for line in lines])
     server.collections = good

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .auth.identity import may_see
 from .axes import AxisModel, build_axes, iso_times
 from .config import VECTOR_FORMATS, CollectionConfig, ConfigError, ServerConfig
 from .errors import NotFound
@@ -162,14 +163,20 @@ class Registry:
                 c.config = c.config.model_copy(update={"locations": None})
 
     def __iter__(self):
-        return iter(list(self._collections.values()))
+        """The collections the current identity may see (all of them outside a request or without auth)."""
+        return iter([c for c in list(self._collections.values()) if may_see(c.config)])
 
     def __contains__(self, cid: str) -> bool:
-        return cid in self._collections
+        c = self._collections.get(cid)
+        return c is not None and may_see(c.config)
 
     def get(self, cid: str) -> Collection:
+        """The collection, or 404, also for a private one the current identity may not see (no leak)."""
         try:
-            return self._collections[cid]
+            c = self._collections[cid]
+            if not may_see(c.config):
+                raise KeyError(cid)
+            return c
         except KeyError:
             shown = cid if len(cid) <= 80 else cid[:80] + "..."
             raise NotFound(f"no collection {shown!r}; see /collections for the list", parameter="collectionId") from None
