@@ -126,12 +126,31 @@ def _resolve(root: Path, path: str) -> Path:
 
 
 class LimitsConfig(Strict):
+    """Per-request and server-wide limits (issue 13): each a clear 4xx/503 when passed."""
+
     max_cells: int = Field(default=50_000_000, gt=0, description="cells per request before 413")
     max_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0, description="request body size before 413")
     max_url_bytes: int = Field(default=64 * 1024, gt=0, description="path + query string length before 414")
+    execute_rate: str | None = Field(default="120/minute", description="process executions per identity (or client "
+                                     "address), e.g. '10/second', '120/minute'; null: unlimited")
+    data_rate: str | None = Field(default=None, description="EDR/Coverages/Features data queries per identity; null: "
+                                  "unlimited (Zarr chunk reads are never counted)")
     memory_budget_bytes: int | None = Field(
         default=None, gt=0, description="estimated bytes of all data answers in flight before a 503 (default: a "
         "quarter of the machine's memory, at most 4 GiB)")
+
+    @field_validator("execute_rate", "data_rate")
+    @classmethod
+    def _rate(cls, v):
+        if v is None:
+            return v
+        from limits import parse
+
+        try:
+            parse(v)
+        except ValueError:
+            raise ValueError(f"{v!r} is not a rate; use e.g. '10/second', '120/minute', '1000/hour'") from None
+        return v
 
     def memory_budget(self) -> int:
         """The configured budget, or min(RAM / 4, 4 GiB)."""

@@ -170,3 +170,31 @@ def test_openapi_declares_the_security_schemes(secured):
     execute = spec["paths"]["/processes/{processId}/execution"]["post"]
     assert execute["security"]
     assert "security" not in spec["paths"]["/collections"]["get"]
+
+
+def test_execute_rate_limit_per_identity_429_with_retry_after(tmp_path):
+    (tmp_path / "admin.key").write_text(ADMIN)
+    with client_for(COLLECTIONS, tmp_path, auth=auth_section(), limits={"execute_rate": "3/minute"}) as c:
+        alice = {"X-API-Key": ALICE}
+        assert [c.post(EXECUTE, json=BODY, headers=alice).status_code for _ in range(3)] == [200] * 3
+        r = c.post(EXECUTE, json=BODY, headers=alice)
+        assert r.status_code == 429 and 0 < int(r.headers["retry-after"]) <= 60
+        assert r.json()["code"] == "TooManyRequests" and "3 per 1 minute" in r.json()["detail"]
+        assert c.post(EXECUTE, json=BODY, headers={"X-API-Key": ADMIN}).status_code == 200  # others are not slowed
+
+
+def test_data_rate_limit_counts_queries_not_metadata_or_zarr(tmp_path):
+    coads = {"coads": COLLECTIONS["coads"]}
+    with client_for(coads, tmp_path, limits={"data_rate": "2/minute"}) as c:
+        q = "/collections/coads/position?coords=POINT(-30 10)"
+        assert [c.get(q).status_code for _ in range(2)] == [200, 200]
+        assert c.get(q).status_code == 429
+        assert c.get("/collections/coads").status_code == 200
+        assert c.get("/collections/coads/zarr/.zmetadata").status_code == 200
+
+
+def test_bad_rate_is_a_config_error(tmp_path):
+    from cubeserver.config import ConfigError, config_from_dict
+
+    with pytest.raises(ConfigError, match="limits.execute_rate"):
+        config_from_dict({"collections": {}, "limits": {"execute_rate": "lots"}}, tmp_path)
