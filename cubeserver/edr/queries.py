@@ -229,11 +229,14 @@ def _corridor_levels(c: Collection, params: Mapping[str, str], coords: Coords,
     if ax.z is None:
         if q.z is not None:
             raise BadRequest("z: this collection has no vertical axis", parameter="z")
+        if coords.z is not None:
+            geo.nearest_levels(ax, coords.z)  # 400: Z values on a collection without a vertical axis
         return None, "z"
     if coords.z is not None:
         geo.nearest_levels(ax, coords.z)  # 400 when the path leaves the vertical extent
         lo, hi = float(np.min(coords.z)), float(np.max(coords.z))
     elif q.z is not None:
+        value_indices(ax.z_values, q.z, ax.z, "z", ax.z_units)  # z: existing levels (400 listing them)
         vals = q.z.values if q.z.values is not None else [q.z.low, q.z.high]
         lo, hi = float(min(vals)), float(max(vals))
     else:
