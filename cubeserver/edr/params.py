@@ -249,10 +249,11 @@ def required_units(params: Mapping[str, str], name: str, allowed: Iterable[str])
     raw = _blank(params.get(name))
     if raw is None:
         raise BadRequest(f"{name}: required; one of {', '.join(allowed)}", parameter=name)
-    u = raw.strip()
-    u = UNIT_SPELLINGS.get(u.lower(), u)
+    def canon(text: str) -> str:
+        return UNIT_SPELLINGS.get(text.strip().lower(), text.strip().lower())
+
     for a in allowed:
-        if a.lower() == u.lower():
+        if canon(a) == canon(raw):
             return a
     raise BadRequest(f"{name}: unsupported units {raw!r}; use one of {', '.join(allowed)}", parameter=name)
 

@@ -107,7 +107,11 @@ def test_csv_projected_uses_x_y(client):
     r = query(client, "/collections/landsat-rgb/position", coords=pts, f="csv")
     df = pd.read_csv(io.StringIO(r.text))
     assert list(df.columns)[:2] == ["longitude", "latitude"] and len(df) == 2 and df.longitude.max() < -77
-    r = query(client, "/collections/landsat-rgb/position", coords=pts, f="csv", crs="EPSG:32618")
+    from pyproj import Transformer
+    (x0, x1), (y0, y1) = Transformer.from_crs("OGC:CRS84", "EPSG:32618", always_xy=True).transform(
+        [-77.75, -77.7], [24.6, 24.65])
+    r = query(client, "/collections/landsat-rgb/position", coords=f"MULTIPOINT(({x0} {y0}),({x1} {y1}))", f="csv",
+              crs="EPSG:32618")
     df = pd.read_csv(io.StringIO(r.text))
     assert list(df.columns)[:2] == ["x", "y"] and len(df) == 2 and df.x.min() > 100000
 
