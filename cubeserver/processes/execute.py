@@ -30,7 +30,15 @@ def parse_body(raw: bytes) -> dict:
 
 
 def request_options(process: Process, body: dict) -> dict:
-    """Validated `outputs` (id -> transmissionMode, mediaType) and `response` of an execute request."""
+    """Validated `outputs` (id -> transmissionMode, mediaType) and `response` of an execute request.
+
+    `subscriber` (callbacks, /req/callback/job-callback) is refused with a 400: this server does not
+    declare the callback class (it would make the server POST to client-chosen URLs); poll
+    /jobs/{jobId} instead. A request that asked for callbacks must not silently get none.
+    """
+    if body.get("subscriber") is not None:
+        raise BadRequest("subscriber: callbacks are not supported by this server; run with "
+                         "'Prefer: respond-async' and poll the job's Location (/jobs/{jobId})", parameter="subscriber")
     response = body.get("response", "raw")
     if response not in ("raw", "document"):
         raise BadRequest("response: must be 'raw' or 'document'", parameter="response")
