@@ -31,6 +31,7 @@ from ..select.core import _as_index, bbox_indices, cell_count, select_variables,
 from ..select.ranges import check_box
 from ..select.reproject import reproject, same_crs
 from ..select.scale import AxisScale, from_factor, from_size, scale_dataset
+from . import bounds
 from . import labels as L
 from .spatial import combine, subset_indices
 
@@ -140,6 +141,7 @@ def select(c: Collection, req: CoverageRequest, *, image: bool = False) -> Selec
     """Fields and index ranges, still lazy. `image`: reduce unconstrained non-X/Y axes to one value."""
     axes = c.axes
     ds = select_variables(c.ds, req.properties, c.variables, "properties")
+    bounds.check_exclusive(axes, req)
     by_kind: dict[str, AxisSubset] = {}
     by_dim: dict[str, AxisSubset] = {}
     for sub in req.subset:
@@ -156,6 +158,7 @@ def select(c: Collection, req: CoverageRequest, *, image: bool = False) -> Selec
         spatial.append(bbox_xy(axes, req.bbox, req.bbox_crs))
     if "x" in by_kind or "y" in by_kind:
         crs = req.subset_crs or _degrees_crs(axes, [by_kind[k] for k in ("x", "y") if k in by_kind])
+        bounds.check_xy(axes, by_kind.get("x"), by_kind.get("y"), crs)
         spatial.append(subset_indices(axes, by_kind.get("x"), by_kind.get("y"), crs))
     relabel = None
     xy = combine(spatial)
@@ -167,12 +170,16 @@ def select(c: Collection, req: CoverageRequest, *, image: bool = False) -> Selec
     if axes.t is not None and (req.datetime is not None or "t" in by_kind):
         idx = None
         if req.datetime is not None:
+            bounds.check_time(axes, req.datetime, "datetime")
             idx = time_indices(axes, req.datetime, "datetime")
-        if "t" in by_kind:
-            j = time_indices(axes, _time_selection(by_kind["t"]), "subset")
-            idx = j if idx is None else np.intersect1d(idx, j)
-            if idx.size == 0:
-                raise BadRequest("datetime: datetime and the time subset do not overlap", parameter="datetime")
+        else:  # a `subset` on time (never both: check_exclusive)
+            sub = by_kind["t"]
+            if sub.latest:  # time(*): the latest time step (/req/subsetting-temporal/wildcard-limits C)
+                idx = np.array([int(np.argmax(bounds.t_positions(axes)))])
+            else:
+                tsel = _time_selection(sub)
+                bounds.check_time(axes, tsel, "subset")
+                idx = time_indices(axes, tsel, "subset")
         picks[axes.t] = _as_index(idx)
         constrained.add(axes.t)
     elif req.datetime is not None:
@@ -181,6 +188,7 @@ def select(c: Collection, req: CoverageRequest, *, image: bool = False) -> Selec
     for dim, sub in by_dim.items():
         if dim in (axes.x, axes.y, axes.t):
             continue
+        bounds.check_values(c.ds, dim, sub)
         picks[dim] = _as_index(_value_indices(c.ds, dim, sub))
         constrained.add(dim)
 
@@ -214,6 +222,7 @@ def _degrees_crs(axes: AxisModel, subs: list[AxisSubset]) -> CRS | None:
 def bbox_xy(axes: AxisModel, bbox, crs: CRS | None):
     """Cells inside `bbox` (CRS84 unless bbox-crs); 400 naming bbox for corners out of range."""
     check_box(bbox, crs, "bbox", axes)
+    bounds.check_bbox(axes, bbox, crs)
     return bbox_indices(axes, bbox, crs or CRS84, "bbox")
 
 

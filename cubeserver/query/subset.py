@@ -27,6 +27,7 @@ class AxisSubset:
     low: str | None = None
     high: str | None = None
     point: str | None = None
+    latest: bool = False  # a single `*`: the latest step on time, the whole axis elsewhere
 
     @property
     def is_point(self) -> bool:
@@ -35,6 +36,8 @@ class AxisSubset:
     def text(self) -> str:
         if self.is_point:
             return f"{self.axis}({self.point})"
+        if self.latest:
+            return f"{self.axis}(*)"
         return f"{self.axis}({self.low or '*'}:{self.high or '*'})"
 
 
@@ -119,7 +122,7 @@ def parse_subset(values: list[str] | str | None, param: str = "subset") -> list[
             if parts is None:
                 point = _unquote(body, param)
                 if point is None:
-                    out.append(AxisSubset(axis))  # axis(*): the whole axis
+                    out.append(AxisSubset(axis, latest=True))  # axis(*): latest time step / the whole axis
                 else:
                     out.append(AxisSubset(axis, point=point))
             else:
