@@ -17,7 +17,8 @@ from .manager import JobManager
 from .store import STATUSES, Job
 
 F = Query(None, description="response format: json or html (overrides Accept)")
-LIMIT_DEFAULT, LIMIT_MAX = 10, 10_000  # the OpenAPI fragments of /req/core/pl-limit-definition, /req/job-list/limit-definition
+# /req/core/pl-limit-definition, /req/job-list/limit-definition; larger limits are reduced (Processes 7.6)
+LIMIT_DEFAULT, LIMIT_MAX = 10, 10_000
 REL = "http://www.opengis.net/def/rel/ogc/1.0"
 EXECUTE_BODY = {
     "required": True,
@@ -76,11 +77,13 @@ def build_router(ctx: AppContext, jobs: JobManager) -> APIRouter:
 
     @r.get("/processes", summary="The processes this server can run")
     def processes(request: Request, f: str | None = F,
-                  limit: int = Query(LIMIT_DEFAULT, ge=1, le=LIMIT_MAX,
-                                     description="at most this many process summaries (/req/core/pl-limit-definition)"),
+                  limit: int = Query(LIMIT_DEFAULT, ge=1, le=2**62, json_schema_extra={"maximum": LIMIT_MAX},
+                                     description=f"at most this many process summaries; values above {LIMIT_MAX} "
+                                                 "are reduced to it (/req/core/pl-limit-definition)"),
                   offset: int = Query(0, ge=0, le=2**62, description="skip this many summaries (paging; see the next link)")):
         fmt = choose(request, f, ["json", "html"])
         base = ctx.base_url(request)
+        limit = min(limit, LIMIT_MAX)
         found = list(jobs.processes.values())
         page = found[offset:offset + limit]
         doc = {"processes": [p.summary(base) for p in page],
@@ -129,8 +132,9 @@ def build_router(ctx: AppContext, jobs: JobManager) -> APIRouter:
 
     @r.get("/jobs", summary="Jobs, newest first")
     def job_list(request: Request, f: str | None = F,
-                 limit: int = Query(LIMIT_DEFAULT, ge=1, le=LIMIT_MAX,
-                                    description="at most this many jobs (/req/job-list/limit-definition)"),
+                 limit: int = Query(LIMIT_DEFAULT, ge=1, le=2**62, json_schema_extra={"maximum": LIMIT_MAX},
+                                    description=f"at most this many jobs; values above {LIMIT_MAX} are reduced to it "
+                                                "(/req/job-list/limit-definition)"),
                  offset: int = Query(0, ge=0, le=2**62, description="skip this many jobs (paging; see the next link)"),
                  status: list[str] | None = Query(None, description="accepted, running, successful, failed, dismissed"),
                  processID: list[str] | None = Query(None, description="only jobs of these processes"),
@@ -139,6 +143,7 @@ def build_router(ctx: AppContext, jobs: JobManager) -> APIRouter:
                  minDuration: float | None = Query(None, ge=0, description="seconds from start to finish (or now)"),
                  maxDuration: float | None = Query(None, ge=0, description="seconds from start to finish (or now)")):
         fmt = choose(request, f, ["json", "html"])
+        limit = min(limit, LIMIT_MAX)
         statuses = _split(status)
         bad = [s for s in statuses if s not in STATUSES]
         if bad:
