@@ -107,10 +107,10 @@ def build_router(ctx: AppContext, jobs: JobManager) -> APIRouter:
         p = process_or_404(processId)
         body = ex.parse_body(await request.body())
         options = ex.request_options(p, body)
-        inputs = body.get("inputs", {})
+        base = ctx.base_url(request)
+        inputs = await run_blocking(ex.resolve_references, body.get("inputs", {}), base, jobs)
         params = await run_blocking(p.validate, inputs, ctx)
         async_ = "respond-async" in request.headers.get("prefer", "").lower()
-        base = ctx.base_url(request)
         job, future = await run_blocking(jobs.submit, p, params, inputs, options, "async" if async_ else "sync")
         if async_:
             return json_response(status_doc(job, base), status=201, headers={
