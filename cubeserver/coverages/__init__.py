@@ -12,9 +12,15 @@ from ..encode.geotiff import holds_crs
 from ..negotiate import media_type
 
 CONF = "http://www.opengis.net/spec/ogcapi-coverages-1/1.0/conf/"
+# the current draft's URIs (standard/clause_2_conformance.adoc, https) for the classes this server meets;
+# its scaling (`resolution`, `width`/`height`) and field-selection (`exclude-properties`) classes are not
+# declared: this server implements the earlier `scale-*` and `properties` parameters
+DRAFT = "https://www.opengis.net/spec/ogcapi-coverages-1/1.0/conf/"
 CONFORMANCE = [CONF + c for c in (
     "core", "subsetting", "bbox", "datetime", "fieldselection", "scaling", "crs",
     "geotiff", "netcdf", "coveragejson", "png", "oas30",
+)] + [DRAFT + c for c in (
+    "core", "subsetting-spatial", "subsetting-temporal", "subsetting-general", "geotiff", "netcdf", "coveragejson", "png",
 )]
 REL = "http://www.opengis.net/def/rel/ogc/1.0/"
 EPSG4326 = "http://www.opengis.net/def/crs/EPSG/0/4326"

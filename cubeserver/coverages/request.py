@@ -12,7 +12,7 @@ values give one band per field and value.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import xarray as xr
@@ -24,7 +24,8 @@ from ..companions import drop_bounds
 from ..errors import BadRequest, TooLarge
 from ..query.parse import (TimeSelection, ValueSelection, parse_bbox, parse_datetime, parse_instant, parse_list,
                            parse_number)
-from ..query.subset import AxisSubset, parse_axis_numbers, parse_scale_factor, parse_subset
+from ..query.subset import (AxisSubset, datetime_hour24, hour24, parse_axis_numbers, parse_scale_factor,
+                            parse_subset)
 from ..query.times import starts_after
 from ..registry import Collection
 from ..select.core import _as_index, bbox_indices, cell_count, select_variables, time_indices, value_indices
@@ -82,7 +83,7 @@ def parse_request(params) -> CoverageRequest:
         subset=parse_subset(subsets),
         bbox=parse_bbox(bbox) if bbox is not None else None,
         bbox_crs=_crs(params.get("bbox-crs"), "bbox-crs"),
-        datetime=parse_datetime(params.get("datetime")),
+        datetime=parse_datetime(datetime_hour24(params.get("datetime"))),
         properties=parse_list(params.get("properties"), "properties"),
         scale_size=parse_axis_numbers(_first(params, "scale-size", "scaleSize"), "scale-size", integer=True),
         scale_axes=parse_axis_numbers(_first(params, "scale-axes", "scaleAxes"), "scale-axes"),
@@ -95,11 +96,13 @@ def parse_request(params) -> CoverageRequest:
 # ------------------------------------------------------------------ non-spatial axes
 
 def _time_selection(sub: AxisSubset) -> TimeSelection:
-    """`time("t")` or `time("a":"b")`: values are instants (an end written as a day is that day's 00:00)."""
+    """`time("t")` or `time("a":"b")`. An end written with fewer components covers all of them
+    (`"2020-01-31"` is the whole day), hour 24 is the next day's 00:00 (excluded as an end):
+    OGC API - Coverages /req/subsetting-temporal/subset G."""
     if sub.is_point:
-        return TimeSelection(instants=[parse_instant(sub.point, "subset")], text=sub.text())
-    start = parse_instant(sub.low, "subset") if sub.low else None
-    end = replace(parse_instant(sub.high, "subset"), precision="time") if sub.high else None
+        return TimeSelection(instants=[parse_instant(hour24(sub.point, "instant", "subset"), "subset")], text=sub.text())
+    start = parse_instant(hour24(sub.low, "start", "subset"), "subset") if sub.low else None
+    end = parse_instant(hour24(sub.high, "end", "subset"), "subset") if sub.high else None
     if starts_after(start, end):
         raise BadRequest(f"subset: {sub.text()} starts after it ends", parameter="subset")
     return TimeSelection(start=start, end=end, interval=True, text=sub.text())

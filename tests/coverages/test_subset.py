@@ -15,7 +15,7 @@ WINDOWS = [
     ("eraint", "longitude(-10:20),latitude(40:60),level(850),month(7)",
      {"longitude": (-10, 20), "latitude": (40, 60), "level": (850, 850), "month": (7, 7)}, None),
     ("mur-sst", 'lon(-27.8:-27.5),lat(40.2:40.4),time("2005-12-05":"2005-12-10")',
-     {"lon": (-27.8, -27.5), "lat": (40.2, 40.4)}, ("2005-12-05", "2005-12-10T00:00")),
+     {"lon": (-27.8, -27.5), "lat": (40.2, 40.4)}, ("2005-12-05", "2005-12-10")),  # an end day covers the whole day (Coverages /req/subsetting-temporal/subset G)
     ("cmip5-pr", 'lon(-120:-100),lat(50:60),time("2050-01-01":"2060-12-31")',
      {"lon": (-120, -100), "lat": (50, 60)}, ("2050-01-01", "2060-12-31")),
     ("basin-mask", "Y(40:60),Z(0:100)", {"Y": (40, 60), "Z": (0, 100)}, None),
