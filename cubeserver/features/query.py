@@ -42,7 +42,7 @@ class ItemsQuery:
 
     def run(self, store: FeatureStore):
         return store.query(bboxes=self.bboxes, time=self.time, filters=self.filters, offset=self.offset,
-                           limit=self.limit, properties=self.properties)
+                           limit=self.limit, properties=self.properties, unlocated_match=True)
 
 
 def parse_crs(value: str | None, parameter: str) -> str:
