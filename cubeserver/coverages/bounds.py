@@ -25,6 +25,7 @@ from ..axes import CRS84, AxisModel, is_lonlat
 from ..errors import BadRequest, NotFound
 from ..query.parse import parse_number
 from ..query.subset import AxisSubset
+from ..select.reproject import same_crs
 from ..query.times import TimeSelection
 from . import labels as L
 
@@ -104,7 +105,8 @@ def check_xy(axes: AxisModel, sx: AxisSubset | None, sy: AxisSubset | None, crs:
         return
     if not all(np.isfinite(ext)):
         return
-    lonlat = is_lonlat(crs)
+    # angles wrap: lon/lat CRSs, and native rotated-pole degrees (a grid may store them as 311..391)
+    lonlat = is_lonlat(crs) or (axes.angular_x and same_crs(crs, axes.crs))
     for sub, (a, b), name in ((sx, (ext[0], ext[2]), "x"), (sy, (ext[1], ext[3]), "y")):
         if sub is None:
             continue
