@@ -1,0 +1,42 @@
+"""Query parameters as the server reads them: plain (not nullable) types, `f` enums, bbox shape, bounds.
+
+FastAPI writes an optional parameter as `anyOf: [T, null]` (3.0: `nullable`); a query parameter is
+either sent or not, so that becomes plain T. `f` gets the enum of spellings the operation accepts
+(`Op.f`, from negotiate's aliases), `bbox` the pattern of 4 or 6 comma-separated numbers.
+"""
+
+from __future__ import annotations
+
+NUMBER = r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?"
+BBOX_PATTERN = rf"^\s*{NUMBER}(\s*,\s*{NUMBER}){{3}}((\s*,\s*{NUMBER}){{2}})?\s*$"
+
+
+def plain(schema: dict) -> dict:
+    """A parameter schema without `nullable`/`title` (sent or absent, never null)."""
+    s = {k: v for k, v in schema.items() if k not in ("nullable", "title")}
+    if "anyOf" in s and len(s["anyOf"]) == 1:
+        s.update(s.pop("anyOf")[0])
+    return s
+
+
+def fix(parameters: list[dict], f_values: list[str] | None, path: str) -> list[dict]:
+    """The operation's parameters, cleaned up (a new list)."""
+    out = []
+    for p in parameters:
+        if "$ref" in p:
+            out.append(p)
+            continue
+        p = dict(p)
+        p["schema"] = plain(p.get("schema", {}))
+        name = p["name"]
+        if p.get("in") == "query":
+            if name == "f" and f_values:
+                p["schema"] = {"type": "string", "enum": list(f_values)}
+            elif name == "bbox" and p["schema"].get("type") == "string":
+                p["schema"] = {**p["schema"], "pattern": BBOX_PATTERN}
+            elif name == "limit" and path.endswith("/items"):
+                # Features items: a larger limit is accepted and reduced to the maximum (OGC 17-069r4,
+                # /req/core/fc-limit-response-1), so no `maximum` that would promise a 400
+                p["schema"] = {k: v for k, v in p["schema"].items() if k != "maximum"}
+        out.append(p)
+    return out
