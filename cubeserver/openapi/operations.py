@@ -6,6 +6,8 @@ One `Op` per (method, path template) of the routers. The statuses are those the 
   BadRequest (a bad or unknown parameter), 404 NotFound (a path id that does not exist), 406
   NotAcceptable (an Accept header no format satisfies), 413 TooLarge (an answer over the size
   limits), 500 (the catch-all handler).
+- every request can also be refused before any router: 400 (a Host not in http.trusted_hosts),
+  414 (URL too long, cubeserver.http.limits); a POST 413 (body too large) and 415 (not JSON).
 - the format keys come from `formats`, i.e. from the tables the routes negotiate with.
 """
 
@@ -125,4 +127,10 @@ def operations(process_media: list[str]) -> dict[tuple[str, str], Op]:
     ops[("get", "/collections/{collectionId}/zarr/{key}")] = Op(
         {200: {"application/json": {"schema": ref("ZarrDocument")}, fm.ZARR_CHUNK: {"schema": fm.BINARY}}},
         (404, 500), None, notes={200: "a metadata document (JSON) or a compressed chunk (octet-stream)"})
+
+    health = {"application/health+json": {"schema": ref("Health")}}
+    ops[("get", "/health")] = Op({200: health}, (500,), None)
+    ops[("get", "/ready")] = Op({200: health, 503: health}, (500,), None,
+                                notes={503: "not ready: a collection or the job store fails (see `checks`)"})
+    ops[("get", "/metrics")] = Op({200: {"text/plain": {"schema": ref("Text")}}}, (500,), None)
     return ops

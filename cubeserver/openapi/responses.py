@@ -15,7 +15,9 @@ ERROR_TEXT = {
     400: "bad request: a parameter is malformed, out of range, or not accepted here (`parameter` names it)",
     404: "not found: no such collection, instance, location, feature, process, job or key",
     406: "not acceptable: no format offered here satisfies the Accept header",
-    413: "the answer would exceed this server's size limits; narrow the request",
+    413: "the answer (or the request body) would exceed this server's size limits; narrow the request",
+    414: "the URL is longer than this server accepts (limits.max_url_bytes)",
+    415: "a request body that is not JSON",
     500: "server error (no details are given)",
 }
 
@@ -35,7 +37,9 @@ def responses(op: Op, method: str) -> dict:
         out[str(status)] = entry
     if method == "get" and op.not_modified:
         out["304"] = {"description": "not modified (If-None-Match / If-Modified-Since matched the ETag / Last-Modified)"}
-    for status in op.errors:
+    # refused before any router (cubeserver.http.limits, cubeserver.ops.headers): every operation
+    errors = {*op.errors, 400, 414, *((413, 415) if method in ("post", "put", "patch") else ())}
+    for status in sorted(errors):
         out[str(status)] = {"$ref": f"#/components/responses/{status}"}
         if status in op.notes:
             out[str(status)] = {**error_responses()[str(status)], "description": op.notes[status]}

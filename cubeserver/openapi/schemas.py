@@ -124,6 +124,13 @@ OWN = {
                                "uom": {"type": "object"}, "nilValues": {"type": "array"}}}},
         },
     },
+    "Health": {
+        "type": "object",
+        "description": "health check (draft-inadarei-api-health-check)",
+        "required": ["status"],
+        "properties": {"status": {"type": "string", "enum": ["pass", "fail", "warn"]},
+                       "checks": {"type": "object", "additionalProperties": {"type": "object"}}},
+    },
     "ProcessOutput": {"description": "a process output as itself (JSON value, text, GeoJSON, CSV, NetCDF, ...)"},
 }
 
