@@ -12,6 +12,7 @@ Deviations from the official text (each listed in the output under `x-changes`):
 - EDR 1.1 `covjson/ndArray.yaml`: its `oneOf` is ambiguous (a number array matches the number and
   integer branches and the shape branch at once, so no valid NdArray passes `oneOf`); it becomes
   `anyOf`, which is what the CoverageJSON text (section 9.3) describes.
+- EDR 1.1 `covjson/referenceSystem.yaml`: same (a GeographicCRS with `id` matches two branches).
 - Processes 1.0 `inputValueNoObject.yaml`: same ambiguity (any string is also a binaryInputValue,
   any integer also a number); `anyOf`, as the requirement text (a value of one of these types) says.
 """
@@ -55,6 +56,8 @@ ROOTS = [
 ONE_OF = "top-level oneOf -> anyOf: the official oneOf is ambiguous (a valid value matches several branches"
 CHANGES = {
     "edr-1.1/covjson/ndArray.yaml": ONE_OF + ": number/integer/shape), so no NdArray passes it",
+    "edr-1.1/covjson/referenceSystem.yaml": ONE_OF + ": a geographic CRS with an `id` is also an "
+                                            "identifier-based reference system), so such a CRS fails it",
     "processes-1.0/inputValueNoObject.yaml": ONE_OF + ": a string matches `string` and binaryInputValue, "
                                              "an integer `number` and `integer`), so no such value passes it",
 }

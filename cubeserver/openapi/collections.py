@@ -38,7 +38,7 @@ def dimension_parameter(c: Collection, dim: str) -> dict:
     if values is not None and values.size:
         shown = ", ".join(str(v) for v in values[:12]) + (", ..." if values.size > 12 else "")
         listed = f"; values: {shown}"
-    return {"name": dim, "in": "query", "required": False, "schema": {"type": "string"},
+    return {"name": dim, "in": "query", "required": False, "schema": {"type": "string"}, "allowEmptyValue": True,
             "description": f"extra dimension `{dim}`: a value, a list a,b, or a range low/high{listed}"}
 
 
