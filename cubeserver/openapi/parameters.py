@@ -64,9 +64,5 @@ def fix(parameters: list[dict], f_values: list[str] | None, path: str) -> list[d
                 p["schema"] = {"type": "string", "enum": list(f_values)}
             elif name == "bbox" and p["schema"].get("type") == "string":
                 p["schema"] = {**p["schema"], "pattern": BBOX_PATTERN}
-            elif name == "limit" and path.endswith("/items"):
-                # Features items: a larger limit is accepted and reduced to the maximum (OGC 17-069r4,
-                # /req/core/fc-limit-response-1), so no `maximum` that would promise a 400
-                p["schema"] = {k: v for k, v in p["schema"].items() if k != "maximum"}
         out.append(p)
     return out
