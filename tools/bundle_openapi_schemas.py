@@ -12,6 +12,7 @@ Deviations from the official text (each listed in the output under `x-changes`):
 - EDR 1.1 `covjson/ndArray.yaml`: its `oneOf` is ambiguous (a number array matches the number and
   integer branches and the shape branch at once, so no valid NdArray passes `oneOf`); it becomes
   `anyOf`, which is what the CoverageJSON text (section 9.3) describes.
+- EDR 1.1 `covjson/domain.yaml` `axes`: same (the Trajectory branch matches every Grid domain).
 - EDR 1.1 `covjson/referenceSystem.yaml`: same (a GeographicCRS with `id` matches two branches).
 - Processes 1.0 `inputValueNoObject.yaml`: same ambiguity (any string is also a binaryInputValue,
   any integer also a number); `anyOf`, as the requirement text (a value of one of these types) says.
@@ -58,6 +59,8 @@ CHANGES = {
     "edr-1.1/covjson/ndArray.yaml": ONE_OF + ": number/integer/shape), so no NdArray passes it",
     "edr-1.1/covjson/referenceSystem.yaml": ONE_OF + ": a geographic CRS with an `id` is also an "
                                             "identifier-based reference system), so such a CRS fails it",
+    "edr-1.1/covjson/domain.yaml": "properties/axes: " + ONE_OF + ": the Trajectory branch requires nothing at "
+                                   "the level of `axes`, so every Grid domain matches it too)",
     "processes-1.0/inputValueNoObject.yaml": ONE_OF + ": a string matches `string` and binaryInputValue, "
                                              "an integer `number` and `integer`), so no such value passes it",
 }
@@ -124,7 +127,10 @@ def bundle() -> dict:
         done.add(rel)
         doc = load(rel)
         if rel in CHANGES:
-            doc["anyOf"] = doc.pop("oneOf")
+            at = doc
+            if CHANGES[rel].startswith("properties/"):  # a oneOf below the top: "properties/<name>: ..."
+                at = doc["properties"][CHANGES[rel].split(":")[0].split("/")[1]]
+            at["anyOf"] = at.pop("oneOf")
         definitions = doc.pop("definitions", {}) if isinstance(doc, dict) else {}
         schemas[name_of(rel)] = rewrite(doc, rel, todo)
         for key, sub in definitions.items():
