@@ -13,7 +13,8 @@ Deviations from the official text (each listed in the output under `x-changes`):
   integer branches and the shape branch at once, so no valid NdArray passes `oneOf`); it becomes
   `anyOf`, which is what the CoverageJSON text (section 9.3) describes.
 - EDR 1.1 `covjson/domain.yaml` `axes`: same (the Trajectory branch matches every Grid domain).
-- EDR 1.1 `covjson/referenceSystem.yaml`: same (a GeographicCRS with `id` matches two branches).
+- EDR 1.1 `covjson/referenceSystem.yaml`: `anyOf`, plus the branch for spatial CRSs (GeographicCRS,
+  ProjectedCRS, VerticalCRS with an optional `id`, CoverageJSON 1.0 section 5.1) the EDR copy lacks.
 - Processes 1.0 `inputValueNoObject.yaml`: same ambiguity (any string is also a binaryInputValue,
   any integer also a number); `anyOf`, as the requirement text (a value of one of these types) says.
 """
@@ -55,10 +56,15 @@ ROOTS = [
     "processes-1.0/exception.yaml",
 ]
 ONE_OF = "top-level oneOf -> anyOf: the official oneOf is ambiguous (a valid value matches several branches"
+SPATIAL_CRS = {"description": "A spatial (geographic, projected or vertical) CRS, CoverageJSON 1.0 section 5.1",
+               "properties": {"type": {"type": "string", "enum": ["GeographicCRS", "ProjectedCRS", "VerticalCRS"]},
+                              "id": {"type": "string"}}}
 CHANGES = {
     "edr-1.1/covjson/ndArray.yaml": ONE_OF + ": number/integer/shape), so no NdArray passes it",
-    "edr-1.1/covjson/referenceSystem.yaml": ONE_OF + ": a geographic CRS with an `id` is also an "
-                                            "identifier-based reference system), so such a CRS fails it",
+    "edr-1.1/covjson/referenceSystem.yaml": ONE_OF + "), and a third branch for the spatial CRSs of "
+                                            "CoverageJSON 1.0 section 5.1 (GeographicCRS, ProjectedCRS, VerticalCRS: a "
+                                            "`type` and an optional `id`), which the EDR file lacks, so no "
+                                            '{"type": "GeographicCRS", "id": ...} passed it',
     "edr-1.1/covjson/domain.yaml": "properties/axes: " + ONE_OF + ": the Trajectory branch requires nothing at "
                                    "the level of `axes`, so every Grid domain matches it too)",
     "processes-1.0/inputValueNoObject.yaml": ONE_OF + ": a string matches `string` and binaryInputValue, "
@@ -131,6 +137,8 @@ def bundle() -> dict:
             if CHANGES[rel].startswith("properties/"):  # a oneOf below the top: "properties/<name>: ..."
                 at = doc["properties"][CHANGES[rel].split(":")[0].split("/")[1]]
             at["anyOf"] = at.pop("oneOf")
+            if rel.endswith("covjson/referenceSystem.yaml"):
+                at["anyOf"].append(SPATIAL_CRS)
         definitions = doc.pop("definitions", {}) if isinstance(doc, dict) else {}
         schemas[name_of(rel)] = rewrite(doc, rel, todo)
         for key, sub in definitions.items():

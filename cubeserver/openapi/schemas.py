@@ -99,7 +99,8 @@ OWN = {
                     "axisLabels": {"type": "array", "items": {"type": "string"}},
                     "axis": {"type": "array", "items": {
                         "type": "object", "required": ["type", "axisLabel"],
-                        "properties": {"type": {"type": "string", "enum": ["RegularAxisType", "IrregularAxisType"]},
+                        "properties": {"type": {"type": "string", "enum": ["IndexAxisType", "RegularAxisType",
+                                                                                   "IrregularAxisType", "DisplacementAxisType"]},
                                        "axisLabel": {"type": "string"}, "uomLabel": {"type": "string"},
                                        "resolution": {"type": "number"},
                                        "coordinate": {"type": "array"}}}},

@@ -54,6 +54,11 @@ CALLS: list[tuple[str, str, dict, dict | None]] = [
     ("GET", "/collections/coads/locations/nope", {}, None),
     ("GET", "/collections/coads/instances", {}, None), ("GET", "/collections/coads/instances/x", {}, None),
     ("GET", f"/collections/coads/instances/x/position?coords={PT}", {}, None),
+    ("GET", f"/collections/coads/instances/x/area?coords={POLY}", {}, None),
+    ("GET", "/collections/coads/instances/x/cube?bbox=-40,0,-20,20", {}, None),
+    ("GET", f"/collections/coads/instances/x/radius?coords={PT}&within=300&within-units=km", {}, None),
+    ("GET", f"/collections/coads/instances/x/trajectory?coords={LINE}", {}, None),
+    ("GET", f"/collections/coads/instances/x/corridor?coords={LINE}&corridor-width=200&width-units=km", {}, None),
     ("GET", "/collections/coads/instances/x/locations", {}, None),
     ("GET", "/collections/coads/instances/x/locations/0", {}, None),
     # Coverages
