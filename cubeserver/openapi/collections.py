@@ -48,20 +48,20 @@ def specialise(op: dict, c: Collection, template: str) -> dict:
     op["operationId"] = f"{op.get('operationId', template)}__{c.id}"
     op["summary"] = f"{op.get('summary', '')} ({c.id})"
     ax = c.axes
+    is_query = not template.endswith(("/zarr", "/schema", "/domainset", "/rangetype", "/instances", "/{instanceId}",
+                                      "/locations"))
     params = []
     for p in op.get("parameters", []):
         name, where = p.get("name"), p.get("in")
         if where == "path" and name == "collectionId":
             continue
-        if where == "query" and ((name == "z" and ax.z is None) or (name == "datetime" and ax.t is None)):
+        if is_query and where == "query" and ((name == "z" and ax.z is None) or (name == "datetime" and ax.t is None)):
             continue
         if where == "query" and name in ("parameter-name", "properties") and c.variables and \
                 not template.endswith(("/zarr", "/schema", "/domainset", "/rangetype")):
             p = {**p, "schema": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": list(c.variables)}},
                  "style": "form", "explode": False}
         params.append(p)
-    is_query = not template.endswith(("/zarr", "/schema", "/domainset", "/rangetype", "/instances", "/{instanceId}",
-                                      "/locations"))
     if is_query:
         params += [dimension_parameter(c, d) for d in ax.others]
     op["parameters"] = params
