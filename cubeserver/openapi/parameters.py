@@ -14,13 +14,15 @@ BBOX_PATTERN = rf"^\s*{NUMBER}(\s*,\s*{NUMBER}){{3}}((\s*,\s*{NUMBER}){{2}})?\s*
 # Optional query parameters whose empty value (`name=`) the server reads as absent; any other string
 # parameter refuses an empty value with a 400, so it gets `minLength: 1`. `f` is blank-tolerant everywhere
 # (negotiate.choose); EDR reads datetime/z/crs/units through edr.params._blank; Features ignores empty
-# bbox-crs/properties/crs; the job list drops empty status/processID/type entries.
+# bbox-crs/properties/crs and queryable filters; the job list drops empty status/processID/type entries.
 BLANK_IS_ABSENT = {
     "edr": {"datetime", "z", "crs", "within-units", "width-units", "height-units"},
     "locations": {"bbox", "datetime"},
     "features": {"bbox-crs", "properties", "crs"},
     "jobs": {"status", "processID", "type"},
 }
+# Features: the queryable filters (`name=` matches an empty value) take an empty value too; these do not
+FEATURES_BLANK_IS_400 = {"bbox", "datetime", "limit", "offset"}
 EDR_QUERIES = ("/position", "/area", "/cube", "/radius", "/trajectory", "/corridor", "/locations/{locationId}")
 
 
@@ -55,7 +57,9 @@ def fix(parameters: list[dict], f_values: list[str] | None, path: str) -> list[d
         p["schema"] = plain(p.get("schema", {}))
         name = p["name"]
         if p.get("in") == "query":
-            blank_ok = name == "f" or name in BLANK_IS_ABSENT.get(kind_of(path), ())
+            kind = kind_of(path)
+            blank_ok = name == "f" or name in BLANK_IS_ABSENT.get(kind, ()) or (kind == "features" and name not in
+                                                                                FEATURES_BLANK_IS_400)
             if blank_ok and not p.get("required"):
                 p["allowEmptyValue"] = True
             elif p["schema"].get("type") == "string" and "enum" not in p["schema"]:
