@@ -132,6 +132,8 @@ class FeatureStore:
             value = float(raw)
             if math.isnan(value):
                 raise ValueError(f"{raw!r} is not a number")
+            if kind == "integer" and not value.is_integer():  # 3 and 3.0 are integers (JSON Schema), 0.5 is not
+                raise ValueError(f"{raw!r} is not an integer")
             return value
         if kind == "boolean":
             low = raw.strip().lower()

@@ -5,7 +5,8 @@ The body is counted while it is read, so a client that lies about (or omits) Con
 still cannot make the server hold more than `limits.max_body_bytes`; a declared length over the
 limit is refused before a byte of the body is read. Every body this API takes is JSON (OGC API -
 Processes 1.0, Requirement /req/core/process-execute-request: an execute request is JSON), so
-any other Content-Type on POST/PUT/PATCH is a 415 rather than a confusing parse error.
+any other Content-Type on POST is a 415 rather than a confusing parse error (PUT and PATCH,
+which no route takes, reach the router and get its 405).
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ class RequestLimitsMiddleware:
             return URITooLong(f"the request URL has {url} bytes; at most {self.max_url} are allowed "
                               "(limits.max_url_bytes): send large geometries to a process in a POST body instead",
                               parameter="url")
-        if scope["method"] not in ("POST", "PUT", "PATCH"):
+        if scope["method"] != "POST":  # the only method with a body here; PUT/PATCH get the router's 405
             return None
         headers = dict(scope.get("headers") or ())
         length = headers.get(b"content-length")

@@ -31,6 +31,8 @@ ITEMS = "/collections/places/items"
     ({"nonexistent": "1"}, "nonexistent"),
     ({"geometry": "POINT(0 0)"}, "geometry"),
     ({"pop_max": "lots"}, "pop_max"),
+    ({"pop_max": "0.5"}, "pop_max"),                 # an integer queryable: fractions cannot match
+    ({"pop_max": "inf"}, "pop_max"),
     ({"f": "shapefile"}, "f"),
 ])
 def test_items_bad_parameters(client, params, parameter):
