@@ -57,7 +57,8 @@ class RateLimitMiddleware:
                 if not self.limiter.hit(rate, area, key):
                     reset = self.limiter.get_window_stats(rate, area, key).reset_time
                     wait = max(1, math.ceil(reset - time.time()))
-                    err = TooManyRequests(f"{area}: more than {rate} for {who.name if who.authenticated else 'this client'}"
+                    named = who.authenticated and who.kind != "system"
+                    err = TooManyRequests(f"{area}: more than {rate} for {who.name if named else 'this client'}"
                                           f"; retry in {wait} s", parameter=area,
                                           headers={"Retry-After": str(wait)})
                     return await _response(err, headers=err.headers)(scope, receive, send)
