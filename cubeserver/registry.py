@@ -111,6 +111,9 @@ class Registry:
         self.config = config
         self._collections: dict[str, Collection] = {}
         self._lock = threading.Lock()
+        # collections not opened at start but looked up on every request (job results: processes/published.py),
+        # each with `lookup(cid) -> Collection | None` and `collections() -> list[Collection]`
+        self.sources: list[Any] = []
         self.problems: dict[str, list[str]] = {cid: list(lines) for cid, lines in config.problems.items()}
         for cid, cc in config.probes.items():  # broken by their config: opened only to report data problems
             line = _try_open(cid, cc, config)[1]
@@ -162,15 +165,19 @@ class Registry:
                 c.config = c.config.model_copy(update={"locations": None})
 
     def __iter__(self):
-        return iter(list(self._collections.values()))
+        return iter(list(self._collections.values()) + [c for s in self.sources for c in s.collections()])
 
     def __contains__(self, cid: str) -> bool:
-        return cid in self._collections
+        return cid in self._collections or any(s.lookup(cid) is not None for s in self.sources)
 
     def get(self, cid: str) -> Collection:
         try:
             return self._collections[cid]
         except KeyError:
+            for source in self.sources:
+                c = source.lookup(cid)
+                if c is not None:
+                    return c
             shown = cid if len(cid) <= 80 else cid[:80] + "..."
             raise NotFound(f"no collection {shown!r}; see /collections for the list", parameter="collectionId") from None
 
