@@ -209,7 +209,8 @@ class JobManager:
         try:
             outputs = process.execute(params, jc)
             jc.check()
-            jc.progress(1.0)
+            if process.uses_dask:
+                jc.progress(1.0)  # computed; saving a large result may take a while yet
             manifest = results.save(outputs, jc.dir)
             jc.check()
             cid = self.publish(job_id, process.id, manifest)

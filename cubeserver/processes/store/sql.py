@@ -7,8 +7,6 @@ placeholder style and the few expressions that differ between SQL dialects.
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from dataclasses import asdict
-
 import orjson
 
 from .base import COLUMNS, JSON_FIELDS, Job, JobStore, now
@@ -57,7 +55,7 @@ class SQLJobStore(JobStore):
 
     def create(self, job: Job) -> None:
         job.updated = job.updated or job.created
-        values = [encode(k, v) for k, v in asdict(job).items()]
+        values = [encode(k, getattr(job, k)) for k in COLUMNS]  # not asdict: it deep-copies the inputs
         sql = self._sql(f"INSERT INTO jobs ({', '.join(COLUMNS)}) VALUES ({self._marks(len(COLUMNS))})")
         with self._session() as db:
             db.execute(sql, values)
