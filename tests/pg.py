@@ -52,7 +52,8 @@ class PostgresServer:
     """
 
     def __init__(self, durable: bool = False):
-        self.dir = Path(tempfile.mkdtemp(prefix="cubeserver-pg-"))
+        # as root: under /tmp, which the unprivileged server user can traverse (unlike a TMPDIR in /root)
+        self.dir = Path(tempfile.mkdtemp(prefix="cubeserver-pg-", dir="/tmp" if os.geteuid() == 0 else None))
         self.data, self.log = self.dir / "data", self.dir / "server.log"
         self.port = _free_port()
         self.user, self.password, self.db = "cubeserver", secrets.token_hex(12), "postgres"

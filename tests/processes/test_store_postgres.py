@@ -192,3 +192,38 @@ def test_jobs_of_a_server_on_another_machine_fail_only_when_its_heartbeat_is_sta
             dead = c.get("/jobs/remote-dead").json()
             assert dead["status"] == "failed" and "server stopped" in dead["message"]
             assert c.get("/jobs/remote-live").json()["status"] == "running"
+
+
+def test_sqlite_store_of_an_older_version_is_migrated_and_its_results_served(config, tmp_path):
+    """Stores written before the `collection` column: gridded results stay served as job-{id} after an upgrade."""
+    import sqlite3
+
+    import numpy as np
+    from fastapi.testclient import TestClient
+
+    from cubeserver.processes import results
+    from cubeserver.processes.store.base import COLUMNS
+    from cubeserver.processes.store.sql import encode
+
+    from ..conftest import open_source
+
+    state = tmp_path / "state"
+    src = open_source("coads_sst.nc")[["SST"]].isel(TIME=slice(0, 2)).load()
+    manifest = results.save({"result": results.Output.grid(src)}, state / "jobs" / "old-grid")
+    old = [c for c in COLUMNS if c != "collection"]
+    db = sqlite3.connect(state / "jobs.sqlite")
+    db.execute(f"CREATE TABLE jobs (id TEXT PRIMARY KEY, {', '.join(c + ' TEXT' for c in old[1:])})")
+    for jid, res in (("old-grid", manifest), ("old-value", {"echo": {"kind": "value", "value": "m",
+                                                                        "mediaType": "text/plain"}})):
+        job = Job(id=jid, process_id="coarsen", status="successful", results=res, created="2025-01-01T00:00:00.000000Z")
+        db.execute(f"INSERT INTO jobs ({', '.join(old)}) VALUES ({', '.join('?' * len(old))})",
+                   [encode(c, getattr(job, c)) for c in old])
+    db.commit()
+    db.close()
+    with TestClient(_app_on(None, config, tmp_path)) as c:
+        assert c.get("/collections/job-old-value").status_code == 404  # a value output is no collection
+        cov = c.get("/collections/job-old-grid/position", params={"coords": "POINT(45 1)", "parameter-name": "SST"})
+        np.testing.assert_allclose(cov.json()["ranges"]["SST"]["values"],
+                                   src["SST"].sel(COADSX=45, COADSY=1, method="nearest").values, rtol=1e-6)
+    with closing(SQLiteJobStore(state / "jobs.sqlite")) as s:
+        assert s.get("old-grid").collection == "job-old-grid" and s.get("old-value").collection is None
