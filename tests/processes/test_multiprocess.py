@@ -190,3 +190,36 @@ def test_workers_2_on_sqlite_serve_the_job_collection_from_either_worker(cluster
         assert codes == [404] * 60  # no worker serves the dismissed result
     finally:
         _stop(proc)
+
+
+def test_dismissing_on_b_a_job_running_on_a_cancels_its_dask_work(two_servers, cluster):
+    """A notices the dismissal in the shared store (it is not told directly) and releases its tasks."""
+    from distributed import Client
+
+    (_, a), (_, b) = two_servers
+    address, workers = cluster
+
+    def scheduler_tasks(dask_scheduler=None):
+        return len(dask_scheduler.tasks)
+
+    with Client(address, timeout="30s", set_as_default=False) as probe:
+        for w in workers:
+            w.send_signal(signal.SIGSTOP)
+        try:
+            jid = requests.post(f"{a}/processes/temporal-aggregate/execution", headers={"Prefer": "respond-async"},
+                                json={"inputs": AGGREGATE}).json()["jobID"]
+            deadline = time.monotonic() + 60
+            while (requests.get(f"{b}/jobs/{jid}").json()["status"] != "running" or probe.run_on_scheduler(scheduler_tasks) == 0) \
+                    and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert probe.run_on_scheduler(scheduler_tasks) > 0  # A's job waits on the (stopped) workers
+            assert requests.delete(f"{b}/jobs/{jid}").json()["status"] == "dismissed"
+            deadline = time.monotonic() + 60  # a guard against hangs, not a speed requirement
+            while probe.run_on_scheduler(scheduler_tasks) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert probe.run_on_scheduler(scheduler_tasks) == 0  # A released them: the scheduler forgot them
+        finally:
+            for w in workers:
+                w.send_signal(signal.SIGCONT)
+    assert requests.get(f"{a}/jobs/{jid}").json()["status"] == "dismissed"
+    assert requests.get(f"{a}/jobs/{jid}/results").status_code == 404
