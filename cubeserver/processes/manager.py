@@ -157,8 +157,11 @@ class JobManager:
     def sweep(self) -> None:
         """Fail the active jobs whose server process is gone (run at start and with every heartbeat)."""
         active, _ = self.store.list(status=list(ACTIVE), limit=1_000_000)
+        verdict: dict[str, bool] = {}
         for job in active:
-            if not self.alive(job.owner):
+            if job.owner not in verdict:
+                verdict[job.owner] = self.alive(job.owner)
+            if not verdict[job.owner]:
                 self.fail_orphan(job)
 
     def close(self) -> None:

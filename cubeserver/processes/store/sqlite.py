@@ -40,7 +40,11 @@ class SQLiteJobStore(SQLJobStore):
         """Stores written by older versions: add the `collection` column and fill it for served results."""
         have = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
         if "collection" not in have:
-            self._db.execute("ALTER TABLE jobs ADD COLUMN collection TEXT")
+            try:
+                self._db.execute("ALTER TABLE jobs ADD COLUMN collection TEXT")
+            except sqlite3.OperationalError as e:  # another process of this server migrated it just now
+                if "duplicate column" not in str(e):
+                    raise
             self._db.execute("UPDATE jobs SET collection = 'job-' || id WHERE status = 'successful' "
                              "AND results LIKE '%\"kind\":\"coverage\"%'")
         missing = [c for c in COLUMNS if c not in have and c != "collection"]
