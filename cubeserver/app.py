@@ -21,7 +21,7 @@ log = logging.getLogger("cubeserver.access")
 
 # Each standard lives in its own subpackage exposing `install(app, ctx)`; a missing one is skipped.
 STANDARDS = ["cubeserver.common.install", "cubeserver.edr", "cubeserver.coverages", "cubeserver.features",
-             "cubeserver.processes", "cubeserver.zarr", "cubeserver.http"]
+             "cubeserver.processes", "cubeserver.zarr", "cubeserver.auth", "cubeserver.http", "cubeserver.ops"]
 
 
 def create_app(config: ServerConfig, registry: Registry | None = None) -> FastAPI:
@@ -75,6 +75,8 @@ def create_app(config: ServerConfig, registry: Registry | None = None) -> FastAP
             status = response.status_code
             return response
         finally:
-            log.info("%s %s %d %.1fms", request.method, request.url.path, status, (time.perf_counter() - start) * 1000)
+            query = f"?{request.url.query}" if request.url.query else ""
+            log.info("%s %s%s %d %.1fms", request.method, request.url.path, query, status,
+                     (time.perf_counter() - start) * 1000)
 
     return app

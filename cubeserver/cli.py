@@ -96,13 +96,20 @@ def cmd_serve(args) -> int:
         registry.close()
         os.environ[SKIP_ENV] = "1" if skip else ""
         uvicorn.run("cubeserver.cli:app_from_env", factory=True, host=args.host, port=args.port,
-                    workers=args.workers, log_level=args.log_level.lower(), access_log=False)
+                    workers=args.workers, log_level=args.log_level.lower(), access_log=False, **_http_options(config))
         return 0
     from .app import create_app
 
     app = create_app(config, registry)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level.lower(), access_log=False)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level.lower(), access_log=False,
+                **_http_options(config))
     return 0
+
+
+def _http_options(config) -> dict:
+    """Let request lines a little over `limits.max_url_bytes` reach the app, which answers 414 for them;
+    only far larger ones are cut by the HTTP parser (h11) itself."""
+    return {"h11_max_incomplete_event_size": max(4 * config.limits.max_url_bytes, 1024 * 1024)}
 
 
 def app_from_env():

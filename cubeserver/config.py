@@ -17,6 +17,8 @@ import yaml
 from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator,
                       model_validator)
 
+from .auth.settings import Access, AuthConfig
+
 DEFAULT_CONFIG = Path(__file__).with_name("default_config.yaml")
 
 FORMATS_BY_SUFFIX = {
@@ -69,6 +71,7 @@ class CollectionConfig(Strict):
     time_property: str | None = Field(default=None, description="features: property holding the time")
     id_property: str | None = Field(default=None, description="features: property holding the feature id")
     reference_time: str | None = Field(default=None, description="dimension holding forecast reference times (EDR instances)")
+    access: Access | None = Field(default=None, description="private collection: roles that may see it (needs auth)")
 
     @field_validator("crs")
     @classmethod
@@ -123,7 +126,41 @@ def _resolve(root: Path, path: str) -> Path:
 
 
 class LimitsConfig(Strict):
+    """Per-request and server-wide limits (issue 13): each a clear 4xx/503 when passed."""
+
     max_cells: int = Field(default=50_000_000, gt=0, description="cells per request before 413")
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0, description="request body size before 413")
+    max_url_bytes: int = Field(default=64 * 1024, gt=0, description="path + query string length before 414")
+    execute_rate: str | None = Field(default="120/minute", description="process executions per identity (or client "
+                                     "address), e.g. '10/second', '120/minute'; null: unlimited")
+    data_rate: str | None = Field(default=None, description="EDR/Coverages/Features data queries per identity; null: "
+                                  "unlimited (Zarr chunk reads are never counted)")
+    memory_budget_bytes: int | None = Field(
+        default=None, gt=0, description="estimated bytes of all data answers in flight before a 503 (default: a "
+        "quarter of the machine's memory, at most 4 GiB)")
+
+    @field_validator("execute_rate", "data_rate")
+    @classmethod
+    def _rate(cls, v):
+        if v is None:
+            return v
+        from limits import parse
+
+        try:
+            parse(v)
+        except ValueError:
+            raise ValueError(f"{v!r} is not a rate; use e.g. '10/second', '120/minute', '1000/hour'") from None
+        return v
+
+    def memory_budget(self) -> int:
+        """The configured budget, or min(RAM / 4, 4 GiB)."""
+        if self.memory_budget_bytes:
+            return self.memory_budget_bytes
+        try:
+            ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (ValueError, OSError, AttributeError):
+            ram = 8 * 2**30
+        return min(ram // 4, 4 * 2**30)
     features_default_limit: int = Field(default=10, gt=0)
     features_max_limit: int = Field(default=10_000, gt=0)
 
@@ -156,7 +193,13 @@ class JobsConfig(Strict):
 
 
 class HTTPConfig(Strict):
-    cors_origins: list[str] = ["*"]
+    cors_origins: list[str] = Field(default=["*"], description="origins browsers may read answers from (GET/HEAD)")
+    cors_write_origins: list[str] = Field(
+        default=[], description="origins whose pages may POST/DELETE (execute, dismiss); none by default")
+    trusted_hosts: list[str] = Field(
+        default=["*"], description="Host header values answered (exact or *.domain); others get a 400. "
+        "Set it (or base_url) in production so links never reflect a client's Host")
+    content_security_policy: str | None = Field(default=None, description="replaces the CSP sent with HTML pages")
     gzip_min_size: int = Field(default=1024, ge=0)
     cache_control: str = "public, max-age=60"
 
@@ -171,6 +214,7 @@ class ServerConfig(Strict):
     dask: DaskConfig = DaskConfig()
     http: HTTPConfig = HTTPConfig()
     jobs: JobsConfig = JobsConfig()
+    auth: AuthConfig | None = Field(default=None, description="access control; without it the server is open")
     skip_broken: bool = Field(default=False, description="serve the healthy collections when some cannot be opened "
                               "(each broken one is logged); `serve --skip-broken` does the same")
     root: Path = Field(default=Path("."), exclude=True, description="folder relative paths resolve against")
@@ -292,6 +336,9 @@ def config_from_dict(raw: dict, root: Path, lenient: bool = False) -> ServerConf
     for cid, cc in {**probes, **good}.items():
         if cc.locations and cc.locations not in entries:
             problems.setdefault(cid, []).append(f"collections.{cid}.locations: no collection {cc.locations!r}")
+        if cc.access is not None and server is not None and server.auth is None:
+            problems.setdefault(cid, []).append(f"collections.{cid}.access: there is no 'auth' section, so nobody "
+                                                "could be identified to see this collection")
     if top or (problems and not lenient):
         raise ConfigError(top + [line for lines in problems.values() for line in lines])
     server.collections = good

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -58,9 +59,13 @@ def json_response(data: Any, media_type: str = "application/json", status: int =
 
 
 async def run_blocking(fn: Callable, *args, **kwargs):
-    """Run array work off the event loop so other requests keep flowing."""
+    """Run array work off the event loop so other requests keep flowing.
+
+    The request's context variables go with it (as `asyncio.to_thread` does), so the worker can
+    book memory on the request's budget reservation (cubeserver.budget)."""
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(None, partial(fn, *args, **kwargs))
+    context = contextvars.copy_context()
+    return await loop.run_in_executor(None, partial(context.run, fn, *args, **kwargs))
 
 
 def link(href: str, rel: str, type_: str, title: str | None = None, **extra) -> dict:

@@ -28,10 +28,12 @@ class APIError(Exception):
     title = "Bad Request"
     kind = "InvalidParameterValue"
 
-    def __init__(self, detail: str, *, parameter: str | None = None, status: int | None = None):
+    def __init__(self, detail: str, *, parameter: str | None = None, status: int | None = None,
+                 headers: dict | None = None):
         super().__init__(detail)
         self.detail = detail
         self.parameter = parameter
+        self.headers = headers  # e.g. Retry-After on a 503
         if status is not None:
             self.status = status
 
@@ -116,7 +118,7 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(APIError)
     async def _api_error(request: Request, exc: APIError):
-        return _response(exc)
+        return _response(exc, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .auth.identity import may_see
 from .axes import AxisModel, build_axes, iso_times
 from .config import VECTOR_FORMATS, CollectionConfig, ConfigError, ServerConfig
 from .errors import NotFound
@@ -165,18 +166,28 @@ class Registry:
                 c.config = c.config.model_copy(update={"locations": None})
 
     def __iter__(self):
-        return iter(list(self._collections.values()) + [c for s in self.sources for c in s.collections()])
+        """The collections the current identity may see (all of them outside a request or without auth),
+        then those of the sources (job results), asked now."""
+        found = list(self._collections.values()) + [c for s in self.sources for c in s.collections()]
+        return iter([c for c in found if may_see(c.config)])
 
     def __contains__(self, cid: str) -> bool:
-        return cid in self._collections or any(s.lookup(cid) is not None for s in self.sources)
+        c = self._collections.get(cid)
+        if c is None:
+            c = next((x for x in (s.lookup(cid) for s in self.sources) if x is not None), None)
+        return c is not None and may_see(c.config)
 
     def get(self, cid: str) -> Collection:
+        """The collection, or 404, also for a private one the current identity may not see (no leak)."""
         try:
-            return self._collections[cid]
+            c = self._collections[cid]
+            if not may_see(c.config):
+                raise KeyError(cid)
+            return c
         except KeyError:
             for source in self.sources:
                 c = source.lookup(cid)
-                if c is not None:
+                if c is not None and may_see(c.config):
                     return c
             shown = cid if len(cid) <= 80 else cid[:80] + "..."
             raise NotFound(f"no collection {shown!r}; see /collections for the list", parameter="collectionId") from None

@@ -38,6 +38,7 @@ class Grid:
     ndim: int = 2  # dimensions of `var` (Zarr chunk keys have one number per dimension)
     time: bool = False
     z: bool = False
+    height_units: str = "m"  # a corridor's required height-units: the z axis units (m, km or mi without z)
 
     @property
     def point(self) -> str:
@@ -64,7 +65,7 @@ class Grid:
 
 GRIDS = [
     Grid("coads", "SST", -30, 40, 5, 3, time=True),
-    Grid("eraint", "z", 0, 45, 3, 4, z=True),
+    Grid("eraint", "z", 0, 45, 3, 4, z=True, height_units="millibars"),
     Grid("mur-sst", "analysed_sst", -27.5, 40.5, 0.2, 3, time=True),
     Grid("cmip5-pr", "pr", -100, 50, 3, 3, time=True),
     Grid("basin-mask", "basin", -30, 40, 3, 3, z=True),
@@ -77,7 +78,7 @@ GRIDS = [
     Grid("hadcm3-a1b", "air_temperature", -100.2, 40.3, 5, 4, time=True, z=True),
     Grid("orca2", "votemper", -30.2, 40.3, 5, 4, time=True, z=True),
     Grid("nemo-sst", "tos", -30.2, 40.3, 3, 3, time=True),
-    Grid("cmip6-ta", "ta", 0.94, 89.28, 0.5, 4, time=True, z=True),
+    Grid("cmip6-ta", "ta", 0.94, 89.28, 0.5, 4, time=True, z=True, height_units="Pa"),
 ]
 FEATURES = ["places", "lakes"]
 CURVILINEAR = ("orca2", "nemo-sst")
@@ -174,9 +175,10 @@ def edr_base(g: Grid, q: str) -> dict:
         "position": {"coords": g.point},
         "area": {"coords": g.polygon},
         "cube": {"bbox": g.bbox},
-        "radius": {"coords": g.point, "within": g.km},
+        "radius": {"coords": g.point, "within": g.km, "within-units": "km"},
         "trajectory": {"coords": g.line},
-        "corridor": {"coords": g.line, "corridor-width": g.km},
+        "corridor": {"coords": g.line, "corridor-width": g.km, "width-units": "km", "corridor-height": "100",
+                     "height-units": g.height_units},
     }[q]
 
 
@@ -192,7 +194,9 @@ for g in GRIDS:
         # the shared parameters (one parser for every query type): in full on position, a sample elsewhere
         full = q == "position" and g.id in FULL
         for v in DATETIME_BAD if full else ["2000-13-45", "../.."]:
-            edr("datetime", v)
+            # a valid instant outside the data is "no data" (EDR /req/edr/query_type/no-data): 204 on timed grids
+            outside = v in ("9999-12-31T00:00:00Z", "0001-01-01") and g.time
+            edr("datetime", v, expect=(204,) if outside else (400,))
         for v in Z_BAD if full else ["abc"] + (["999999"] if q in ("position", "corridor") else []):
             edr("z", v)
         for v in names_bad(g.var) if full else ["nope"]:
@@ -221,12 +225,15 @@ for g in GRIDS:
         if q == "cube":
             for v in BBOX_BAD:
                 edr("bbox", v)
-        if q in ("area", "cube"):
+        if q in ("area", "cube", "corridor"):
             for v in RES_BAD if g.id in FULL else ["-1", "abc"]:
                 edr("resolution-x", v)
                 edr("resolution-y", v)
+                edr("resolution-z", v)
         if q == "radius":
-            for v in NUM_BAD:
+            add(f"edr-{g.id}-radius-missing-within-units", "GET", path,
+                {k: v for k, v in base.items() if k != "within-units"}, param="within-units")
+            for v in NUM_BAD + ["1e300", "1e-100"]:
                 edr("within", v)
             for v in ("furlongs", "km;drop", "\x00"):
                 edr("within-units", v)
@@ -237,10 +244,12 @@ for g in GRIDS:
                 edr("width-units", v)
             for v in ("-1", "abc", "nan"):
                 edr("corridor-height", v)
-            add(f"edr-{g.id}-corridor-height-units=furlongs", "GET", path,
-                {**base, "corridor-height": "100", "height-units": "furlongs"},
-                param=("height-units", "corridor-height"))
-            edr("resolution-x", "5")
+            edr("height-units", "furlongs")
+            for name in ("width-units", "corridor-height", "height-units"):  # required by EDR 1.1
+                add(f"edr-{g.id}-corridor-missing-{name}", "GET", path, {k: v for k, v in base.items() if k != name},
+                    param=name)
+            edr("corridor-width", "1e300")
+            edr("corridor-width", "1e-100")
 
     # named locations and instances
     add(f"edr-{g.id}-locations-unknown", "GET", f"/collections/{g.id}/locations/nope", expect=(404,))
@@ -528,8 +537,9 @@ add("jobs-processID-sql", "GET", "/jobs", {"processID": "'; DROP TABLE jobs;--"}
 TINY = [
     ("edr-cube", "/collections/coads/cube", {"bbox": "-180,-90,180,90"}),
     ("edr-area", "/collections/coads/area", {"coords": "POLYGON((-60 -30,60 -30,60 30,-60 30,-60 -30))"}),
-    ("edr-radius", "/collections/coads/radius", {"coords": "POINT(-30 40)", "within": "3000"}),
-    ("edr-corridor", "/collections/coads/corridor", {"coords": "LINESTRING(-60 0,60 0)", "corridor-width": "2000"}),
+    ("edr-radius", "/collections/coads/radius", {"coords": "POINT(-30 40)", "within": "3000", "within-units": "km"}),
+    ("edr-corridor", "/collections/coads/corridor", {"coords": "LINESTRING(-60 0,60 0)", "corridor-width": "2000",
+                                                     "width-units": "km", "corridor-height": "1", "height-units": "m"}),
     ("edr-trajectory", "/collections/coads/trajectory", {"coords": "LINESTRING(-170 0,170 0)"}),
     ("edr-multipoint", "/collections/coads/position",
      {"coords": "MULTIPOINT(" + ",".join(f"({x} 0)" for x in range(-170, 170, 3)) + ")"}),

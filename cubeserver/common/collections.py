@@ -14,6 +14,9 @@ from ..registry import Collection
 from ..sources.times import decoding_note
 
 
+GREGORIAN_TRS = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
+
+
 def extent(c: Collection) -> dict:
     if c.ds is None:
         return {"spatial": {"bbox": [list(c.features.bbox)], "crs": CRS84_URI}, **c.features.temporal_extent()}
@@ -26,14 +29,17 @@ def extent(c: Collection) -> dict:
         out["temporal"] = {
             "interval": [iv],
             "values": _time_values(ax),
-            "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
-            if ax.calendar in ("standard", "gregorian", "proleptic_gregorian")
-            else f"http://www.opengis.net/def/uom/ISO-8601/0/Gregorian?calendar={ax.calendar}",
+            # the only trs the Features 1.0.1 and EDR 1.1 extent schemas allow: the values are written as
+            # ISO 8601 strings; `calendar` (and the description) name a non-Gregorian CF calendar
+            "trs": GREGORIAN_TRS,
             "calendar": ax.calendar,
         }
+        if ax.calendar not in ("standard", "gregorian", "proleptic_gregorian"):
+            out["temporal"]["description"] = (f"dates of the CF {ax.calendar} calendar written as ISO 8601 strings "
+                                              f"(e.g. {ax.calendar} days that Gregorian lacks are valid here)")
         note = decoding_note(c.ds[ax.t])
         if note:  # e.g. "months since" on the standard calendar, decoded as calendar months
-            out["temporal"]["description"] = note
+            out["temporal"]["description"] = " ".join(filter(None, [out["temporal"].get("description"), note]))
     if ax.z is not None:
         levels = [v.item() if isinstance(v, np.generic) else v for v in ax.z_values]
         out["vertical"] = {

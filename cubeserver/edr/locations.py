@@ -88,7 +88,9 @@ def list_time(raw: str | None, features) -> times.Range | None:
 
 
 def listing(registry: Registry, c: Collection, base: str, href: str, params: Mapping[str, str] | None = None) -> dict:
-    """The locations as a GeoJSON FeatureCollection, each with its id, name and query link.
+    """The locations as an EDR GeoJSON FeatureCollection (edrFeatureCollectionGeoJSON.yaml): each with its
+    id, the EDR properties (`datetime` = the collection's temporal extent as start/end, "" without time;
+    `parameter-name`; `label` = its name; `edrqueryendpoint` = its data URL) and a data link.
 
     `params` may hold `bbox` (locations intersecting it) and `datetime` (see list_time).
     """
@@ -97,14 +99,19 @@ def listing(registry: Registry, c: Collection, base: str, href: str, params: Map
     bboxes = list_bboxes(params.get("bbox"))
     when = list_time(params.get("datetime"), fs)
     _, found = fs.query(bboxes=bboxes, time=when)
+    iv = c.axes.time_interval() if c.axes.t is not None else None
+    period = f"{iv[0]}/{iv[1]}" if iv else ""
     features = []
     for fid, geom, props in found:
         if geom is None:
             continue
+        name = _name(props, fid)
         features.append({
             "type": "Feature", "id": fid, "geometry": shapely.geometry.mapping(geom),
-            "properties": {"name": _name(props, fid), "query": KIND.get(geom.geom_type),
-                           "links": [link(f"{href}/{fid}", "data", "application/prs.coverage+json", "data at this location")]},
+            # the EDR GeoJSON properties (edrProperties.yaml): data period, parameters, label, query URL
+            "properties": {"datetime": period, "parameter-name": list(c.variables), "label": name,
+                           "edrqueryendpoint": f"{href}/{fid}", "name": name, "query": KIND.get(geom.geom_type)},
+            "links": [link(f"{href}/{fid}", "data", "application/prs.coverage+json", "data at this location")],
         })
     return {
         "type": "FeatureCollection", "features": features, "numberReturned": len(features),

@@ -11,7 +11,7 @@ from ..encode.covjson import MEDIA_TYPE as COVJSON, parameter
 from ..registry import Collection
 from . import instances
 from .output import FORMATS, NAMES
-from .params import EPSG4326_URI, UNITS_M
+from .params import EPSG4326_URI, UNITS_M, height_units
 
 QUERY_TITLES = {
     "position": "Position: the nearest grid cell to a POINT (or each point of a MULTIPOINT)",
@@ -60,8 +60,9 @@ def data_queries(c: Collection, href: str) -> dict:
             variables["within_units"] = list(UNITS_M)
         if q == "corridor":
             variables["width_units"] = list(UNITS_M)
-            if c.axes.z_units:
-                variables["height_units"] = [c.axes.z_units]
+            variables["height_units"] = height_units(c)
+        if q == "cube":  # the units of bbox/z heights: the z axis units, none without a vertical axis
+            variables["height_units"] = [c.axes.z_units or "1"] if c.axes.z is not None else []
         kind = "application/geo+json" if q == "locations" else COVJSON  # the list of places; each place: CovJSON
         out[q] = {"link": link(f"{href}/{q}", "data", kind, QUERY_TITLES[q].split(":")[0] + " query",
                                templated=False, variables=variables)}
@@ -82,11 +83,9 @@ def parameter_names(c: Collection) -> dict:
             "id": name,
             "label": str(var.attrs.get("long_name") or name),
             "description": str(var.attrs.get("long_name") or var.attrs.get("description") or name),
-            "observedProperty": {"label": cov["observedProperty"]["label"]["en"]},
+            "observedProperty": {"id": cov["observedProperty"]["id"], "label": cov["observedProperty"]["label"]["en"]},
             "data-type": "integer" if var.dtype.kind in "iub" else "float",
         }
-        if "id" in cov["observedProperty"]:
-            p["observedProperty"]["id"] = cov["observedProperty"]["id"]
         units = var.attrs.get("units")
         if units:
             p["unit"] = {"label": str(units), "symbol": str(units)}
@@ -122,9 +121,23 @@ def add_edr(c: Collection, href: str, doc: dict) -> None:
         doc.setdefault("links", []).append(lk)
 
 
+def add_items(href: str, doc: dict) -> None:
+    """EDR parts of a Features-only collection (places, lakes): the `items` data query
+    (/req/edr/rc-items-variables), no gridded parameters and the items formats, so the collection
+    satisfies edr-1.1 collection.yaml (data_queries, parameter_names, output_formats are required)."""
+    variables = {"title": "Items", "description": "Items: the features of this collection (OGC API - Features)",
+                 "query_type": "items", "output_formats": ["GeoJSON", "HTML"], "default_output_format": "GeoJSON"}
+    doc["data_queries"] = {"items": {"link": link(f"{href}/items", "data", "application/geo+json", "Items query",
+                                                  variables=variables)}}
+    doc["parameter_names"] = {}
+    doc["output_formats"] = ["GeoJSON", "HTML"]
+    doc.setdefault("crs", [CRS84_URI])
+
+
 def collection_hook(c: Collection, base: str, doc: dict) -> None:
-    """`ctx.collection_hooks` entry: EDR parts for gridded collections only."""
+    """`ctx.collection_hooks` entry: EDR data queries for gridded collections, `items` for Features ones."""
     if c.ds is None:
+        add_items(f"{base}/collections/{c.id}", doc)
         return
     add_edr(c, f"{base}/collections/{c.id}", doc)
 

@@ -82,11 +82,13 @@ def _geojson_in_lonlat(c: Collection, answer: Answer) -> None:
     answer.query.out_crs = CRS84
 
 
-def render(c: Collection, answer: Answer, fmt: str, name: str, max_cells: int) -> Response:
-    """Answer -> HTTP response in `fmt` with a Content-Crs header; runs in a worker thread (reads data)."""
+def render(c: Collection, answer: Answer, fmt: str, name: str, max_cells: int, endpoint: str = "") -> Response:
+    """Answer -> HTTP response in `fmt` with a Content-Crs header; runs in a worker thread (reads data).
+
+    `endpoint`: the request URL (GeoJSON's `edrqueryendpoint` and self link)."""
     if fmt == "geojson":
         _geojson_in_lonlat(c, answer)
-    response = _render(c, answer, fmt, name, max_cells)
+    response = _render(c, answer, fmt, name, max_cells, endpoint)
     # grids in CoverageJSON/NetCDF stay on the native grid; tables and points are written in `crs`
     tabular = answer.kind != GRID or fmt in ("geojson", "csv")
     crs = answer.query.out_crs if tabular and answer.query.out_crs is not None else c.axes.crs
@@ -94,7 +96,7 @@ def render(c: Collection, answer: Answer, fmt: str, name: str, max_cells: int) -
     return trim_after(response)
 
 
-def _render(c: Collection, answer: Answer, fmt: str, name: str, max_cells: int) -> Response:
+def _render(c: Collection, answer: Answer, fmt: str, name: str, max_cells: int, endpoint: str = "") -> Response:
     guard_size(answer.ds, max_cells)
     if fmt in ("geojson", "csv"):
         _guard_table(answer, fmt)
@@ -108,7 +110,8 @@ def _render(c: Collection, answer: Answer, fmt: str, name: str, max_cells: int) 
         return json_response(coverage_json(ds, c, answer), media_type=covjson.MEDIA_TYPE)
     cols, geographic = columns(ds, c, answer)
     if fmt == "geojson":
-        return json_response(feature_collection(cols, covjson.parameters(ds)), media_type=GEOJSON)
+        links = [{"href": endpoint, "rel": "self", "type": GEOJSON, "title": "this answer"}] if endpoint else None
+        return json_response(feature_collection(cols, covjson.parameters(ds), links, endpoint), media_type=GEOJSON)
     x_name, y_name = ("longitude", "latitude") if geographic else ("x", "y")
     return csv_response(cols, f"{filename}.csv", x_name, y_name)
 

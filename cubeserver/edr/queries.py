@@ -21,7 +21,8 @@ from ..query.wkt import Coords, parse_coords
 from ..registry import Collection
 from ..select import geometry as geo
 from ..select.core import value_indices
-from .params import Query, apply_common, as_index, distance_m, levels_within, number, read_query
+from .params import (EARTH_CIRCUMFERENCE_M, Query, apply_common, as_index, distance_m, height_units, levels_within,
+                     number, read_query, required_units, resolution)
 
 POINTS, PATH, GRID = "points", "path", "grid"
 
@@ -94,7 +95,34 @@ def position(c: Collection, params: Mapping[str, str], coords: Coords | None = N
 
 
 def _resolution(params: Mapping[str, str], name: str) -> int | None:
-    return number(params, name, minimum=0, integer=True)
+    return resolution(params, name)
+
+
+def resample_cells(cells: geo.Cells, params: Mapping[str, str]) -> geo.Cells:
+    """resolution-x/-y on a masked window (corridor): n positions spread evenly across the window's x/y
+    (nearest cells, as for area); 400 when no selected cell is left."""
+    rx, ry = _resolution(params, "resolution-x"), _resolution(params, "resolution-y")
+    if not rx and not ry:
+        return cells
+    kx = geo.resample(np.arange(len(cells.ix)), rx)
+    ky = geo.resample(np.arange(len(cells.iy)), ry)
+    mask = cells.mask[np.ix_(ky, kx)]
+    if not mask.any():
+        raise BadRequest("resolution-x: no selected cell is left at this resolution; ask for more positions or "
+                         "0 (native)", parameter="resolution-x" if rx else "resolution-y")
+    relabel = None if cells.relabel is None else cells.relabel[kx]
+    return geo.Cells(cells.iy[ky], cells.ix[kx], mask, relabel)
+
+
+def resample_levels(ds: xr.Dataset, c: Collection, params: Mapping[str, str]) -> xr.Dataset:
+    """resolution-z (/req/edr/resolution-z-response): n levels spread evenly from the lowest to the
+    highest selected level (nearest existing levels, no interpolation); 0/absent = all levels.
+    Accepted without effect on a collection without a vertical axis (there is one implicit level)."""
+    n = _resolution(params, "resolution-z")
+    z = c.axes.z
+    if not n or z is None or z not in ds.dims:
+        return ds
+    return ds.isel({z: geo.resample(np.arange(ds.sizes[z]), n)})
 
 
 def area(c: Collection, params: Mapping[str, str], coords: Coords | None = None) -> Answer:
@@ -103,7 +131,7 @@ def area(c: Collection, params: Mapping[str, str], coords: Coords | None = None)
     q = read_query(params, c, coords_in_crs84=located)
     cells = geo.polygon_cells(c.axes, coords.geom, q.in_crs, "coords",
                               _resolution(params, "resolution-x"), _resolution(params, "resolution-y"))
-    ds = apply_common(c.ds, c, q, also=window(c, cells))
+    ds = resample_levels(apply_common(c.ds, c, q, also=window(c, cells)), c, params)
     return Answer(GRID, mask_grid(ds, c, cells), q, cells=cells)
 
 
@@ -120,17 +148,14 @@ def cube(c: Collection, params: Mapping[str, str]) -> Answer:
         q.z = parse_z(cube_z, "cube-z")
     cells = geo.bbox_cells(c.axes, bbox, q.in_crs, "bbox",
                            _resolution(params, "resolution-x"), _resolution(params, "resolution-y"))
-    ds = apply_common(c.ds, c, q, also=window(c, cells))
+    ds = resample_levels(apply_common(c.ds, c, q, also=window(c, cells)), c, params)
     return Answer(GRID, mask_grid(ds, c, cells), q, cells=cells)
 
 
 def radius(c: Collection, params: Mapping[str, str]) -> Answer:
     coords = parse_coords(params.get("coords"), ("Point",))
     q = read_query(params, c)
-    within = number(params, "within", required=True, minimum=0)
-    if within <= 0:
-        raise BadRequest("within: must be greater than 0", parameter="within")
-    metres = distance_m(within, params.get("within-units"), "within-units")
+    metres = distance_m(params, "within", "within-units", maximum_m=EARTH_CIRCUMFERENCE_M / 2)
     x, y = coords.xy()
     cells = geo.radius_cells(c.axes, float(x[0]), float(y[0]), metres, q.in_crs)
     ds = apply_common(c.ds, c, q, also=window(c, cells))
@@ -171,14 +196,9 @@ def corridor(c: Collection, params: Mapping[str, str]) -> Answer:
     q = read_query(params, c)
     _path_conflicts(coords, q)
     ax = c.axes
-    width = number(params, "corridor-width", required=True, minimum=0)
-    if width <= 0:
-        raise BadRequest("corridor-width: must be greater than 0", parameter="corridor-width")
-    metres = distance_m(width, params.get("width-units"), "width-units")
-    if number(params, "resolution-x", minimum=0) not in (None, 0):
-        raise BadRequest("resolution-x: corridor answers are at the stored resolution; use 0 or leave it out",
-                         parameter="resolution-x")
-    cells = geo.corridor_cells(ax, coords.geom, metres, q.in_crs)
+    metres = distance_m(params, "corridor-width", "width-units", maximum_m=EARTH_CIRCUMFERENCE_M)
+    zsel, zparam = _corridor_levels(c, params, coords, q)
+    cells = resample_cells(geo.corridor_cells(ax, coords.geom, metres, q.in_crs), params)
     time = True
     if coords.m is not None:
         it = geo.nearest_times(ax, coords.m)
@@ -187,41 +207,41 @@ def corridor(c: Collection, params: Mapping[str, str]) -> Answer:
     also = window(c, cells)
     if coords.m is not None:
         also[ax.t] = slice(int(it.min()), int(it.max()) + 1)
-    zsel, zparam = _corridor_levels(c, params, coords, q)
     if zsel is not None:
         also[ax.z] = as_index(value_indices(ax.z_values, zsel, ax.z, zparam, ax.z_units))
-    ds = apply_common(c.ds, c, q, time=time, z=False, also=also)
+    ds = resample_levels(apply_common(c.ds, c, q, time=time, z=False, also=also), c, params)
     return Answer(GRID, mask_grid(ds, c, cells), q, cells=cells)
 
 
 def _corridor_levels(c: Collection, params: Mapping[str, str], coords: Coords,
                      q: Query) -> tuple[ValueSelection | None, str]:
-    """Levels of a corridor: Z of the path or `z`, widened by corridor-height when given."""
+    """Levels of a corridor (/req/edr/REQ_rc-corridor-height-response): `corridor-height` and
+    `height-units` are required (400 naming them and the allowed units when absent).
+
+    The corridor's vertical centre is the path's Z (LINESTRINGZ) or `z`; levels within
+    corridor-height/2 of it are kept (snapped outward to whole levels). A path without Z and no `z`
+    has no vertical centre: the corridor then spans the whole vertical extent. On a collection
+    without a vertical axis corridor-height is accepted (a client always sends it) and has no effect.
+    """
     ax = c.axes
-    if ax.z is None and q.z is not None:
-        raise BadRequest("z: this collection has no vertical axis", parameter="z")
-    height = number(params, "corridor-height", minimum=0)
-    if height is not None:
-        units = params.get("height-units")
-        if units and ax.z_units and units.strip().lower() != ax.z_units.lower():
-            raise BadRequest(f"height-units: this collection's heights are in {ax.z_units!r}; got {units!r}",
-                             parameter="height-units")
-        if ax.z is None:
-            raise BadRequest("corridor-height: this collection has no vertical axis", parameter="corridor-height")
+    height = number(params, "corridor-height", required=True, minimum=0)
+    required_units(params, "height-units", height_units(c))
+    if ax.z is None:
+        if q.z is not None:
+            raise BadRequest("z: this collection has no vertical axis", parameter="z")
+        if coords.z is not None:
+            geo.nearest_levels(ax, coords.z)  # 400: Z values on a collection without a vertical axis
+        return None, "z"
     if coords.z is not None:
         geo.nearest_levels(ax, coords.z)  # 400 when the path leaves the vertical extent
         lo, hi = float(np.min(coords.z)), float(np.max(coords.z))
     elif q.z is not None:
-        if height is None:
-            return q.z, "z"
+        value_indices(ax.z_values, q.z, ax.z, "z", ax.z_units)  # z: existing levels (400 listing them)
         vals = q.z.values if q.z.values is not None else [q.z.low, q.z.high]
         lo, hi = float(min(vals)), float(max(vals))
-    elif height is not None:
-        raise BadRequest("corridor-height: give the path's heights as LINESTRINGZ coords or a z value",
-                         parameter="corridor-height")
     else:
         return None, "z"
-    half = (height or 0.0) / 2
+    half = height / 2
     return levels_within(c, lo - half, hi + half, "corridor-height"), "corridor-height"
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Callable
 
 from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import Response
 
 from ..context import AppContext, json_response, link, run_blocking
 from ..errors import NotFound
@@ -20,7 +21,7 @@ from ..registry import Collection
 from . import instances, locations
 from .metadata import instance_doc
 from .output import FORMATS, render
-from .params import check_params, refuse_unknown
+from .params import UNITS_M, NoData, check_params, refuse_unknown
 from .queries import QUERIES
 
 TAG = "EDR"
@@ -32,6 +33,31 @@ CRS = Query(None, description="CRS of coords/bbox and of the answer's coordinate
 F = Query(None, description="CoverageJSON (default), NetCDF, GeoJSON or CSV (the last two for point answers)")
 RES_X = Query(None, alias="resolution-x", description="number of positions across the x extent (0 = native)")
 RES_Y = Query(None, alias="resolution-y", description="number of positions across the y extent (0 = native)")
+RES_Z = Query(None, alias="resolution-z", description="number of levels spread evenly from the lowest to the highest "
+              "selected level (nearest levels; 0 = all)")
+
+
+def _required(name: str, description: str, enum: list[str] | None = None) -> dict:
+    """An OpenAPI parameter EDR requires but the handler checks itself, so that its absence is a 400
+    naming the allowed values (FastAPI's own check would only say "Field required")."""
+    schema = {"type": "string"}
+    if enum:
+        schema["enum"] = enum
+    return {"name": name, "in": "query", "required": True, "style": "form", "explode": False,
+            "description": description, "schema": schema}
+
+
+UNITS_DOC = f"one of {', '.join(UNITS_M)} (also the collection's data_queries variables)"
+REQUIRED = {
+    "radius": [_required("within-units", f"units of `within`: {UNITS_DOC}", list(UNITS_M))],
+    "corridor": [
+        _required("width-units", f"units of `corridor-width`: {UNITS_DOC}", list(UNITS_M)),
+        _required("corridor-height", "total height of the corridor around the path's Z (or `z`) in `height-units`; "
+                  "a path without Z spans all levels; no effect on a collection without a vertical axis"),
+        _required("height-units", "units of `corridor-height`: the z axis units listed in the collection's "
+                  "data_queries corridor height_units (m, km or mi without a vertical axis)"),
+    ],
+}
 BBOX_LIST = Query(None, description="minx,miny,maxx,maxy in CRS84: only locations intersecting it "
                   "(minx > maxx crosses the antimeridian)", examples=["-10,35,30,60"])
 LOC_RES_X = Query(None, alias="resolution-x", description="area (polygon) locations only: positions across x (0 = native)")
@@ -71,7 +97,11 @@ def build_router(ctx: AppContext) -> APIRouter:
         check_params(params, c, qtype)
         fmt = _format(request, params, FORMATS[qtype])
         limit = ctx.config.limits.max_cells
-        return await run_blocking(lambda: render(c, QUERIES[qtype](c, params), fmt, qtype, limit))
+        try:
+            return await run_blocking(lambda: render(c, QUERIES[qtype](c, params), fmt, qtype, limit,
+                                                     endpoint=str(request.url)))
+        except NoData:
+            return Response(status_code=204)
 
     def position(dep: Callable):
         async def position(request: Request, c: Collection = Depends(dep),
@@ -85,8 +115,8 @@ def build_router(ctx: AppContext) -> APIRouter:
         async def area(request: Request, c: Collection = Depends(dep),
                        coords: str = Query(..., description="WKT POLYGON((x y,...)) or MULTIPOLYGON"),
                        datetime: str | None = DATETIME, z: str | None = Z, parameter_name: str | None = PARAMS,
-                       crs: str | None = CRS, f: str | None = F, resolution_x: int | None = RES_X,
-                       resolution_y: int | None = RES_Y):
+                       crs: str | None = CRS, f: str | None = F, resolution_x: str | None = RES_X,
+                       resolution_y: str | None = RES_Y, resolution_z: str | None = RES_Z):
             return await run(request, c, "area")
         return area
 
@@ -94,16 +124,15 @@ def build_router(ctx: AppContext) -> APIRouter:
         async def cube(request: Request, c: Collection = Depends(dep),
                        bbox: str = Query(..., description="minx,miny,maxx,maxy (or 6 numbers with minz, maxz)"),
                        datetime: str | None = DATETIME, z: str | None = Z, parameter_name: str | None = PARAMS,
-                       crs: str | None = CRS, f: str | None = F, resolution_x: int | None = RES_X,
-                       resolution_y: int | None = RES_Y):
+                       crs: str | None = CRS, f: str | None = F, resolution_x: str | None = RES_X,
+                       resolution_y: str | None = RES_Y, resolution_z: str | None = RES_Z):
             return await run(request, c, "cube")
         return cube
 
     def radius(dep: Callable):
         async def radius(request: Request, c: Collection = Depends(dep),
                          coords: str = Query(..., description="WKT POINT(x y): the centre"),
-                         within: float = Query(..., description="the radius"),
-                         within_units: str | None = Query(None, alias="within-units", description="km (default), m or mi"),
+                         within: float = Query(..., description="the radius, in within-units"),
                          datetime: str | None = DATETIME, z: str | None = Z, parameter_name: str | None = PARAMS,
                          crs: str | None = CRS, f: str | None = F):
             return await run(request, c, "radius")
@@ -121,23 +150,26 @@ def build_router(ctx: AppContext) -> APIRouter:
     def corridor(dep: Callable):
         async def corridor(request: Request, c: Collection = Depends(dep),
                            coords: str = Query(..., description="WKT LINESTRING (M/Z/ZM allowed): the centre line"),
-                           corridor_width: float = Query(..., alias="corridor-width", description="total width"),
-                           width_units: str | None = Query(None, alias="width-units", description="km (default), m or mi"),
-                           corridor_height: float | None = Query(None, alias="corridor-height", description="total height"),
-                           height_units: str | None = Query(None, alias="height-units", description="the z axis units"),
+                           corridor_width: float = Query(..., alias="corridor-width",
+                                                         description="total width, in width-units"),
                            datetime: str | None = DATETIME, z: str | None = Z, parameter_name: str | None = PARAMS,
                            crs: str | None = CRS, f: str | None = F,
-                           resolution_x: int | None = Query(None, alias="resolution-x", description="0 or absent: "
-                                                            "corridors are answered at the stored resolution")):
+                           resolution_x: str | None = Query(None, alias="resolution-x", description="number of "
+                                                            "positions across the corridor's x extent (0 = native)"),
+                           resolution_y: str | None = Query(None, alias="resolution-y", description="number of "
+                                                            "positions across the corridor's y extent (0 = native)"),
+                           resolution_z: str | None = RES_Z):
             return await run(request, c, "corridor")
         return corridor
 
     for make in (position, area, cube, radius, trajectory, corridor):
         name = make.__name__
+        extra = {"parameters": REQUIRED[name]} if name in REQUIRED else None
         r.add_api_route(f"/collections/{{collectionId}}/{name}", make(collection), methods=["GET"],
-                        summary=f"EDR {name} query", name=f"edr-{name}")
+                        summary=f"EDR {name} query", name=f"edr-{name}", openapi_extra=extra)
         r.add_api_route(f"/collections/{{collectionId}}/instances/{{instanceId}}/{name}", make(instance),
-                        methods=["GET"], summary=f"EDR {name} query on one instance", name=f"edr-instance-{name}")
+                        methods=["GET"], summary=f"EDR {name} query on one instance", name=f"edr-instance-{name}",
+                        openapi_extra=extra)
 
     async def list_locations(request: Request, c: Collection, href: str):
         params = dict(request.query_params)
@@ -152,8 +184,11 @@ def build_router(ctx: AppContext) -> APIRouter:
         check_params(params, c, kind, location=True)
         fmt = _format(request, params, FORMATS["locations" if kind != "area" else "area"])
         limit = ctx.config.limits.max_cells
-        return await run_blocking(lambda: render(c, locations.answer(ctx.registry, c, loc_id, params)[1], fmt,
-                                                 f"location-{loc_id}", limit))
+        try:
+            return await run_blocking(lambda: render(c, locations.answer(ctx.registry, c, loc_id, params)[1], fmt,
+                                                     f"location-{loc_id}", limit, endpoint=str(request.url)))
+        except NoData:
+            return Response(status_code=204)
 
     @r.get("/collections/{collectionId}/locations", summary="EDR named locations (GeoJSON)")
     async def locations_list(request: Request, c: Collection = Depends(collection), bbox: str | None = BBOX_LIST,
@@ -163,8 +198,8 @@ def build_router(ctx: AppContext) -> APIRouter:
     @r.get("/collections/{collectionId}/locations/{locationId}", summary="EDR data at a named location")
     async def location(request: Request, locationId: str, c: Collection = Depends(collection),
                        datetime: str | None = DATETIME, z: str | None = Z, parameter_name: str | None = PARAMS,
-                       crs: str | None = CRS, f: str | None = F, resolution_x: int | None = LOC_RES_X,
-                       resolution_y: int | None = LOC_RES_Y):
+                       crs: str | None = CRS, f: str | None = F, resolution_x: str | None = LOC_RES_X,
+                       resolution_y: str | None = LOC_RES_Y):
         return await one_location(request, c, locationId)
 
     @r.get("/collections/{collectionId}/instances/{instanceId}/locations", summary="EDR named locations of an instance")
@@ -179,7 +214,7 @@ def build_router(ctx: AppContext) -> APIRouter:
     async def instance_location(request: Request, locationId: str, c: Collection = Depends(instance),
                                 datetime: str | None = DATETIME, z: str | None = Z,
                                 parameter_name: str | None = PARAMS, crs: str | None = CRS, f: str | None = F,
-                                resolution_x: int | None = LOC_RES_X, resolution_y: int | None = LOC_RES_Y):
+                                resolution_x: str | None = LOC_RES_X, resolution_y: str | None = LOC_RES_Y):
         return await one_location(request, c, locationId)
 
     @r.get("/collections/{collectionId}/instances", summary="EDR instances (model runs) of a collection")

@@ -39,14 +39,20 @@ def unit_symbol(units: str) -> dict | str:
     return units
 
 
+def observed_property_id(var: xr.DataArray) -> str:
+    """observedProperty.id (EDR /req/edr/rc-parameters requires one): the NERC vocabulary URI of the
+    CF standard_name; a variable without a (valid) standard_name gets its own name, a stable id
+    local to the collection (not a vocabulary term)."""
+    return standard_name_uri(var.attrs.get("standard_name")) or str(var.name)
+
+
 def parameter(var: xr.DataArray) -> dict:
-    """A CovJSON Parameter from CF attributes (unit symbol, observedProperty from standard_name)."""
+    """A CovJSON Parameter from CF attributes (unit symbol, observedProperty with id and label)."""
     a = var.attrs
     label = a.get("long_name") or var.name
     std = a.get("standard_name")
-    out = {"type": "Parameter", "description": {"en": str(label)}, "observedProperty": {"label": {"en": str(std or label)}}}
-    if standard_name_uri(std):
-        out["observedProperty"]["id"] = standard_name_uri(std)
+    out = {"type": "Parameter", "description": {"en": str(label)},
+           "observedProperty": {"id": observed_property_id(var), "label": {"en": str(std or label)}}}
     units = a.get("units")
     if units:
         out["unit"] = {"label": {"en": str(units)}, "symbol": unit_symbol(str(units))}

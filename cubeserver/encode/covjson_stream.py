@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Iterator
 
 import numpy as np
@@ -29,6 +29,9 @@ log = logging.getLogger("cubeserver")
 STREAM_MIN_VALUES = 1_000_000
 # one shared helper pool: a thread per request would give each its own malloc arena (memory kept by the process)
 _PREFETCH = ThreadPoolExecutor(max_workers=2, thread_name_prefix="covjson-prefetch")
+# encoders of streamed answers: at most this many encode at once, the others wait their turn (never a deadlock:
+# consumers hold no thread); separate from the default pool that the non-streamed requests' work runs in
+_PRODUCERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="covjson-stream")
 _OPTS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 PIECE = 1 << 20  # bytes per ASGI message: 13 MB messages cost the HTTP layer twice the CPU of 1 MB ones
 
@@ -120,29 +123,34 @@ def _generate(pieces: list[bytes], lazy: list,
 
 
 async def _ahead(chunks: Iterator[bytes], depth: int = 2):
-    """Run a blocking byte generator in a worker thread, up to `depth` pieces ahead of the socket.
+    """Run a blocking byte generator in a producer thread, up to `depth` pieces ahead of the socket.
 
-    Starlette pulls the next piece only once the previous one is fully sent; encoding
-    in a producer thread lets slab k+1 be encoded while slab k is on the wire.
+    Starlette pulls the next piece only once the previous one is fully sent; encoding in a
+    producer thread lets slab k+1 be encoded while slab k is on the wire. Only the producer
+    holds a thread (from `_PRODUCERS`, bounded); the consumer awaits an asyncio queue, so any
+    number of concurrent answers make progress: the ones beyond the pool wait for a producer
+    instead of holding threads that the running ones need (which hung 8 concurrent answers).
     """
     loop = asyncio.get_running_loop()
-    q: queue.Queue = queue.Queue(maxsize=depth)
+    q: asyncio.Queue = asyncio.Queue(maxsize=depth)
     stop = threading.Event()
 
     def offer(item) -> bool:
-        """Put unless the consumer has gone (then the piece is dropped and production stops)."""
-        while not stop.is_set():
+        """Put (blocking this thread while the queue is full) unless the consumer has gone."""
+        fut = asyncio.run_coroutine_threadsafe(q.put(item), loop)
+        while True:
             try:
-                q.put(item, timeout=0.2)
+                fut.result(timeout=0.2)
                 return True
-            except queue.Full:
-                continue
-        return False
+            except FutureTimeout:
+                if stop.is_set():
+                    fut.cancel()
+                    return False
 
     def produce():
         try:
             for piece in chunks:
-                if not offer(piece):
+                if stop.is_set() or not offer(piece):
                     return
             offer(_DONE)
         except BaseException as e:  # noqa: BLE001 - handed to the consumer, which re-raises
@@ -152,18 +160,10 @@ async def _ahead(chunks: Iterator[bytes], depth: int = 2):
             if close is not None:
                 close()
 
-    def take():
-        while True:
-            try:
-                return q.get(timeout=0.2)
-            except queue.Empty:
-                if stop.is_set():
-                    return _DONE  # the consumer was cancelled: free this worker thread
-
-    producer = loop.run_in_executor(None, produce)
+    producer = loop.run_in_executor(_PRODUCERS, produce)
     try:
         while True:
-            piece = await loop.run_in_executor(None, take)
+            piece = await q.get()
             if piece is _DONE:
                 break
             if isinstance(piece, BaseException):
@@ -175,7 +175,8 @@ async def _ahead(chunks: Iterator[bytes], depth: int = 2):
         stop.set()
         while not q.empty():  # unblock a producer waiting on a full queue
             q.get_nowait()
-        await asyncio.shield(producer)
+        if producer.done() or not producer.cancel():  # not started yet: cancelled; else wait for it to see `stop`
+            await asyncio.shield(producer)
 
 
 _DONE = object()

@@ -16,6 +16,7 @@ import xarray as xr
 from pyproj import CRS, Transformer
 
 from ..axes import CRS84, EDGE_POINTS, AxisModel, crs_label, is_lonlat, iso_times
+from ..budget import book_answer
 from ..companions import with_companions
 from ..errors import BadRequest, TooLarge
 from ..query.parse import TimeSelection, ValueSelection
@@ -231,13 +232,15 @@ def cell_count(ds: xr.Dataset) -> int:
 
 
 def guard_size(ds: xr.Dataset, limit: int) -> None:
-    """413 before reading anything when a selection is larger than the configured limit."""
+    """413 before reading anything when a selection is larger than the configured limit; otherwise
+    its size is booked on the server's memory budget (503 when too much is in flight, cubeserver.budget)."""
     n = cell_count(ds)
     if n > limit:
         raise TooLarge(
             f"the selection has {n:,} values, more than this server's limit of {limit:,}; narrow it with a smaller "
             "bbox/area, a shorter datetime interval, fewer z levels or parameters, or scaling",
         )
+    book_answer(n, max((v.dtype.itemsize for v in ds.data_vars.values()), default=8))
 
 
 def compute(ds: xr.Dataset) -> xr.Dataset:

@@ -121,7 +121,8 @@ def test_corridor_against_geodesic_distance_to_the_path(grids_client, c12):
     path = np.column_stack([np.linspace(-69.8, -68.2, 400), np.linspace(40.6, 41.6, 400)])
     d = np.min([haversine(x, y, lon, lat) for x, y in path], axis=0)
     r = grids_client.get(f"{C12}/corridor", params={"coords": "LINESTRING(-69.8 40.6,-68.2 41.6)",
-                                                    "corridor-width": "40", "width-units": "km", "f": "CSV"})
+                                                    "corridor-width": "40", "width-units": "km", "corridor-height": "0",
+                                                    "height-units": "m", "f": "CSV"})
     assert r.status_code == 200, r.text
     rows = np.loadtxt(io.StringIO(r.text), delimiter=",", skiprows=1, usecols=(0, 1, 3))
     assert r.text.splitlines()[0].startswith("longitude,latitude")

@@ -103,8 +103,11 @@ def test_nemo_cube_across_the_antimeridian(grids_client):
     assert vals == pytest.approx([float(s.tos.values[0][i]) for i in got], nan_ok=True)
 
 
-def test_nemo_outside_time_and_space_are_400(grids_client):
-    error(grids_client, "/collections/nemo/position", "datetime", coords="POINT(-30 40)", datetime="2016-01-01T00:00:00Z")
+def test_nemo_outside_time_is_204_and_outside_space_400(grids_client):
+    """A valid datetime after the data is EDR's no-data answer (204, no body); a point off the Earth a 400."""
+    r = grids_client.get("/collections/nemo/position", params={"coords": "POINT(-30 40)",
+                                                              "datetime": "2016-01-01T00:00:00Z"})
+    assert r.status_code == 204 and r.content == b""
     error(grids_client, "/collections/nemo/position", "coords", coords="POINT(500 40)")
 
 

@@ -51,9 +51,12 @@ def test_z_not_a_level_lists_levels(client):
     assert "no vertical axis" in error(client, POS, "z", coords="POINT(0 45)", z="10")
 
 
-def test_datetime_outside_gives_extent(client):
-    detail = error(client, POS, "datetime", coords="POINT(-30 40)", datetime="1990-01-01T00:00:00Z")
-    assert "2000-01-16T06:00:00Z" in detail and "2000-12-16T01:20:05Z" in detail
+def test_datetime_outside_is_no_data(client):
+    """EDR 1.1 /req/edr/query_type/no-data: a valid datetime outside the data is 204 with no body;
+    a malformed one (and datetime on a collection without time) stays a 400."""
+    for dt in ("1990-01-01T00:00:00Z", "1990-01-01/1991-01-01", "2001-01-01/.."):
+        r = client.get(POS, params={"coords": "POINT(-30 40)", "datetime": dt})
+        assert r.status_code == 204 and r.content == b"", (dt, r.status_code, r.text[:200])
     assert "RFC 3339" in error(client, POS, "datetime", coords="POINT(-30 40)", datetime="yesterday")
     assert "no time axis" in error(client, "/collections/eraint/position", "datetime", coords="POINT(0 45)",
                                    datetime="2000-01-01")
@@ -72,13 +75,20 @@ def test_unsupported_crs(client):
 
 
 def test_radius_and_corridor_parameters(client):
-    assert error(client, "/collections/coads/radius", "within", coords="POINT(-30 40)")
+    assert error(client, "/collections/coads/radius", "within", coords="POINT(-30 40)", within_units="km")
+    assert "km" in error(client, "/collections/coads/radius", "within-units", coords="POINT(-30 40)", within="5")
     assert "units" in error(client, "/collections/coads/radius", "within-units", coords="POINT(-30 40)", within="5",
                             within_units="furlongs")
-    assert "within" in error(client, "/collections/coads/radius", "within", coords="POINT(-30 40)", within="1")
+    assert "within" in error(client, "/collections/coads/radius", "within", coords="POINT(-30 40)", within="1",
+                             within_units="km")
     assert error(client, "/collections/coads/corridor", "corridor-width", coords="LINESTRING(0 0,1 1)")
-    assert "no vertical axis" in error(client, "/collections/coads/corridor", "corridor-height",
-                                       coords="LINESTRING(-30 40,-20 40)", corridor_width="300", corridor_height="5")
+    corridor = {"coords": "LINESTRING(-30 40,-20 40)", "corridor_width": "300"}
+    assert "km" in error(client, "/collections/coads/corridor", "width-units", **corridor)
+    assert error(client, "/collections/coads/corridor", "corridor-height", **corridor, width_units="km")
+    assert "m, km, mi" in error(client, "/collections/coads/corridor", "height-units", **corridor, width_units="km",
+                                corridor_height="5")
+    assert "millibars" in error(client, "/collections/eraint/corridor", "height-units", **corridor, width_units="km",
+                                corridor_height="5", height_units="m")
 
 
 def test_trajectory_conflicts(client):
@@ -123,5 +133,5 @@ def test_too_large_is_413(tmp_path):
 
 def test_table_formats_refuse_huge_answers(client):
     detail = error(client, "/collections/cogeo/radius", None, status=413, coords="POINT(128.658 37.6686)",
-                   within="2", f="csv")
+                   within="2", within_units="km", f="csv")
     assert "CoverageJSON or NetCDF" in detail

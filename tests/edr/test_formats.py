@@ -71,11 +71,13 @@ def test_geojson_position(client):
     assert f0["geometry"] == {"type": "Point", "coordinates": [-25.0, 39.0]}
     assert f0["properties"]["datetime"] == "2000-01-16T06:00:00Z"
     np.testing.assert_allclose([f["properties"]["SST"] for f in doc["features"]], src.values, rtol=1e-6)
-    assert doc["parameters"]["SST"]["unit"]["label"]["en"] == "Deg C"
+    sst = next(p for p in doc["parameters"] if p["id"] == "SST")  # EDR GeoJSON: an array of parameters
+    assert sst["unit"]["label"]["en"] == "Deg C"
+    assert f0["properties"]["parameter-name"] == ["SST"] and f0["properties"]["edrqueryendpoint"].startswith("http")
 
 
 def test_geojson_radius_lists_only_cells_inside(client):
-    doc = query(client, "/collections/coads/radius", coords="POINT(-30 40)", within="250", parameter_name="SST",
+    doc = query(client, "/collections/coads/radius", coords="POINT(-30 40)", within="250", within_units="km", parameter_name="SST",
                 datetime="2000-01-16T06:00:00Z", f="geojson").json()
     coords = sorted(tuple(f["geometry"]["coordinates"]) for f in doc["features"])
     assert coords == [(-31.0, 39.0), (-31.0, 41.0), (-29.0, 39.0), (-29.0, 41.0)]
@@ -100,7 +102,16 @@ def test_csv_eraint_extra_dimension_column(client):
 
 
 def test_csv_projected_uses_x_y(client):
-    r = query(client, "/collections/landsat-rgb/position", coords="MULTIPOINT((-77.75 24.6),(-77.7 24.65))", f="csv")
+    """Without crs a projected collection answers in CRS84 (its extent's CRS, /req/core/crs); crs=native gives x/y."""
+    pts = "MULTIPOINT((-77.75 24.6),(-77.7 24.65))"
+    r = query(client, "/collections/landsat-rgb/position", coords=pts, f="csv")
+    df = pd.read_csv(io.StringIO(r.text))
+    assert list(df.columns)[:2] == ["longitude", "latitude"] and len(df) == 2 and df.longitude.max() < -77
+    from pyproj import Transformer
+    (x0, x1), (y0, y1) = Transformer.from_crs("OGC:CRS84", "EPSG:32618", always_xy=True).transform(
+        [-77.75, -77.7], [24.6, 24.65])
+    r = query(client, "/collections/landsat-rgb/position", coords=f"MULTIPOINT(({x0} {y0}),({x1} {y1}))", f="csv",
+              crs="EPSG:32618")
     df = pd.read_csv(io.StringIO(r.text))
     assert list(df.columns)[:2] == ["x", "y"] and len(df) == 2 and df.x.min() > 100000
 

@@ -45,7 +45,9 @@ def test_parameter_names(client):
     landsat = client.get("/collections/landsat-rgb").json()
     assert set(landsat["parameter_names"]) == {"band_1", "band_2", "band_3"}
     assert "locations" not in landsat["data_queries"]
-    assert "data_queries" not in client.get("/collections/places").json()
+    assert landsat["parameter_names"]["band_1"]["observedProperty"]["id"] == "band_1"  # no standard_name: its name
+    places = client.get("/collections/places").json()  # Features-only: just the EDR items query
+    assert list(places["data_queries"]) == ["items"] and places["parameter_names"] == {}
     html = client.get("/collections/eraint", params={"f": "html"}).text
     assert "eastward_wind" in html
 

@@ -105,7 +105,8 @@ def test_trajectory_z_param_and_multilinestring(client):
 def test_corridor_width_around_a_parallel(client):
     src = open_source("coads_sst.nc").SST.isel(TIME=0)
     cov = covjson(client, "/collections/coads/corridor", coords="LINESTRING(-40 39,-30 39)", corridor_width="300",
-                  width_units="km", parameter_name="SST", datetime="2000-01-16T06:00:00Z")
+                  width_units="km", corridor_height="0", height_units="m", parameter_name="SST",
+                  datetime="2000-01-16T06:00:00Z")
     assert cov["domain"]["domainType"] == "Grid"
     xs, ys = np.array(cov["domain"]["axes"]["x"]["values"]), np.array(cov["domain"]["axes"]["y"]["values"])
     got = values(cov, "SST")[0]
@@ -130,6 +131,6 @@ def test_corridor_m_limits_time(client):
     t0 = pd.Timestamp("2005-12-03T09:00:00Z").timestamp()
     t1 = pd.Timestamp("2005-12-05T09:00:00Z").timestamp()
     cov = covjson(client, "/collections/mur-sst/corridor", parameter_name="mask", corridor_width="3",
-                  coords=f"LINESTRINGM(-27.9 40.5 {t0:.0f},-27.2 40.5 {t1:.0f})")
+                  width_units="km", corridor_height="0", height_units="m", coords=f"LINESTRINGM(-27.9 40.5 {t0:.0f},-27.2 40.5 {t1:.0f})")
     assert cov["domain"]["axes"]["t"]["values"] == ["2005-12-03T09:00:00Z", "2005-12-04T09:00:00Z",
                                                     "2005-12-05T09:00:00Z"]

@@ -21,11 +21,12 @@ PLACES = DATASETS / "ne_110m_populated_places_simple.geojson"
 COMMON = {"datetime", "z", "parameter-name", "crs", "f"}
 OWN = {
     "position": {"coords"},
-    "area": {"coords", "resolution-x", "resolution-y"},
-    "cube": {"bbox", "cube-z", "resolution-x", "resolution-y"},
+    "area": {"coords", "resolution-x", "resolution-y", "resolution-z"},
+    "cube": {"bbox", "cube-z", "resolution-x", "resolution-y", "resolution-z"},
     "radius": {"coords", "within", "within-units"},
     "trajectory": {"coords"},
-    "corridor": {"coords", "corridor-width", "width-units", "corridor-height", "height-units", "resolution-x"},
+    "corridor": {"coords", "corridor-width", "width-units", "corridor-height", "height-units", "resolution-x",
+                 "resolution-y", "resolution-z"},
 }
 
 # valid requests on coads (and eraint, same lon/lat frame) ...
@@ -33,18 +34,20 @@ COADS = {
     "position": {"coords": "POINT(-25.3 38.6)"},
     "area": {"coords": "POLYGON((-30 30,-20 30,-20 40,-30 40,-30 30))"},
     "cube": {"bbox": "-30,30,-20,40"},
-    "radius": {"coords": "POINT(-30 40)", "within": "300"},
+    "radius": {"coords": "POINT(-30 40)", "within": "300", "within-units": "km"},
     "trajectory": {"coords": "LINESTRING(-30 30,-20 40)"},
-    "corridor": {"coords": "LINESTRING(-30 30,-20 40)", "corridor-width": "200"},
+    "corridor": {"coords": "LINESTRING(-30 30,-20 40)", "corridor-width": "200", "width-units": "km",
+                 "corridor-height": "0", "height-units": "m"},
 }
 # ... and on the forecast fixture (lat 40.5..49.5, lon -5.5..9.5)
 FC = {
     "position": {"coords": "POINT(2 45)"},
     "area": {"coords": "POLYGON((0 42,5 42,5 47,0 47,0 42))"},
     "cube": {"bbox": "0,42,5,47"},
-    "radius": {"coords": "POINT(2 45)", "within": "200"},
+    "radius": {"coords": "POINT(2 45)", "within": "200", "within-units": "km"},
     "trajectory": {"coords": "LINESTRING(0 42,5 47)"},
-    "corridor": {"coords": "LINESTRING(0 42,5 47)", "corridor-width": "100"},
+    "corridor": {"coords": "LINESTRING(0 42,5 47)", "corridor-width": "100", "width-units": "km",
+                 "corridor-height": "0", "height-units": "m"},
 }
 # a parameter each query does not read, though another query does
 INAPPLICABLE = [
@@ -53,7 +56,7 @@ INAPPLICABLE = [
     ("cube", "coords", "POINT(1 1)"), ("cube", "within-units", "km"),
     ("radius", "corridor-width", "10"), ("radius", "resolution-x", "5"),
     ("trajectory", "corridor-width", "10"), ("trajectory", "bbox", "1,2,3,4"),
-    ("corridor", "within", "10"), ("corridor", "resolution-y", "5"),
+    ("corridor", "within", "10"), ("corridor", "bbox", "1,2,3,4"),
 ]
 
 
@@ -158,9 +161,10 @@ def test_refusal_comes_before_format_negotiation(client):
 
 @pytest.mark.parametrize("qtype", list(COADS))
 def test_extra_dimension_accepted_where_it_exists(client, qtype):
-    doc = query(client, f"/collections/eraint/{qtype}", **COADS[qtype], month="1", parameter_name="u").json()
+    eraint = {**COADS[qtype], **({"height-units": "millibars"} if qtype == "corridor" else {})}  # its z is in millibars
+    doc = query(client, f"/collections/eraint/{qtype}", **eraint, month="1", parameter_name="u").json()
     assert doc["type"] in ("Coverage", "CoverageCollection")
-    detail = refused(client, f"/collections/eraint/{qtype}", "foo", **COADS[qtype], foo="1")
+    detail = refused(client, f"/collections/eraint/{qtype}", "foo", **eraint, foo="1")
     assert accepted(detail) == (OWN[qtype] | COMMON, {"month"})
     detail = refused(client, f"/collections/coads/{qtype}", "month", **COADS[qtype], month="1")
     assert accepted(detail)[1] == set()
@@ -218,7 +222,7 @@ def test_area_location_reads_resolution(loc_client):
     path = f"/collections/sst/locations/{lake['id']}"
     query(loc_client, path, resolution_x="4", resolution_y="4", datetime="2000-01-16T06:00:00Z")
     detail = refused(loc_client, path, "within", within="10")
-    assert accepted(detail) == (COMMON | {"resolution-x", "resolution-y"}, set())
+    assert accepted(detail) == (COMMON | {"resolution-x", "resolution-y", "resolution-z"}, set())
 
 
 # ---------------------------------------------------------------- the locations list
@@ -269,7 +273,8 @@ def test_locations_bbox_self_link_and_data_links(client):
     self_link = next(ln["href"] for ln in doc["links"] if ln["rel"] == "self")
     assert "bbox=" in self_link
     for f in doc["features"]:
-        assert f["properties"]["links"][0]["href"].endswith(f"/collections/coads/locations/{f['id']}")
+        assert f["links"][0]["href"].endswith(f"/collections/coads/locations/{f['id']}")
+        assert f["properties"]["edrqueryendpoint"] == f["links"][0]["href"]
 
 
 @pytest.mark.parametrize("bbox", ["abc", "1,2,3", "1,2,3,4,5", "0,10,5,0", "0,0,200,10", "0,-95,10,0", "nan,0,1,1"])

@@ -26,7 +26,7 @@ GRIDS = {  # a lon/lat point well inside each collection, and a small offset in 
 }
 
 
-def _queries(x, y, d):
+def _queries(x, y, d, height_units="m"):
     box = f"POLYGON(({x - d} {y - d},{x + d} {y - d},{x + d} {y + d},{x - d} {y + d},{x - d} {y - d}))"
     line = f"LINESTRING({x - d} {y - d / 2},{x + d} {y + d / 2})"
     km = d * 40.0
@@ -36,14 +36,16 @@ def _queries(x, y, d):
         "cube": {"bbox": f"{x - d},{y - d},{x + d},{y + d}"},
         "radius": {"coords": f"POINT({x} {y})", "within": str(km), "within-units": "km"},
         "trajectory": {"coords": line},
-        "corridor": {"coords": line, "corridor-width": str(km), "width-units": "km"},
+        "corridor": {"coords": line, "corridor-width": str(km), "width-units": "km", "corridor-height": "0",
+                     "height-units": height_units},
     }
 
 
 @pytest.mark.parametrize("cid", list(GRIDS))
 def test_every_query_type(client, cid):
     x, y, d = GRIDS[cid]
-    for qtype, params in _queries(x, y, d).items():
+    meta = client.get(f"/collections/{cid}").json()["data_queries"]["corridor"]["link"]["variables"]
+    for qtype, params in _queries(x, y, d, meta["height_units"][0]).items():
         covjson(client, f"/collections/{cid}/{qtype}", **{k.replace("-", "_"): v for k, v in params.items()})
         if qtype in ("position", "radius", "trajectory", "corridor"):
             for f in ("geojson", "csv"):

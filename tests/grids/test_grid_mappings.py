@@ -26,11 +26,15 @@ def native_crs_of(client, cid: str) -> CRS:
 
 # ---------------------------------------------------------------- c01: the CORDEX-style case
 
-def test_c01_position_is_the_rotated_cell(grids_client):
+def test_c01_position_is_the_rotated_cell(grids_client, cases):
     cov = covjson(grids_client, "/collections/c01/position", coords="POINT(13.4 52.5)",
                   datetime="2000-01-01T00:00:00Z")
     assert cov["ranges"]["tas"]["values"] == [10007.0]  # rlat index 10, rlon index 7
-    assert cov["domain"]["axes"]["x"]["values"] == [-3.0] and cov["domain"]["axes"]["y"]["values"] == [2.0]
+    # the rotated cell (-3, 2), answered in CRS84 (the extent's CRS, EDR /req/core/crs) as no crs was asked
+    src = xr.open_dataset(cases / "c01_rotated_pole.nc")
+    lon, lat = Transformer.from_crs(CRS.from_cf(src.rotated_pole.attrs), CRS84, always_xy=True).transform(-3.0, 2.0)
+    assert cov["domain"]["axes"]["x"]["values"] == pytest.approx([lon])
+    assert cov["domain"]["axes"]["y"]["values"] == pytest.approx([lat])
 
 
 def test_c01_outside_and_out_of_range(grids_client):
@@ -99,6 +103,12 @@ def grid(request):
     return g, src, Native(g, src)
 
 
+def _height_units(client, cid: str) -> str:
+    """The first height-units the collection's corridor query lists (required by EDR 1.1)."""
+    doc = client.get(f"/collections/{cid}").json()
+    return doc["data_queries"]["corridor"]["link"]["variables"]["height_units"][0]
+
+
 def _params(g, **kw):
     return {"parameter-name": g.var, **dict(g.params), **kw}
 
@@ -124,9 +134,10 @@ def test_position_matches_pyproj_and_xarray(grids_client, grid):
         cov = covjson(grids_client, f"/collections/{g.cid}/position", coords=f"POINT({lon} {lat})", **_params(g))
         got = cov["ranges"][g.var]["values"][0]
         assert got == pytest.approx(float(exp)) if np.isfinite(exp) else got is None
-        assert cov["domain"]["axes"]["x"]["values"][0] == pytest.approx(float(exp[g.x]))
-        assert cov["domain"]["axes"]["y"]["values"][0] == pytest.approx(float(exp[g.y]))
-        # in lon/lat out: the cell's centre, near the query (within one cell diagonal)
+        # without crs: the cell's centre in CRS84, the extent's CRS (EDR /req/core/crs), as with crs=CRS84
+        ex, ey = nat.back.transform(float(exp[g.x]), float(exp[g.y]))
+        assert (cov["domain"]["axes"]["x"]["values"][0], cov["domain"]["axes"]["y"]["values"][0]) == \
+            pytest.approx((ex, ey), abs=1e-6)
         cov = covjson(grids_client, f"/collections/{g.cid}/position", coords=f"POINT({lon} {lat})",
                       crs="CRS84", **_params(g))
         cx, cy = cov["domain"]["axes"]["x"]["values"][0], cov["domain"]["axes"]["y"]["values"][0]
@@ -209,7 +220,8 @@ def test_trajectory_runs_from_cell_to_cell(grids_client, grid):
                   **_params(g))
     composite = doc["domain"]["axes"]["composite"]
     ix, iy = composite["coordinates"].index("x"), composite["coordinates"].index("y")
-    cells = [(t[ix], t[iy]) for t in composite["values"]]
+    # answered in CRS84 (no crs asked): back to the native grid to compare with the source
+    cells = [tuple(float(v) for v in nat.to_native(t[ix], t[iy])) for t in composite["values"]]
     assert cells[0] == pytest.approx((nat.xs[a[1]], nat.ys[a[0]]))
     assert cells[-1] == pytest.approx((nat.xs[b[1]], nat.ys[b[0]]))
     field = g.field(src).transpose(g.y, g.x).values
@@ -230,7 +242,8 @@ def test_corridor_is_the_cells_near_the_path(grids_client, grid):
     (lon0, lat0), (lon1, lat1) = nat.lonlat_of(ny // 3, nx // 3), nat.lonlat_of(ny // 2, nx // 2)
     width = 3 * nat.cell_deg * 111.0
     cov = covjson(grids_client, f"/collections/{g.cid}/corridor", coords=f"LINESTRING({lon0} {lat0},{lon1} {lat1})",
-                  **{"corridor-width": str(width), "width-units": "km"}, **_params(g))
+                  **{"corridor-width": str(width), "width-units": "km", "corridor-height": "0",
+                     "height-units": _height_units(grids_client, g.cid)}, **_params(g))
     # geodesic distance of every centre to the path: the WKT line, straight in lon/lat, densely sampled
     f = np.linspace(0.0, 1.0, 400)
     path = np.column_stack([lon0 + f * (lon1 - lon0), lat0 + f * (lat1 - lat0)])
@@ -257,7 +270,7 @@ def test_named_location_runs_a_position_query(grids_client):
 def test_geojson_is_lonlat_on_a_rotated_grid(grids_client, cases):
     """RFC 7946: GeoJSON positions are lon/lat, whatever the grid's CRS (unless crs asks otherwise)."""
     src = xr.open_dataset(cases / "c01_rotated_pole.nc")
-    r = grids_client.get("/collections/c01/radius", params={"coords": "POINT(13.4 52.5)", "within": "150",
+    r = grids_client.get("/collections/c01/radius", params={"coords": "POINT(13.4 52.5)", "within": "150", "within-units": "km",
                                                              "datetime": "2000-01-01T00:00:00Z", "f": "GeoJSON"})
     assert r.status_code == 200 and r.headers["content-crs"] == f"<{CRS84_URI}>"
     feats = r.json()["features"]

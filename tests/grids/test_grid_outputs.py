@@ -138,7 +138,10 @@ def test_covjson_referencing_names_the_native_crs(grids_client):
     src = xr.open_dataset(GRIDS["toa"].path)
     assert system["type"] == "ProjectedCRS" and same_crs(system["wkt"], CRS.from_cf(src.stereographic.attrs))
     cov = covjson(grids_client, "/collections/c01/position", coords="POINT(13.4 52.5)")
-    assert cov["domain"]["referencing"][0]["system"]["type"] == "ProjectedCRS"  # rotated x/y are not lon/lat
+    assert cov["domain"]["referencing"][0]["system"]["type"] == "GeographicCRS"  # no crs: CRS84, the extent's
+    native = cov_native = grids_client.get("/collections/c01").json()["storageCrs"]
+    cov_native = covjson(grids_client, "/collections/c01/position", coords="POINT(-3 2)", crs=native)
+    assert cov_native["domain"]["referencing"][0]["system"]["type"] == "ProjectedCRS"  # rotated x/y are not lon/lat
 
 
 @pytest.mark.parametrize("cid", ["rp", "toa", "hh"])

@@ -1,0 +1,47 @@
+"""Who may see which job, how many jobs one identity may have in flight, and how long jobs live.
+
+Jobs belong to their submitter (the identity's name; empty on an open server, where every job
+is everyone's): only the submitter or an identity with `auth.admin_role` lists, reads and
+dismisses them, and to anyone else a job is a 404, like one that never existed. Caps keep one
+client from filling the queue (issue 13: 500 slow jobs from one client were all accepted).
+"""
+
+from __future__ import annotations
+
+from ..auth import identity as ident
+from ..budget import ServerBusy
+from ..errors import APIError
+from .store import ACTIVE, Job, JobStore
+
+
+class TooManyJobs(APIError):
+    status = 429
+    title = "Too Many Requests"
+    kind = "TooManyJobs"
+
+
+def submitter() -> str:
+    """The name jobs record for the current request's identity ('' when nobody signed in)."""
+    who = ident.current()
+    return who.name if who.authenticated and who.kind != "system" else ""
+
+
+def sees_all(admin_role: str | None) -> bool:
+    """True on open servers, for code outside requests, and for the admin role."""
+    who = ident.current()
+    return admin_role is None or who.kind == "system" or who.has_any([admin_role])
+
+
+def may_access(job: Job, admin_role: str | None) -> bool:
+    return sees_all(admin_role) or job.submitter == submitter()
+
+
+def check_capacity(store: JobStore, per_identity: int, total: int) -> None:
+    """429 when this identity already has `per_identity` jobs queued or running; 503 when the server has `total`."""
+    mine = submitter()
+    if store.list(status=list(ACTIVE), submitter=mine, limit=1)[1] >= per_identity:
+        raise TooManyJobs(f"{per_identity} jobs of yours are already queued or running (limits.max_jobs_per_identity); "
+                          "wait for one to finish or dismiss one", parameter="jobs", headers={"Retry-After": "10"})
+    if store.list(status=list(ACTIVE), limit=1)[1] >= total:
+        raise ServerBusy(f"the server has {total} jobs queued or running (limits.max_jobs); retry shortly",
+                         headers={"Retry-After": "10"})
