@@ -13,7 +13,7 @@ import logging
 import threading
 from contextlib import contextmanager
 
-from .base import redact
+from .base import COLUMNS, redact
 from .sql import INDEXES, SQLJobStore, column_types
 
 log = logging.getLogger("cubeserver.processes")
@@ -63,6 +63,8 @@ class PostgresJobStore(SQLJobStore):
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
             conn.execute(f"CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, {column_types()})")
+            for col in COLUMNS[1:]:  # Job fields added by later versions
+                conn.execute(f"ALTER TABLE jobs ADD COLUMN IF NOT EXISTS {col} {'INTEGER' if col == 'progress' else 'TEXT'}")
             for sql in INDEXES:
                 conn.execute(sql)
             conn.execute("CREATE TABLE IF NOT EXISTS servers (owner TEXT PRIMARY KEY, "

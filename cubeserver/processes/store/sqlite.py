@@ -37,19 +37,17 @@ class SQLiteJobStore(SQLJobStore):
             self._db.execute("CREATE TABLE IF NOT EXISTS servers (owner TEXT PRIMARY KEY, beat TEXT)")
 
     def _migrate(self) -> None:
-        """Stores written by older versions: add the `collection` column and fill it for served results."""
+        """Stores written by older versions: add the Job fields they lack (TEXT, NULL); fill `collection`."""
         have = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
-        if "collection" not in have:
+        for col in [c for c in COLUMNS if c not in have]:
             try:
-                self._db.execute("ALTER TABLE jobs ADD COLUMN collection TEXT")
+                self._db.execute(f"ALTER TABLE jobs ADD COLUMN {col} {'INTEGER' if col == 'progress' else 'TEXT'}")
             except sqlite3.OperationalError as e:  # another process of this server migrated it just now
                 if "duplicate column" not in str(e):
                     raise
-            self._db.execute("UPDATE jobs SET collection = 'job-' || id WHERE status = 'successful' "
-                             "AND results LIKE '%\"kind\":\"coverage\"%'")
-        missing = [c for c in COLUMNS if c not in have and c != "collection"]
-        if missing:
-            raise RuntimeError(f"job store {self.path.name} lacks columns {missing}")
+            if col == "collection":
+                self._db.execute("UPDATE jobs SET collection = 'job-' || id WHERE status = 'successful' "
+                                 "AND results LIKE '%\"kind\":\"coverage\"%'")
 
     @contextmanager
     def _session(self):
