@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 
 from . import __version__
+from . import openapi as oas
 from .common import oas30
 from .config import ServerConfig
 from .context import AppContext, json_response
@@ -55,7 +56,7 @@ def create_app(config: ServerConfig, registry: Registry | None = None) -> FastAP
         """The document every OGC API part's `oas30` class asks for (built once, then cached)."""
         spec = build_openapi()
         if spec.get("openapi") != oas30.VERSION:
-            app.openapi_schema = spec = oas30.downgrade(spec)
+            app.openapi_schema = spec = oas.build(spec, ctx)
         return spec
 
     app.openapi = openapi_30

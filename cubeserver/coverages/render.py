@@ -20,6 +20,7 @@ from ..encode.covjson_stream import stream_grid, streamable
 from ..negotiate import FORMATS, media_type
 from ..registry import Collection
 from ..select.core import compute
+from .headers import content_headers
 from .request import CoverageRequest, build, select
 
 FORMAT_KEYS = ["covjson", "netcdf", "geotiff", "png"]
@@ -60,7 +61,7 @@ def _png(c: Collection, req: CoverageRequest, max_cells: int, name: str):
             break
     _, var, axes = best
     return Response(png.render_png(var, axes), media_type=png.MEDIA_TYPE,
-                    headers={"Content-Disposition": f'inline; filename="{name}"'})
+                    headers={"Content-Disposition": f'inline; filename="{name}"', **content_headers(var.to_dataset(), axes)})
 
 
 def render(c: Collection, req: CoverageRequest, fmt: str, max_cells: int, cog: bool = False):
@@ -73,7 +74,12 @@ def render(c: Collection, req: CoverageRequest, fmt: str, max_cells: int, cog: b
     if fmt == "png":
         return _png(c, req, max_cells, name)
     sel = build(c, req, max_cells, image=fmt == "geotiff")
-    ds, axes = sel.ds, sel.axes
+    response = _encode(c, sel.ds, sel.axes, fmt, name, cog)
+    response.headers.update(content_headers(sel.ds, sel.axes))
+    return response
+
+
+def _encode(c: Collection, ds: xr.Dataset, axes: AxisModel, fmt: str, name: str, cog: bool):
     if fmt == "netcdf":
         return netcdf.netcdf_response(_with_grid_mapping(ds, axes), name)
     if fmt == "geotiff":
@@ -85,4 +91,3 @@ def render(c: Collection, req: CoverageRequest, fmt: str, max_cells: int, cog: b
         return response
     doc = covjson.grid(compute(ds), axes)
     return json_response(doc, media_type=media_type("covjson"), headers=disposition)
-

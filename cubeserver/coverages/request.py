@@ -12,7 +12,7 @@ values give one band per field and value.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import xarray as xr
@@ -24,13 +24,15 @@ from ..companions import drop_bounds
 from ..errors import BadRequest, TooLarge
 from ..query.parse import (TimeSelection, ValueSelection, parse_bbox, parse_datetime, parse_instant, parse_list,
                            parse_number)
-from ..query.subset import AxisSubset, parse_axis_numbers, parse_scale_factor, parse_subset
+from ..query.subset import (AxisSubset, datetime_hour24, hour24, parse_axis_numbers, parse_scale_factor,
+                            parse_subset)
 from ..query.times import starts_after
 from ..registry import Collection
 from ..select.core import _as_index, bbox_indices, cell_count, select_variables, time_indices, value_indices
 from ..select.ranges import check_box
 from ..select.reproject import reproject, same_crs
 from ..select.scale import AxisScale, from_factor, from_size, scale_dataset
+from . import bounds
 from . import labels as L
 from .spatial import combine, subset_indices
 
@@ -81,7 +83,7 @@ def parse_request(params) -> CoverageRequest:
         subset=parse_subset(subsets),
         bbox=parse_bbox(bbox) if bbox is not None else None,
         bbox_crs=_crs(params.get("bbox-crs"), "bbox-crs"),
-        datetime=parse_datetime(params.get("datetime")),
+        datetime=parse_datetime(datetime_hour24(params.get("datetime"))),
         properties=parse_list(params.get("properties"), "properties"),
         scale_size=parse_axis_numbers(_first(params, "scale-size", "scaleSize"), "scale-size", integer=True),
         scale_axes=parse_axis_numbers(_first(params, "scale-axes", "scaleAxes"), "scale-axes"),
@@ -94,11 +96,13 @@ def parse_request(params) -> CoverageRequest:
 # ------------------------------------------------------------------ non-spatial axes
 
 def _time_selection(sub: AxisSubset) -> TimeSelection:
-    """`time("t")` or `time("a":"b")`: values are instants (an end written as a day is that day's 00:00)."""
+    """`time("t")` or `time("a":"b")`. An end written with fewer components covers all of them
+    (`"2020-01-31"` is the whole day), hour 24 is the next day's 00:00 (excluded as an end):
+    OGC API - Coverages /req/subsetting-temporal/subset G."""
     if sub.is_point:
-        return TimeSelection(instants=[parse_instant(sub.point, "subset")], text=sub.text())
-    start = parse_instant(sub.low, "subset") if sub.low else None
-    end = replace(parse_instant(sub.high, "subset"), precision="time") if sub.high else None
+        return TimeSelection(instants=[parse_instant(hour24(sub.point, "instant", "subset"), "subset")], text=sub.text())
+    start = parse_instant(hour24(sub.low, "start", "subset"), "subset") if sub.low else None
+    end = parse_instant(hour24(sub.high, "end", "subset"), "subset") if sub.high else None
     if starts_after(start, end):
         raise BadRequest(f"subset: {sub.text()} starts after it ends", parameter="subset")
     return TimeSelection(start=start, end=end, interval=True, text=sub.text())
@@ -140,6 +144,7 @@ def select(c: Collection, req: CoverageRequest, *, image: bool = False) -> Selec
     """Fields and index ranges, still lazy. `image`: reduce unconstrained non-X/Y axes to one value."""
     axes = c.axes
     ds = select_variables(c.ds, req.properties, c.variables, "properties")
+    bounds.check_exclusive(axes, req)
     by_kind: dict[str, AxisSubset] = {}
     by_dim: dict[str, AxisSubset] = {}
     for sub in req.subset:
@@ -156,6 +161,7 @@ def select(c: Collection, req: CoverageRequest, *, image: bool = False) -> Selec
         spatial.append(bbox_xy(axes, req.bbox, req.bbox_crs))
     if "x" in by_kind or "y" in by_kind:
         crs = req.subset_crs or _degrees_crs(axes, [by_kind[k] for k in ("x", "y") if k in by_kind])
+        bounds.check_xy(axes, by_kind.get("x"), by_kind.get("y"), crs)
         spatial.append(subset_indices(axes, by_kind.get("x"), by_kind.get("y"), crs))
     relabel = None
     xy = combine(spatial)
@@ -167,12 +173,16 @@ def select(c: Collection, req: CoverageRequest, *, image: bool = False) -> Selec
     if axes.t is not None and (req.datetime is not None or "t" in by_kind):
         idx = None
         if req.datetime is not None:
+            bounds.check_time(axes, req.datetime, "datetime")
             idx = time_indices(axes, req.datetime, "datetime")
-        if "t" in by_kind:
-            j = time_indices(axes, _time_selection(by_kind["t"]), "subset")
-            idx = j if idx is None else np.intersect1d(idx, j)
-            if idx.size == 0:
-                raise BadRequest("datetime: datetime and the time subset do not overlap", parameter="datetime")
+        else:  # a `subset` on time (never both: check_exclusive)
+            sub = by_kind["t"]
+            if sub.latest:  # time(*): the latest time step (/req/subsetting-temporal/wildcard-limits C)
+                idx = np.array([int(np.argmax(bounds.t_positions(axes)))])
+            else:
+                tsel = _time_selection(sub)
+                bounds.check_time(axes, tsel, "subset")
+                idx = time_indices(axes, tsel, "subset")
         picks[axes.t] = _as_index(idx)
         constrained.add(axes.t)
     elif req.datetime is not None:
@@ -181,6 +191,7 @@ def select(c: Collection, req: CoverageRequest, *, image: bool = False) -> Selec
     for dim, sub in by_dim.items():
         if dim in (axes.x, axes.y, axes.t):
             continue
+        bounds.check_values(c.ds, dim, sub)
         picks[dim] = _as_index(_value_indices(c.ds, dim, sub))
         constrained.add(dim)
 
@@ -214,6 +225,7 @@ def _degrees_crs(axes: AxisModel, subs: list[AxisSubset]) -> CRS | None:
 def bbox_xy(axes: AxisModel, bbox, crs: CRS | None):
     """Cells inside `bbox` (CRS84 unless bbox-crs); 400 naming bbox for corners out of range."""
     check_box(bbox, crs, "bbox", axes)
+    bounds.check_bbox(axes, bbox, crs)
     return bbox_indices(axes, bbox, crs or CRS84, "bbox")
 
 

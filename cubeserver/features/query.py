@@ -42,7 +42,7 @@ class ItemsQuery:
 
     def run(self, store: FeatureStore):
         return store.query(bboxes=self.bboxes, time=self.time, filters=self.filters, offset=self.offset,
-                           limit=self.limit, properties=self.properties)
+                           limit=self.limit, properties=self.properties, unlocated_match=True)
 
 
 def parse_crs(value: str | None, parameter: str) -> str:
@@ -84,6 +84,7 @@ def parse_bbox(text: str | None, crs: str) -> list[tuple] | None:
 
 
 def parse_datetime(text: str | None, store: FeatureStore) -> times.Range | None:
+    """`datetime` as a closed UTC range (400 when malformed); None when absent or when the collection has no time."""
     if text is None:
         return None
     try:
@@ -91,7 +92,9 @@ def parse_datetime(text: str | None, store: FeatureStore) -> times.Range | None:
     except ValueError as e:
         raise BadRequest(f"datetime {text!r} is not an RFC 3339 instant or interval: {e}", parameter="datetime") from None
     if not store.has_time:
-        raise BadRequest("this collection has no time property, so datetime cannot be applied", parameter="datetime")
+        # no feature has a temporal geometry, and Features /req/core/fc-time-response C says `datetime` matches
+        # every such feature: a well-formed value selects the whole collection
+        return None
     return rng
 
 

@@ -142,17 +142,22 @@ class FeatureStore:
 
     def query(self, *, bboxes: list[tuple] | None = None, time: times.Range | None = None,
               filters: dict | None = None, offset: int = 0, limit: int | None = None,
-              properties: list[str] | None = None) -> tuple[int, list[Feature]]:
+              properties: list[str] | None = None, unlocated_match: bool = False) -> tuple[int, list[Feature]]:
         """(number matched, the page) in file order.
 
         bboxes: CRS84 (minx, miny, maxx, maxy) boxes, a feature matches if it intersects any
         (two boxes express an antimeridian crossing); time: a times.Range; filters: name ->
         value from `coerce`; properties: names to keep in the returned features.
+        unlocated_match: features without a geometry match any bbox and features without a
+        (readable) time match any datetime, as OGC API - Features /req/core/fc-bbox-response C and
+        /req/core/fc-time-response C require; EDR locations keep only located, timed features.
         """
         if bboxes:
             hits = set()
             for b in bboxes:
                 hits.update(self.tree.query(shapely.box(*b), predicate="intersects").tolist())
+            if unlocated_match:
+                hits.update(i for i, g in enumerate(self.geometries) if g is None or g.is_empty)
             candidates = sorted(hits)
         else:
             candidates = range(len(self.ids))
@@ -163,7 +168,8 @@ class FeatureStore:
         page = []
         stop = None if limit is None else offset + limit
         for i in candidates:
-            if time is not None and (self._times[i] is None or not times.overlaps(self._times[i], time)):
+            if time is not None and (self._times[i] is None and not unlocated_match
+                                     or self._times[i] is not None and not times.overlaps(self._times[i], time)):
                 continue
             props = self.properties[i]
             if any(not _equal(props.get(k), kind, v) for k, kind, v in checks):

@@ -17,7 +17,8 @@ from .head import HeadMiddleware
 from .limits import RequestLimitsMiddleware
 
 EXPOSED = ["ETag", "Last-Modified", "Cache-Control", "Content-Disposition", "Content-Encoding", "Location",
-           "Link", "Preference-Applied", "Content-Crs"]
+           "Link", "Preference-Applied", "Content-Crs", "Content-Bbox", "Content-Datetime", "Retry-After",
+           "WWW-Authenticate"]
 
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}

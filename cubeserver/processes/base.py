@@ -87,8 +87,8 @@ def unwrap(value, name: str, schema: dict):
     """Accept plain values and qualified values ({"value": ..., "mediaType": ...}); refuse references."""
     if isinstance(value, dict):
         if "href" in value and "type" not in value:
-            raise BadRequest(f"{name}: inputs by reference (href) are not accepted; pass the value inline",
-                             parameter=name)
+            raise BadRequest(f"{name}: only references to this server's job outputs (/jobs/{{jobId}}/results/"
+                             "{outputId}) are accepted; pass other values inline", parameter=name)
         if "value" in value and set(value) <= {"value", "mediaType", "encoding", "schema"}:
             return value["value"]
     return value

@@ -11,7 +11,7 @@ import orjson
 from fastapi.responses import FileResponse, Response
 
 from ..context import json_response
-from ..errors import BadRequest
+from ..errors import APIError, BadRequest
 from . import results
 from .base import Process
 from .store import Job
@@ -29,8 +29,62 @@ def parse_body(raw: bytes) -> dict:
     return body
 
 
+def resolve_references(inputs: dict, base: str, jobs) -> dict:
+    """Inputs given by reference (`{"href": ...}`, /req/core/process-execute-inputs B) to this server's own
+    job outputs (`{base}/jobs/{jobId}/results/{outputId}`) replaced by the stored values.
+
+    Only this server's finished JSON/text outputs are resolved: the server never fetches other URLs
+    (that would let a request make it call arbitrary hosts). Any other reference is left as is and
+    refused by the input checks with a 400 naming the input. A reference to a job that does not
+    exist, is not finished or has no such output is a 400 naming the input.
+    """
+    if not isinstance(inputs, dict):
+        return inputs
+    prefix = f"{base}/jobs/"
+    out = {}
+    for name, value in inputs.items():
+        if isinstance(value, list):
+            out[name] = [_resolve_one(v, name, prefix, jobs) for v in value]
+        else:
+            out[name] = _resolve_one(value, name, prefix, jobs)
+    return out
+
+
+def _resolve_one(value, name: str, prefix: str, jobs):
+    if not (isinstance(value, dict) and isinstance(value.get("href"), str) and value["href"].startswith(prefix)):
+        return value
+    parts = value["href"][len(prefix):].split("?", 1)[0].split("/")
+    if len(parts) != 3 or parts[1] != "results":
+        return value
+    job_id, oid = parts[0], parts[2]
+    try:
+        job = jobs.get(job_id)
+    except APIError:
+        raise BadRequest(f"{name}: {value['href']} names no job of this server", parameter=name) from None
+    entry = job.results.get(oid) if job.status == "successful" else None
+    if entry is None:
+        raise BadRequest(f"{name}: {value['href']} is not a finished output (job {job_id} is {job.status})",
+                         parameter=name)
+    if entry["kind"] == "value":
+        return entry["value"]
+    if entry["kind"] == "file" and entry["mediaType"] in ("application/json", "application/geo+json", "text/plain",
+                                                         "text/csv"):
+        return results.read_value(entry, jobs.job_dir(job_id)) if entry["mediaType"] == "application/json" \
+            else (jobs.job_dir(job_id) / entry["file"]).read_text()
+    raise BadRequest(f"{name}: {value['href']} is a gridded result; pass its collection id "
+                     f"(job-{job_id}) instead", parameter=name)
+
+
 def request_options(process: Process, body: dict) -> dict:
-    """Validated `outputs` (id -> transmissionMode, mediaType) and `response` of an execute request."""
+    """Validated `outputs` (id -> transmissionMode, mediaType) and `response` of an execute request.
+
+    `subscriber` (callbacks, /req/callback/job-callback) is refused with a 400: this server does not
+    declare the callback class (it would make the server POST to client-chosen URLs); poll
+    /jobs/{jobId} instead. A request that asked for callbacks must not silently get none.
+    """
+    if body.get("subscriber") is not None:
+        raise BadRequest("subscriber: callbacks are not supported by this server; run with "
+                         "'Prefer: respond-async' and poll the job's Location (/jobs/{jobId})", parameter="subscriber")
     response = body.get("response", "raw")
     if response not in ("raw", "document"):
         raise BadRequest("response: must be 'raw' or 'document'", parameter="response")

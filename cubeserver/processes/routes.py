@@ -17,6 +17,8 @@ from .manager import JobManager
 from .store import STATUSES, Job
 
 F = Query(None, description="response format: json or html (overrides Accept)")
+# /req/core/pl-limit-definition, /req/job-list/limit-definition; larger limits are reduced (Processes 7.6)
+LIMIT_DEFAULT, LIMIT_MAX = 10, 10_000
 REL = "http://www.opengis.net/def/rel/ogc/1.0"
 EXECUTE_BODY = {
     "required": True,
@@ -30,6 +32,14 @@ EXECUTE_BODY = {
             "response": {"type": "string", "enum": ["raw", "document"], "default": "raw"},
         }},
         "example": {"inputs": {"message": "hello"}, "response": "document"}}},
+}
+EXECUTE_RESPONSES = {
+    200: {"description": "sync: the one requested output as itself (`response: raw`), or the results document "
+                         "(`response: document`, or several outputs); header Link rel=monitor names the job"},
+    201: {"description": "async (`Prefer: respond-async`): the job's status info; header Location is the job"},
+    204: {"description": "sync, `response: raw`, one output by reference: no body, header Link points to the output"},
+    400: {"description": "the execute request or an input is invalid (exception names the parameter)"},
+    404: {"description": "no such process"},
 }
 PREFER = {"parameters": [{"name": "Prefer", "in": "header", "required": False, "schema": {"type": "string"},
                           "description": "`respond-async` to run as a job (201 + Location)"}]}
@@ -66,12 +76,18 @@ def build_router(ctx: AppContext, jobs: JobManager) -> APIRouter:
         return p
 
     @r.get("/processes", summary="The processes this server can run")
-    def processes(request: Request, f: str | None = F):
+    def processes(request: Request, f: str | None = F,
+                  limit: int = Query(LIMIT_DEFAULT, ge=1, le=2**62, json_schema_extra={"maximum": LIMIT_MAX},
+                                     description=f"at most this many process summaries; values above {LIMIT_MAX} "
+                                                 "are reduced to it (/req/core/pl-limit-definition)"),
+                  offset: int = Query(0, ge=0, le=2**62, description="skip this many summaries (paging; see the next link)")):
         fmt = choose(request, f, ["json", "html"])
         base = ctx.base_url(request)
-        doc = {"processes": [p.summary(base) for p in jobs.processes.values()],
-               "links": [link(f"{base}/processes", "self", "application/json", "this document"),
-                         link(f"{base}/processes?f=html", "alternate", "text/html", "this document as HTML")]}
+        limit = min(limit, LIMIT_MAX)
+        found = list(jobs.processes.values())
+        page = found[offset:offset + limit]
+        doc = {"processes": [p.summary(base) for p in page],
+               "links": _page_links(base, "/processes", request, offset, limit, len(found), len(page))}
         if fmt == "html":
             return ctx.html("processes_list.html", request, doc, "Processes")
         return json_response(doc)
@@ -86,15 +102,15 @@ def build_router(ctx: AppContext, jobs: JobManager) -> APIRouter:
         return json_response(doc)
 
     @r.post("/processes/{processId}/execution", summary="Execute a process (synchronously unless Prefer: respond-async)",
-            openapi_extra={"requestBody": EXECUTE_BODY, **PREFER}, status_code=200)
+            openapi_extra={"requestBody": EXECUTE_BODY, **PREFER}, status_code=200, responses=EXECUTE_RESPONSES)
     async def execution(processId: str, request: Request):
         p = process_or_404(processId)
         body = ex.parse_body(await request.body())
         options = ex.request_options(p, body)
-        inputs = body.get("inputs", {})
+        base = ctx.base_url(request)
+        inputs = await run_blocking(ex.resolve_references, body.get("inputs", {}), base, jobs)
         params = await run_blocking(p.validate, inputs, ctx)
         async_ = "respond-async" in request.headers.get("prefer", "").lower()
-        base = ctx.base_url(request)
         job, future = await run_blocking(jobs.submit, p, params, inputs, options, "async" if async_ else "sync")
         if async_:
             return json_response(status_doc(job, base), status=201, headers={
@@ -116,7 +132,10 @@ def build_router(ctx: AppContext, jobs: JobManager) -> APIRouter:
 
     @r.get("/jobs", summary="Jobs, newest first")
     def job_list(request: Request, f: str | None = F,
-                 limit: int = Query(10, ge=1, le=1000), offset: int = Query(0, ge=0, le=2**62),
+                 limit: int = Query(LIMIT_DEFAULT, ge=1, le=2**62, json_schema_extra={"maximum": LIMIT_MAX},
+                                    description=f"at most this many jobs; values above {LIMIT_MAX} are reduced to it "
+                                                "(/req/job-list/limit-definition)"),
+                 offset: int = Query(0, ge=0, le=2**62, description="skip this many jobs (paging; see the next link)"),
                  status: list[str] | None = Query(None, description="accepted, running, successful, failed, dismissed"),
                  processID: list[str] | None = Query(None, description="only jobs of these processes"),
                  type: list[str] | None = Query(None, description="job type; this server runs `process` jobs"),  # noqa: A002
@@ -124,6 +143,7 @@ def build_router(ctx: AppContext, jobs: JobManager) -> APIRouter:
                  minDuration: float | None = Query(None, ge=0, description="seconds from start to finish (or now)"),
                  maxDuration: float | None = Query(None, ge=0, description="seconds from start to finish (or now)")):
         fmt = choose(request, f, ["json", "html"])
+        limit = min(limit, LIMIT_MAX)
         statuses = _split(status)
         bad = [s for s in statuses if s not in STATUSES]
         if bad:
@@ -136,12 +156,7 @@ def build_router(ctx: AppContext, jobs: JobManager) -> APIRouter:
                                            limit=limit, offset=offset)
         base = ctx.base_url(request)
         doc = {"jobs": [status_doc(j, base) for j in found], "numberMatched": total, "numberReturned": len(found),
-               "links": [link(_page(base, request, offset, limit), "self", "application/json", "this page"),
-                         link(_page(base, request, offset, limit, "html"), "alternate", "text/html", "this page as HTML")]}
-        if offset + limit < total:
-            doc["links"].append(link(_page(base, request, offset + limit, limit), "next", "application/json", "next page"))
-        if offset > 0:
-            doc["links"].append(link(_page(base, request, max(offset - limit, 0), limit), "prev", "application/json", "previous page"))
+               "links": _page_links(base, "/jobs", request, offset, limit, total, len(found))}
         if fmt == "html":
             return ctx.html("jobs_list.html", request, doc, "Jobs")
         return json_response(doc)
@@ -220,6 +235,22 @@ def _split(values: list[str] | None) -> list[str]:
     return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
 
 
-def _page(base: str, request: Request, offset: int, limit: int, f: str = "json") -> str:
+def _page(base: str, path: str, request: Request, offset: int, limit: int, f: str = "json") -> str:
     params = [(k, v) for k, v in request.query_params.multi_items() if k not in ("offset", "limit", "f")]
-    return f"{base}/jobs?{urlencode([*params, ('offset', offset), ('limit', limit), ('f', f)])}"
+    return f"{base}{path}?{urlencode([*params, ('offset', offset), ('limit', limit), ('f', f)])}"
+
+
+def _page_links(base: str, path: str, request: Request, offset: int, limit: int, total: int, returned: int) -> list:
+    """self + alternate (HTML) for this page; `next` while more remain, `prev` after the first page.
+
+    /req/core/pl-links and /req/job-list/links (self, alternate); the `next`/`prev` links of the
+    Processes "limit parameter" clause (7.6), built from `offset` so they stay plain URLs.
+    """
+    out = [link(_page(base, path, request, offset, limit), "self", "application/json", "this page"),
+           link(_page(base, path, request, offset, limit, "html"), "alternate", "text/html", "this page as HTML")]
+    if offset + returned < total:
+        out.append(link(_page(base, path, request, offset + limit, limit), "next", "application/json", "next page"))
+    if offset > 0:
+        out.append(link(_page(base, path, request, max(offset - limit, 0), limit), "prev", "application/json",
+                        "previous page"))
+    return out

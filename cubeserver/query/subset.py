@@ -27,6 +27,7 @@ class AxisSubset:
     low: str | None = None
     high: str | None = None
     point: str | None = None
+    latest: bool = False  # a single `*`: the latest step on time, the whole axis elsewhere
 
     @property
     def is_point(self) -> bool:
@@ -35,6 +36,8 @@ class AxisSubset:
     def text(self) -> str:
         if self.is_point:
             return f"{self.axis}({self.point})"
+        if self.latest:
+            return f"{self.axis}(*)"
         return f"{self.axis}({self.low or '*'}:{self.high or '*'})"
 
 
@@ -119,12 +122,53 @@ def parse_subset(values: list[str] | str | None, param: str = "subset") -> list[
             if parts is None:
                 point = _unquote(body, param)
                 if point is None:
-                    out.append(AxisSubset(axis))  # axis(*): the whole axis
+                    out.append(AxisSubset(axis, latest=True))  # axis(*): latest time step / the whole axis
                 else:
                     out.append(AxisSubset(axis, point=point))
             else:
                 out.append(AxisSubset(axis, low=_unquote(parts[0], param), high=_unquote(parts[1], param)))
     return out
+
+
+_HOUR24 = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[T ]24(?::00(?::00(?:\.0+)?)?)?(Z|[+-]00:?00)?$", re.IGNORECASE)
+
+
+def hour24(text: str | None, role: str, param: str) -> str | None:
+    """An ISO 8601 hour 24 (`2020-01-31T24:00:00Z`) rewritten to what it means.
+
+    OGC API - Coverages /req/subsetting-temporal/subset G and /datetime A: hour 24 (with zero
+    minutes and seconds) is 00:00 of the next day, "evaluating up to, but excluding, that instant".
+    As an interval end that is the whole of the day written as a date (`2020-01-31`, which the
+    selection reads up to the next day, excluded); as a start or an instant it is the next day's
+    00:00 (Gregorian day arithmetic; a day that calendar lacks is a 400). Other values pass unchanged.
+    """
+    if text is None:
+        return None
+    m = _HOUR24.match(text.strip().strip('"').strip())
+    if not m:
+        return text
+    day = f"{m.group(1)}-{m.group(2)}-{m.group(3)}"
+    if role == "end":
+        return day
+    from datetime import date, timedelta
+
+    try:
+        nxt = date.fromisoformat(day) + timedelta(days=1)
+    except ValueError:
+        raise BadRequest(f"{param}: {text!r}: hour 24 of a day the Gregorian calendar lacks; write the next day's "
+                         "00:00 instead", parameter=param) from None
+    return f"{nxt.isoformat()}T00:00:00Z"
+
+
+def datetime_hour24(text: str | None, param: str = "datetime") -> str | None:
+    """The `datetime` parameter with hour-24 instants rewritten (see `hour24`): `a/b`, `a`, open ends kept."""
+    if text is None or "24" not in text:
+        return text
+    if "/" in text:
+        start, _, end = text.partition("/")
+        return f"{hour24(start, 'start', param) if start not in ('', '..') else start}/" \
+               f"{hour24(end, 'end', param) if end not in ('', '..') else end}"
+    return hour24(text, "instant", param)
 
 
 def parse_axis_numbers(text: str | None, param: str, integer: bool = False) -> dict[str, float]:

@@ -15,7 +15,7 @@ WINDOWS = [
     ("eraint", "longitude(-10:20),latitude(40:60),level(850),month(7)",
      {"longitude": (-10, 20), "latitude": (40, 60), "level": (850, 850), "month": (7, 7)}, None),
     ("mur-sst", 'lon(-27.8:-27.5),lat(40.2:40.4),time("2005-12-05":"2005-12-10")',
-     {"lon": (-27.8, -27.5), "lat": (40.2, 40.4)}, ("2005-12-05", "2005-12-10T00:00")),
+     {"lon": (-27.8, -27.5), "lat": (40.2, 40.4)}, ("2005-12-05", "2005-12-10")),  # an end day covers the whole day (Coverages /req/subsetting-temporal/subset G)
     ("cmip5-pr", 'lon(-120:-100),lat(50:60),time("2050-01-01":"2060-12-31")',
      {"lon": (-120, -100), "lat": (50, 60)}, ("2050-01-01", "2060-12-31")),
     ("basin-mask", "Y(40:60),Z(0:100)", {"Y": (40, 60), "Z": (0, 100)}, None),
@@ -128,11 +128,15 @@ def test_bbox_in_native_and_in_lonlat_on_the_utm_scene(client, sources):
     assert_same(out, src.isel(x=inside(src.x.values, minx, maxx), y=inside(src.y.values, miny, maxy)))
 
 
-def test_bbox_and_subset_intersect(client, sources):
+def test_bbox_and_a_spatial_subset_are_exclusive(client, sources):
+    """Coverages /req/subsetting-spatial/subset-bbox-exclusivity (was: intersected); bbox + a time subset still work."""
+    r = client.get("/collections/coads/coverage", params={"bbox": "-10,40,20,60", "subset": "COADSX(0:40)"})
+    assert r.status_code == 400 and r.json()["parameter"] == "subset"
     src = sources("coads")
     out = netcdf(client.get("/collections/coads/coverage", params={
-        "bbox": "-10,40,20,60", "subset": "COADSX(0:40)", "properties": "AIRT", "f": "netcdf"}).content)
-    exp = src[["AIRT"]].isel(COADSX=inside(src.COADSX.values, 0, 20), COADSY=inside(src.COADSY.values, 40, 60))
+        "bbox": "-10,40,20,60", "subset": 'TIME("2000-03-01":"2000-05-01")', "properties": "AIRT", "f": "netcdf"}).content)
+    exp = src[["AIRT"]].sel(TIME=slice("2000-03-01", "2000-05-01")).isel(
+        COADSX=inside(src.COADSX.values, -10, 20), COADSY=inside(src.COADSY.values, 40, 60))
     assert_same(out, exp)
 
 
@@ -149,10 +153,11 @@ def test_datetime_equals_xarray(client, sources, cid, dt, sl):
     assert_same(out, src.sel({g.t: sl}))
 
 
-def test_datetime_and_time_subset_intersect(client):
-    doc = client.get("/collections/coads/coverage", params={
-        "datetime": "2000-01-01/2000-06-30", "subset": 'TIME("2000-04-01":*)', "properties": "SST", "f": "covjson"}).json()
-    assert doc["domain"]["axes"]["t"]["values"] == ["2000-04-16T13:27:18Z", "2000-05-16T23:56:24Z", "2000-06-16T10:25:30Z"]
+def test_datetime_and_time_subset_are_exclusive(client):
+    """Coverages /req/subsetting-temporal/subset-datetime-exclusivity (was: intersected)."""
+    r = client.get("/collections/coads/coverage", params={
+        "datetime": "2000-01-01/2000-06-30", "subset": 'TIME("2000-04-01":*)', "properties": "SST", "f": "covjson"})
+    assert r.status_code == 400 and r.json()["parameter"] == "subset"
 
 
 # ------------------------------------------------------------------ properties
