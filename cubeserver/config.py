@@ -172,6 +172,26 @@ class DaskConfig(Strict):
     memory_limit: str = "2GiB"
 
 
+class JobsConfig(Strict):
+    store: str | None = Field(
+        default=None, repr=False,
+        description="where job records live: unset or 'sqlite' (state_dir/jobs.sqlite, one machine), "
+                    "'sqlite:PATH', or 'postgresql://user@host:port/db' (shared by several server processes "
+                    "and machines; psycopg 3). The environment variable CUBESERVER_JOBS_STORE overrides it.")
+
+    @field_validator("store")
+    @classmethod
+    def _store(cls, v):
+        if v is None or v == "sqlite" or v.startswith(("sqlite:", "postgresql://", "postgres://")):
+            return v
+        raise ValueError("must be 'sqlite', 'sqlite:PATH' or a postgresql://user@host:port/db URL")
+
+    @property
+    def store_setting(self) -> str | None:
+        """The effective setting: CUBESERVER_JOBS_STORE wins over the file (keeps credentials out of the YAML)."""
+        return os.environ.get("CUBESERVER_JOBS_STORE") or self.store
+
+
 class HTTPConfig(Strict):
     cors_origins: list[str] = Field(default=["*"], description="origins browsers may read answers from (GET/HEAD)")
     cors_write_origins: list[str] = Field(
@@ -193,6 +213,7 @@ class ServerConfig(Strict):
     limits: LimitsConfig = LimitsConfig()
     dask: DaskConfig = DaskConfig()
     http: HTTPConfig = HTTPConfig()
+    jobs: JobsConfig = JobsConfig()
     auth: AuthConfig | None = Field(default=None, description="access control; without it the server is open")
     skip_broken: bool = Field(default=False, description="serve the healthy collections when some cannot be opened "
                               "(each broken one is logged); `serve --skip-broken` does the same")

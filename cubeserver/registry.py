@@ -112,6 +112,9 @@ class Registry:
         self.config = config
         self._collections: dict[str, Collection] = {}
         self._lock = threading.Lock()
+        # collections not opened at start but looked up on every request (job results: processes/published.py),
+        # each with `lookup(cid) -> Collection | None` and `collections() -> list[Collection]`
+        self.sources: list[Any] = []
         self.problems: dict[str, list[str]] = {cid: list(lines) for cid, lines in config.problems.items()}
         for cid, cc in config.probes.items():  # broken by their config: opened only to report data problems
             line = _try_open(cid, cc, config)[1]
@@ -163,11 +166,15 @@ class Registry:
                 c.config = c.config.model_copy(update={"locations": None})
 
     def __iter__(self):
-        """The collections the current identity may see (all of them outside a request or without auth)."""
-        return iter([c for c in list(self._collections.values()) if may_see(c.config)])
+        """The collections the current identity may see (all of them outside a request or without auth),
+        then those of the sources (job results), asked now."""
+        found = list(self._collections.values()) + [c for s in self.sources for c in s.collections()]
+        return iter([c for c in found if may_see(c.config)])
 
     def __contains__(self, cid: str) -> bool:
         c = self._collections.get(cid)
+        if c is None:
+            c = next((x for x in (s.lookup(cid) for s in self.sources) if x is not None), None)
         return c is not None and may_see(c.config)
 
     def get(self, cid: str) -> Collection:
@@ -178,6 +185,10 @@ class Registry:
                 raise KeyError(cid)
             return c
         except KeyError:
+            for source in self.sources:
+                c = source.lookup(cid)
+                if c is not None and may_see(c.config):
+                    return c
             shown = cid if len(cid) <= 80 else cid[:80] + "..."
             raise NotFound(f"no collection {shown!r}; see /collections for the list", parameter="collectionId") from None
 

@@ -23,6 +23,7 @@ CONFORMANCE = [
 def install(app, ctx) -> None:
     jobs = JobManager(ctx, builtin_processes())
     ctx.services["jobs"] = jobs
+    ctx.registry.sources.append(jobs.collections)  # job-{id} collections, looked up in the job store
     ctx.conformance.extend(CONFORMANCE)
     app.include_router(build_router(ctx, jobs))
 
@@ -37,5 +38,7 @@ def install(app, ctx) -> None:
                 yield state
         finally:
             await run_blocking(jobs.close)
+            if jobs.collections in ctx.registry.sources:
+                ctx.registry.sources.remove(jobs.collections)
 
     app.router.lifespan_context = lifespan

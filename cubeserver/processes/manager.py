@@ -8,45 +8,27 @@ event loop; a sync request awaits its job's concurrent future.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
+import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from ..axes import build_axes
-from ..config import CollectionConfig
-from ..registry import Collection
 from . import results
 from .base import Process, failure_body
 from .errors import Cancelled, NoSuchJob
+from .owners import STALE_S, Heartbeat, local, owner_alive, owner_id
+from .published import JobCollections, collection_id, open_result
 from .runner import DaskRunner
-from .store import ACTIVE, Job, JobStore, SQLiteJobStore, now
+from .store import ACTIVE, Job, JobStore, now, open_store, redact
 
 log = logging.getLogger("cubeserver.processes")
 
 JOB_THREADS = 4
+STATUS_POLL_S = 1.0  # a running job asks the store this often whether it was dismissed (maybe by another process)
+FRESH_CACHE_S = 1.0  # how long one read of the heartbeats answers liveness questions
 
-
-def owner_id() -> str:
-    """This server process, unambiguously: host, pid, the pid's start time (pids are reused), an app token."""
-    import psutil
-
-    return f"{socket.gethostname()}:{os.getpid()}:{int(psutil.Process().create_time())}:{uuid.uuid4().hex[:8]}"
-
-
-def owner_alive(owner: str) -> bool:
-    """Whether the server process that owns a job still runs (an app in it may share the store)."""
-    import psutil
-
-    try:
-        host, pid, started = owner.split(":")[:3]
-        if host != socket.gethostname():
-            return False  # a local SQLite store is only shared by processes of this host
-        return int(psutil.Process(int(pid)).create_time()) == int(started)
-    except (ValueError, psutil.Error):
-        return False
+__all__ = ["JobContext", "JobManager", "owner_alive", "owner_id"]
 
 
 class JobContext:
@@ -59,6 +41,7 @@ class JobContext:
         self.cancelled = threading.Event()
         self.futures: list = []
         self._last = -1
+        self._checked = time.monotonic()
 
     def compute(self, obj):
         """Run lazy dask work on the cluster; progress goes to the job record (5..95%)."""
@@ -71,11 +54,17 @@ class JobContext:
             self.manager.runner.cancel(futures)
 
     def progress(self, fraction: float) -> None:
+        """Record progress; notice (within STATUS_POLL_S) a dismissal by any server process sharing the store."""
         pct = int(5 + 90 * min(max(fraction, 0.0), 1.0))
+        t = time.monotonic()
         if pct != self._last:
-            self._last = pct
+            self._last, self._checked = pct, t
             if not self.manager.store.update(self.id, only_if=("running",), progress=pct):
-                self.cancel()  # dismissed, possibly by another server process sharing the store
+                self.cancel()  # dismissed (or failed as orphaned) meanwhile
+        elif t - self._checked >= STATUS_POLL_S:
+            self._checked = t
+            if self.manager.store.status(self.id) != "running":
+                self.cancel()
 
     def output_format(self, output_id: str) -> str | None:
         """The media type the execute request asked for this output (validated before the job started)."""
@@ -102,35 +91,39 @@ class JobManager:
         self._running: dict[str, JobContext] = {}
         self._lock = threading.Lock()
         self._started = False
+        self._heartbeat: Heartbeat | None = None
+        self._fresh: tuple[float, set[str]] = (-1e9, set())
+        self.collections = JobCollections(lambda: self.store, self.job_dir, lambda: self._started)
 
     # ------------------------------------------------------------ lifecycle
 
     @property
     def store(self) -> JobStore:
+        """The job store `jobs.store` names (SQLite in the state dir by default), opened on first use."""
         if self._store is None:
-            self.state.mkdir(parents=True, exist_ok=True)
-            self._store = SQLiteJobStore(self.state / "jobs.sqlite")
+            with self._lock:
+                if self._store is None:
+                    self.state.mkdir(parents=True, exist_ok=True)
+                    self._store = open_store(self.ctx.config.jobs.store_setting, self.state)
         return self._store
 
+    @property
+    def started(self) -> bool:
+        return self._started
+
     def start(self) -> None:
-        """Fail jobs orphaned by a dead server, re-publish stored gridded results."""
+        """Beat, fail jobs orphaned by dead servers, and keep doing both every few seconds."""
         with self._lock:
             if self._started:
                 return
             self._started = True
             self._pool = ThreadPoolExecutor(JOB_THREADS, thread_name_prefix="cubeserver-job")
-        orphans, _ = self.store.list(status=list(ACTIVE), limit=1_000_000)
-        for job in orphans:
-            if not owner_alive(job.owner):
-                msg = f"the server stopped while this job was {job.status}; submit it again"
-                self.store.update(job.id, only_if=ACTIVE, status="failed", message=msg, finished=now(),
-                                  error={**failure_body(RuntimeError()), "detail": msg})
-        done, _ = self.store.list(status=["successful"], limit=1_000_000)
-        for job in done:
-            try:
-                self.publish(job.id, job.process_id, job.results)
-            except Exception:  # noqa: BLE001 - a damaged result folder must not stop the server
-                log.warning("could not re-publish results of job %s", job.id, exc_info=True)
+        setting = self.ctx.config.jobs.store_setting
+        log.info("job store: %s; job files: %s", redact(setting) if setting else "SQLite in the state dir", self.state)
+        self.store.beat(self.owner)
+        self.sweep()
+        self._heartbeat = Heartbeat(lambda: self.store.beat(self.owner), self.sweep)
+        self._heartbeat.start()
         if self.ctx.config.dask.scheduler_address:
             threading.Thread(target=self._connect, daemon=True).start()
 
@@ -140,8 +133,42 @@ class JobManager:
         except Exception:  # noqa: BLE001 - retried on the first job, which then reports the error
             log.warning("dask scheduler %s not reachable yet", self.ctx.config.dask.scheduler_address)
 
+    def alive(self, owner: str) -> bool:
+        """Whether a job owner still runs: this process, a live pid on this machine, or a fresh heartbeat."""
+        if owner == self.owner:
+            return True
+        if local(owner):
+            return owner_alive(owner)
+        at, fresh = self._fresh
+        if time.monotonic() - at > FRESH_CACHE_S:
+            fresh = self.store.fresh_owners(STALE_S)
+            self._fresh = (time.monotonic(), fresh)
+        return owner_alive(owner, fresh)
+
+    def fail_orphan(self, job: Job) -> bool:
+        """Mark an active job of a dead server process failed; True if this call did it."""
+        msg = f"the server stopped while this job was {job.status}; submit it again"
+        done = self.store.update(job.id, only_if=ACTIVE, status="failed", message=msg, finished=now(),
+                                 error={**failure_body(RuntimeError()), "detail": msg})
+        if done:
+            log.warning("job %s failed: its server process %s stopped", job.id, job.owner.split(":")[0])
+        return done
+
+    def sweep(self) -> None:
+        """Fail the active jobs whose server process is gone (run at start and with every heartbeat)."""
+        active, _ = self.store.list(status=list(ACTIVE), limit=1_000_000)
+        verdict: dict[str, bool] = {}
+        for job in active:
+            if job.owner not in verdict:
+                verdict[job.owner] = self.alive(job.owner)
+            if not verdict[job.owner]:
+                self.fail_orphan(job)
+
     def close(self) -> None:
         """Stop: cancel running work, and fail this server's unfinished jobs now rather than at the next start."""
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
+            self._heartbeat = None
         for jc in list(self._running.values()):
             jc.cancel()
         if self._pool is not None:
@@ -155,6 +182,10 @@ class JobManager:
                     msg = f"the server shut down while this job was {job.status}; submit it again"
                     self._store.update(job.id, only_if=ACTIVE, status="failed", message=msg, finished=now(),
                                        error={**failure_body(RuntimeError()), "detail": msg})
+            try:
+                self._store.forget(self.owner)
+            except Exception:  # noqa: BLE001 - stopping: the beat goes stale anyway
+                log.debug("could not drop the heartbeat", exc_info=True)
         if self._store is not None:
             self._store.close()
             self._store = None
@@ -181,12 +212,13 @@ class JobManager:
         try:
             outputs = process.execute(params, jc)
             jc.check()
-            jc.progress(1.0)
+            if process.uses_dask:
+                jc.progress(1.0)  # computed; saving a large result may take a while yet
             manifest = results.save(outputs, jc.dir)
             jc.check()
-            self.publish(job_id, process.id, manifest)
+            cid = self.publish(job_id, process.id, manifest)
             if self.store.update(job_id, only_if=("running",), status="successful", progress=100, finished=now(),
-                                 results=manifest, message="finished"):
+                                 results=manifest, message="finished", collection=cid):
                 return
             self.cleanup(job_id)  # dismissed between the last check and the update
         except Cancelled:
@@ -214,35 +246,35 @@ class JobManager:
 
     @staticmethod
     def collection_id(job_id: str) -> str:
-        return f"job-{job_id}"
+        return collection_id(job_id)
 
-    def publish(self, job_id: str, process_id: str, manifest: dict) -> None:
-        """Serve the (first) gridded output as the temporary collection `job-{id}`."""
-        for name, entry in (manifest or {}).items():
-            if entry.get("kind") != "coverage":
-                continue
-            job_dir = self.job_dir(job_id)
-            ds = results.open_grid(job_dir, entry)
-            cid = self.collection_id(job_id)
-            cc = CollectionConfig(path=str(job_dir / entry["zarr"]), format="zarr",
-                                  title=f"Result '{name}' of job {job_id} ({process_id})",
-                                  description=f"Temporary collection: removed when job {job_id} is dismissed.")
-            self.ctx.registry.add(Collection(cid, cc, ds=ds, axes=build_axes(ds), temporary=True))
-            return
+    def publish(self, job_id: str, process_id: str, manifest: dict) -> str | None:
+        """Check that the (first) gridded output opens as a collection; its id `job-{id}`, or None without one.
+
+        The collection is served by every process sharing the store once the job is
+        recorded successful with this id (see published.py).
+        """
+        c = open_result(job_id, process_id, manifest, self.job_dir(job_id))
+        if c is None:
+            return None
+        self.collections.add(c)
+        return c.id
 
     def cleanup(self, job_id: str) -> None:
-        """Remove a job's temporary collection and files."""
-        cid = self.collection_id(job_id)
-        if cid in self.ctx.registry:
-            self.ctx.registry.remove(cid)
+        """Remove a job's temporary collection and files (from the shared state dir)."""
+        self.collections.drop(collection_id(job_id))
         results.remove_dir(self.job_dir(job_id))
 
     # ------------------------------------------------------------ queries
 
     def get(self, job_id: str) -> Job:
+        """The job as the store has it now; an active job of a dead server process is failed first."""
         job = self.store.get(job_id) if _plausible(job_id) else None
         if job is None:
             raise NoSuchJob(f"no job {job_id!r}", parameter="jobId")
+        if job.status in ACTIVE and not self.alive(job.owner):
+            self.fail_orphan(job)
+            job = self.store.get(job_id) or job
         return job
 
     def dismiss(self, job_id: str) -> Job:

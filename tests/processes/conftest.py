@@ -88,3 +88,24 @@ def test_processes(app):
     yield jobs
     for pid in added:
         jobs.processes.pop(pid, None)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server (initdb + pg_ctl, as an unprivileged user when run as root) for the session."""
+    from tests import pg
+
+    why = pg.missing()
+    if why:
+        pytest.skip(why)
+    with pg.PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres, request):
+    """A fresh database on the session's PostgreSQL server, one per test."""
+    import re
+
+    name = "t_" + re.sub(r"[^a-z0-9_]", "_", request.node.name.lower())[:50] + "_" + str(abs(hash(request.node.nodeid)) % 10**6)
+    return postgres.new_database(name)
