@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import logging
-import time
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
@@ -18,7 +16,6 @@ from .errors import install_handlers
 from .negotiate import choose, media_type
 from .registry import Registry
 
-log = logging.getLogger("cubeserver.access")
 
 # Each standard lives in its own subpackage exposing `install(app, ctx)`; a missing one is skipped.
 STANDARDS = ["cubeserver.common.install", "cubeserver.edr", "cubeserver.coverages", "cubeserver.features",
@@ -66,18 +63,5 @@ def create_app(config: ServerConfig, registry: Registry | None = None) -> FastAP
         if choose(request, f, ["json", "openapi", "html"]) == "html":
             return RedirectResponse(url=f"{ctx.base_url(request)}/docs")
         return json_response(app.openapi(), media_type=media_type("openapi"))
-
-    @app.middleware("http")
-    async def access_log(request: Request, call_next):
-        start = time.perf_counter()
-        status = 500
-        try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
-        finally:
-            query = f"?{request.url.query}" if request.url.query else ""
-            log.info("%s %s%s %d %.1fms", request.method, request.url.path, query, status,
-                     (time.perf_counter() - start) * 1000)
 
     return app

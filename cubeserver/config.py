@@ -131,6 +131,9 @@ class LimitsConfig(Strict):
     max_cells: int = Field(default=50_000_000, gt=0, description="cells per request before 413")
     max_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0, description="request body size before 413")
     max_url_bytes: int = Field(default=64 * 1024, gt=0, description="path + query string length before 414")
+    max_jobs_per_identity: int = Field(default=50, gt=0, description="queued + running jobs of one identity "
+                                       "(or of all anonymous clients together) before 429")
+    max_jobs: int = Field(default=1000, gt=0, description="queued + running jobs on the server before 503")
     execute_rate: str | None = Field(default="600/minute", description="process executions per identity (or client "
                                      "address), e.g. '10/second', '120/minute'; null: unlimited")
     data_rate: str | None = Field(default=None, description="EDR/Coverages/Features data queries per identity; null: "

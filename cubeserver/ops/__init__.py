@@ -8,9 +8,11 @@ sits outside them and sees every answer, errors included.
 from __future__ import annotations
 
 from . import headers, health, metrics
+from .access_log import AccessLogMiddleware
 
 
 def install(app, ctx) -> None:
     health.install(app, ctx)
     metrics.install(app, ctx)
     headers.install(app, ctx)
+    app.add_middleware(AccessLogMiddleware)  # outermost: sees every answer with its final status

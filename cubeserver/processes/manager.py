@@ -14,7 +14,7 @@ import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from . import results
+from . import policy, results
 from .base import Process, failure_body
 from .errors import Cancelled, NoSuchJob
 from .owners import STALE_S, Heartbeat, local, owner_alive, owner_id
@@ -93,7 +93,9 @@ class JobManager:
         self._started = False
         self._heartbeat: Heartbeat | None = None
         self._fresh: tuple[float, set[str]] = (-1e9, set())
-        self.collections = JobCollections(lambda: self.store, self.job_dir, lambda: self._started)
+        auth = ctx.config.auth
+        self.admin_role = auth.admin_role if auth is not None else None  # None: open server, jobs are everyone's
+        self.collections = JobCollections(lambda: self.store, self.job_dir, lambda: self._started, self.admin_role)
 
     # ------------------------------------------------------------ lifecycle
 
@@ -198,8 +200,10 @@ class JobManager:
 
     def submit(self, process: Process, params, inputs: dict, request: dict, mode: str) -> tuple[Job, Future]:
         self.start()
+        limits = self.ctx.config.limits
+        policy.check_capacity(self.store, limits.max_jobs_per_identity, limits.max_jobs)
         job = Job(id=uuid.uuid4().hex, process_id=process.id, owner=self.owner, mode=mode, inputs=inputs,
-                  request=request, message="accepted")
+                  request=request, message="accepted", submitter=policy.submitter())
         self.store.create(job)
         return job, self._pool.submit(self._run, job.id, process, params, request)
 
@@ -270,7 +274,7 @@ class JobManager:
     def get(self, job_id: str) -> Job:
         """The job as the store has it now; an active job of a dead server process is failed first."""
         job = self.store.get(job_id) if _plausible(job_id) else None
-        if job is None:
+        if job is None or not policy.may_access(job, self.admin_role):  # another identity's job: as if absent
             raise NoSuchJob(f"no job {job_id!r}", parameter="jobId")
         if job.status in ACTIVE and not self.alive(job.owner):
             self.fail_orphan(job)

@@ -19,7 +19,7 @@ from typing import Callable
 from ..axes import build_axes
 from ..config import CollectionConfig
 from ..registry import Collection
-from . import results
+from . import policy, results
 from .store import Job, JobStore
 
 log = logging.getLogger("cubeserver.processes")
@@ -48,8 +48,10 @@ def open_result(job_id: str, process_id: str, manifest: dict, job_dir: Path) -> 
 class JobCollections:
     """A registry source (`lookup`, `collections`) backed by the job store."""
 
-    def __init__(self, store: Callable[[], JobStore], job_dir: Callable[[str], Path], started: Callable[[], bool]):
+    def __init__(self, store: Callable[[], JobStore], job_dir: Callable[[str], Path], started: Callable[[], bool],
+                 admin_role: str | None = None):
         self._store, self._job_dir, self._started = store, job_dir, started
+        self._admin_role = admin_role  # None: an open server, every job collection is everyone's
         self._cache: OrderedDict[str, Collection] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -61,6 +63,8 @@ class JobCollections:
         if job is None or job.status != "successful" or job.collection != cid:
             self.drop(cid)
             return None
+        if not policy.may_access(job, self._admin_role):
+            return None  # another identity's result: as if it did not exist
         try:
             return self._open(job)
         except Exception:  # noqa: BLE001 - files gone (dismissed meanwhile) or damaged: not served
@@ -72,7 +76,8 @@ class JobCollections:
         if not self._started():
             return []
         try:
-            jobs, _ = self._store().list(status=["successful"], published=True, limit=1_000_000)
+            mine = None if policy.sees_all(self._admin_role) else policy.submitter()
+            jobs, _ = self._store().list(status=["successful"], published=True, limit=1_000_000, submitter=mine)
         except Exception as e:  # noqa: BLE001 - store down: the configured collections are still listed (/ready says why)
             log.warning("job store unreachable (%s): job collections left out of the listing", type(e).__name__)
             return []

@@ -12,6 +12,7 @@ from ..context import AppContext, json_response, link, run_blocking
 from ..errors import BadRequest
 from ..negotiate import choose
 from . import execute as ex
+from . import policy
 from .errors import JobFailed, NoSuchJob, NoSuchProcess, ResultNotReady
 from .manager import JobManager
 from .store import STATUSES, Job
@@ -151,9 +152,10 @@ def build_router(ctx: AppContext, jobs: JobManager) -> APIRouter:
         if type and "process" not in _split(type):
             found, total = [], 0
         else:
+            mine = None if policy.sees_all(jobs.admin_role) else policy.submitter()  # only one's own jobs
             found, total = jobs.store.list(status=statuses, process_ids=_split(processID), created=_created(datetime),
                                            min_duration=minDuration, max_duration=maxDuration,
-                                           limit=limit, offset=offset)
+                                           limit=limit, offset=offset, submitter=mine)
         base = ctx.base_url(request)
         doc = {"jobs": [status_doc(j, base) for j in found], "numberMatched": total, "numberReturned": len(found),
                "links": _page_links(base, "/jobs", request, offset, limit, total, len(found))}

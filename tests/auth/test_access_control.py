@@ -198,3 +198,68 @@ def test_bad_rate_is_a_config_error(tmp_path):
 
     with pytest.raises(ConfigError, match="limits.execute_rate"):
         config_from_dict({"collections": {}, "limits": {"execute_rate": "lots"}}, tmp_path)
+
+
+def wait_done(client, href, headers):
+    import time
+
+    for _ in range(300):
+        doc = client.get(href, headers=headers).json()
+        if doc["status"] in ("successful", "failed", "dismissed"):
+            return doc
+        time.sleep(0.05)
+    raise AssertionError(f"job {href} did not finish")
+
+
+def test_jobs_belong_to_their_submitter(secured):
+    alice, bob, admin = {"X-API-Key": ALICE}, {"X-API-Key": BOB}, {"X-API-Key": ADMIN}
+    r = secured.post("/processes/coarsen/execution", headers={**alice, "Prefer": "respond-async"},
+                     json={"inputs": {"collection": "coads", "variables": "SST", "factors": {"x": 2}}})
+    assert r.status_code == 201, r.text
+    href = r.headers["location"]
+    job_id = href.rsplit("/", 1)[1]
+    assert wait_done(secured, href, alice)["status"] == "successful"
+    cid = f"job-{job_id}"
+    # the submitter and an admin see the job, its results and its collection
+    for who in (alice, admin):
+        assert secured.get(href, headers=who).status_code == 200
+        assert job_id in {j["jobID"] for j in secured.get("/jobs?limit=100", headers=who).json()["jobs"]}
+        assert secured.get(f"/collections/{cid}", headers=who).status_code == 200
+    assert cid in ids(secured, alice)
+    # anyone else: as if it did not exist
+    for url in (href, href + "/results", f"/collections/{cid}", f"/collections/{cid}/position?coords=POINT(-30 10)"):
+        assert secured.get(url, headers=bob).status_code == 404, url
+    assert job_id not in {j["jobID"] for j in secured.get("/jobs?limit=100", headers=bob).json()["jobs"]}
+    assert cid not in ids(secured, bob) and cid not in ids(secured)
+    assert secured.delete(href, headers=bob).status_code == 404
+    assert secured.get(href, headers=alice).json()["status"] == "successful"  # bob's DELETE did nothing
+    assert secured.delete(href, headers=alice).status_code == 200
+
+
+def test_job_caps_per_identity_and_in_total(tmp_path):
+    from cubeserver.processes.store import Job
+
+    with client_for(COLLECTIONS, tmp_path, auth=auth_section(),
+                    limits={"max_jobs_per_identity": 2, "max_jobs": 2, "execute_rate": None}) as c:
+        jobs = c.app.state.ctx.services["jobs"]
+        jobs.start()
+        for i in range(2):  # two running jobs of alice's, as a busy server would hold them (real store rows)
+            jobs.store.create(Job(id=f"alice{i}", process_id="echo", status="running", owner=jobs.owner,
+                                  submitter="alice"))
+        r = c.post(EXECUTE, json=BODY, headers={"X-API-Key": ALICE})
+        assert r.status_code == 429 and r.headers["retry-after"] and r.json()["code"] == "TooManyJobs"
+        jobs.store.create(Job(id="other0", process_id="echo", status="accepted", owner=jobs.owner, submitter="x"))
+        r = c.post(EXECUTE, json=BODY, headers={"X-API-Key": "bob-not-configured"})
+        assert r.status_code == 401
+        jobs.store.update("alice0", status="successful")
+        ok = c.post(EXECUTE, json=BODY, headers={"X-API-Key": ALICE})  # alice has 1 active, the server 2: busy
+        assert ok.status_code == 503 and ok.json()["code"] == "ServerBusy"
+        jobs.store.update("other0", status="failed")
+        assert c.post(EXECUTE, json=BODY, headers={"X-API-Key": ALICE}).status_code == 200
+
+
+def test_access_log_names_the_identity(secured, caplog):
+    with caplog.at_level(logging.INFO, logger="cubeserver.access"):
+        secured.get("/jobs", headers={"X-API-Key": ALICE})
+    assert any(line.getMessage().startswith("GET /jobs 200 alice ") for line in caplog.records), \
+        [r.getMessage() for r in caplog.records]

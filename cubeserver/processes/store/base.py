@@ -42,6 +42,7 @@ class Job:
     results: dict = field(default_factory=dict)  # output id -> manifest entry (see results.py)
     error: dict | None = None
     collection: str | None = None  # `job-{id}` once a successful job's gridded output is served
+    submitter: str = ""  # the identity that submitted it ('' on an open server): only it and admins see the job
 
 
 JSON_FIELDS = ("inputs", "request", "results", "error")
@@ -70,12 +71,12 @@ class JobStore(ABC):
     def list(self, *, status: list[str] | None = None, process_ids: list[str] | None = None,
              created: tuple[str | None, str | None] | None = None, min_duration: float | None = None,
              max_duration: float | None = None, limit: int = 10, offset: int = 0,
-             published: bool | None = None) -> tuple[list[Job], int]:
+             published: bool | None = None, submitter: str | None = None) -> tuple[list[Job], int]:
         """Newest first, with the number matched before paging.
 
         `created` is a [start, end) range of RFC 3339 strings; durations are seconds from
         start to finish (or to now while running); `published`: only jobs with (True) or
-        without (False) a `job-{id}` collection.
+        without (False) a `job-{id}` collection; `submitter`: only that identity's jobs.
         """
 
     @abstractmethod

@@ -85,8 +85,11 @@ class SQLJobStore(JobStore):
             return db.execute(self._sql(f"UPDATE jobs SET {sets} WHERE {where}"), args).rowcount > 0
 
     def list(self, *, status=None, process_ids=None, created=None, min_duration=None, max_duration=None,
-             limit=10, offset=0, published=None):
+             limit=10, offset=0, published=None, submitter=None):
         where, args = [], []
+        if submitter is not None:
+            where.append("submitter = ?")
+            args.append(submitter)
         for col, values in (("status", status), ("process_id", process_ids)):
             if values:
                 where.append(f"{col} IN ({self._marks(len(values))})")
