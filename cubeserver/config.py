@@ -120,6 +120,19 @@ class CollectionConfig(Strict):
         return fmt
 
 
+def _seconds(v) -> float | None:
+    """12, '90', '90s', '15m', '12h', '7d' -> seconds (> 0); None when it is not such a duration."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    text = str(v).strip().lower()
+    factor = units.get(text[-1:], None)
+    number = text[:-1] if factor else text
+    try:
+        seconds = float(number) * (factor or 1)
+    except ValueError:
+        return None
+    return seconds if seconds > 0 and seconds != float("inf") else None
+
+
 def _resolve(root: Path, path: str) -> Path:
     p = Path(os.path.expanduser(path))
     return p if p.is_absolute() else (Path(root) / p)
@@ -134,6 +147,8 @@ class LimitsConfig(Strict):
     max_jobs_per_identity: int = Field(default=50, gt=0, description="queued + running jobs of one identity "
                                        "(or of all anonymous clients together) before 429")
     max_jobs: int = Field(default=1000, gt=0, description="queued + running jobs on the server before 503")
+    job_time_limit_s: float = Field(default=3600, gt=0, description="a running job is stopped (failed, its dask work "
+                                    "cancelled) after this many seconds")
     execute_rate: str | None = Field(default="600/minute", description="process executions per identity (or client "
                                      "address), e.g. '10/second', '120/minute'; null: unlimited")
     data_rate: str | None = Field(default=None, description="EDR/Coverages/Features data queries per identity; null: "
@@ -181,6 +196,20 @@ class JobsConfig(Strict):
         description="where job records live: unset or 'sqlite' (state_dir/jobs.sqlite, one machine), "
                     "'sqlite:PATH', or 'postgresql://user@host:port/db' (shared by several server processes "
                     "and machines; psycopg 3). The environment variable CUBESERVER_JOBS_STORE overrides it.")
+
+    retention: str | float | None = Field(
+        default="7d", description="finished jobs (record, result files, job-{id} collection) are removed this long "
+        "after they were created: seconds, or a number with s/m/h/d (e.g. '12h', '30d'); null: kept for ever")
+
+    @field_validator("retention")
+    @classmethod
+    def _retention(cls, v):
+        if v is not None and _seconds(v) is None:
+            raise ValueError(f"{v!r} is not a duration; use seconds or e.g. '90m', '12h', '7d'")
+        return v
+
+    def retention_seconds(self) -> float | None:
+        return None if self.retention is None else _seconds(self.retention)
 
     @field_validator("store")
     @classmethod

@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 import uuid
+from datetime import datetime, timezone
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -20,13 +21,14 @@ from .errors import Cancelled, NoSuchJob
 from .owners import STALE_S, Heartbeat, local, owner_alive, owner_id
 from .published import JobCollections, collection_id, open_result
 from .runner import DaskRunner
-from .store import ACTIVE, Job, JobStore, now, open_store, redact
+from .store import ACTIVE, FINAL, Job, JobStore, now, open_store, redact
 
 log = logging.getLogger("cubeserver.processes")
 
 JOB_THREADS = 4
 STATUS_POLL_S = 1.0  # a running job asks the store this often whether it was dismissed (maybe by another process)
 FRESH_CACHE_S = 1.0  # how long one read of the heartbeats answers liveness questions
+EXPIRY_EVERY_S = 60.0  # how often the sweep looks for jobs past their retention
 
 __all__ = ["JobContext", "JobManager", "owner_alive", "owner_id"]
 
@@ -39,6 +41,7 @@ class JobContext:
         self.request = request or {}
         self.dir = manager.job_dir(job_id)
         self.cancelled = threading.Event()
+        self.started = time.monotonic()
         self.futures: list = []
         self._last = -1
         self._checked = time.monotonic()
@@ -88,6 +91,7 @@ class JobManager:
         self.runner = DaskRunner(ctx.config.dask)
         self.owner = owner_id()
         self._pool: ThreadPoolExecutor | None = None
+        self._last_expiry = float("-inf")
         self._running: dict[str, JobContext] = {}
         self._lock = threading.Lock()
         self._started = False
@@ -157,7 +161,10 @@ class JobManager:
         return done
 
     def sweep(self) -> None:
-        """Fail the active jobs whose server process is gone (run at start and with every heartbeat)."""
+        """Fail the active jobs whose server process is gone, stop this process's jobs that ran past
+        `limits.job_time_limit_s`, and remove jobs past `jobs.retention` (at start and with every heartbeat)."""
+        self._stop_overdue()
+        self._expire()
         active, _ = self.store.list(status=list(ACTIVE), limit=1_000_000)
         verdict: dict[str, bool] = {}
         for job in active:
@@ -165,6 +172,34 @@ class JobManager:
                 verdict[job.owner] = self.alive(job.owner)
             if not verdict[job.owner]:
                 self.fail_orphan(job)
+
+    def _stop_overdue(self) -> None:
+        limit = self.ctx.config.limits.job_time_limit_s
+        for job_id, jc in list(self._running.items()):
+            if time.monotonic() - jc.started > limit and self.store.update(
+                    job_id, only_if=("running",), status="failed", finished=now(),
+                    message=f"stopped: ran longer than this server's limit of {limit:g} s (limits.job_time_limit_s)",
+                    # 413 like any request over this server's limits (max_cells): ask for less work
+                    error={"type": "http://www.opengis.net/def/exceptions/ogcapi-common-1/1.0/PayloadTooLarge",
+                           "title": "Job time limit exceeded", "status": 413, "code": "PayloadTooLarge",
+                           "detail": f"the job ran longer than {limit:g} s (limits.job_time_limit_s) and was stopped; "
+                                     "ask for a smaller region, period or fewer variables"}):
+                log.warning("job %s stopped: over the time limit of %g s", job_id, limit)
+                jc.cancel()  # the job's thread sees it, releases its dask tasks and removes its files
+
+    def _expire(self) -> None:
+        """Delete finished jobs (record, files, collection) created more than `jobs.retention` ago."""
+        retention = self.ctx.config.jobs.retention_seconds()
+        if retention is None or time.monotonic() - self._last_expiry < EXPIRY_EVERY_S:
+            return
+        self._last_expiry = time.monotonic()
+        cutoff = datetime.fromtimestamp(time.time() - retention, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        old, _ = self.store.list(status=list(FINAL), created=(None, cutoff), limit=10_000)
+        for job in old:
+            self.cleanup(job.id)
+            self.store.delete(job.id)
+        if old:
+            log.info("removed %d job(s) older than the retention of %g s", len(old), retention)
 
     def close(self) -> None:
         """Stop: cancel running work, and fail this server's unfinished jobs now rather than at the next start."""
@@ -213,6 +248,7 @@ class JobManager:
             return  # dismissed while queued
         jc = JobContext(self, job_id, request)
         self._running[job_id] = jc
+        log.info("job %s (%s) started", job_id, process.id)
         try:
             outputs = process.execute(params, jc)
             jc.check()
@@ -223,13 +259,17 @@ class JobManager:
             cid = self.publish(job_id, process.id, manifest)
             if self.store.update(job_id, only_if=("running",), status="successful", progress=100, finished=now(),
                                  results=manifest, message="finished", collection=cid):
+                log.info("job %s (%s) successful in %.1f s", job_id, process.id, time.monotonic() - jc.started)
                 return
             self.cleanup(job_id)  # dismissed between the last check and the update
         except Cancelled:
+            log.info("job %s (%s) cancelled", job_id, process.id)
             self.cleanup(job_id)
         except BaseException as e:  # noqa: BLE001 - any failure becomes the job's error
             if not isinstance(e, Exception) or not _is_client_error(e):
                 log.error("job %s (%s) failed", job_id, process.id, exc_info=True)
+            else:
+                log.info("job %s (%s) failed: %s", job_id, process.id, str(e)[:200])
             body = failure_body(e)
             if body["status"] >= 500 and str(e):
                 body["detail"] += f": {self._scrub(str(e))}"
