@@ -305,7 +305,8 @@ def cov_battery(g: Grid) -> list[tuple[str, str, tuple]]:
     huge = (400,) if g.id in CURVILINEAR else (413,)  # curvilinear grids refuse any scaling (no regular spacing)
     out += [("scale-size", f"{X}(1000000000000)", huge), ("scale-size", f"{X}(" + "9" * 40 + ")", (400, 413))]
     out += [("scale-factor", v, (400,)) for v in ["0", "-1", "abc", "nan", "inf", ""][: 6 if g.id in FULL else 2]]
-    out += [("scale-factor", "1e-9", huge)]
+    out += [("scale-factor", v, huge) for v in ("1e-9", "1e-308")]  # 1e-308: n / factor overflows to infinity
+    out += [("scale-axes", f"{X}(1e-308)", huge)]
     out += [("scale-axes", v, (400,)) for v in [f"{X}(0)", "nope(2)", f"{X}(-2)", f"{X}(abc)"]]
     out += [("f", v, (400,)) for v in (F_BAD + ["csv"] if g.id in FULL else ["xml"])]
     return out

@@ -48,7 +48,8 @@ def from_factor(dim: str, n: int, factor: float) -> AxisScale:
     if factor >= 1 and float(factor).is_integer():
         f = int(factor)
         return AxisScale(dim, n, max(1, math.ceil(n / f)), f if f > 1 else None)
-    return AxisScale(dim, n, max(1, int(min(math.floor(n / factor + 0.5), MAX_CELLS_PER_AXIS))))
+    # capped before rounding: a tiny factor (1e-308) makes n / factor infinite, which int() cannot take
+    return AxisScale(dim, n, max(1, int(math.floor(min(n / factor + 0.5, MAX_CELLS_PER_AXIS)))))
 
 
 def from_size(dim: str, n: int, size: int) -> AxisScale:
