@@ -242,6 +242,9 @@ for g in GRIDS:
         if q == "corridor":
             for v in NUM_BAD:
                 edr("corridor-width", v)
+            # a line of one repeated position has no corridor (was a GEOS error, 500)
+            edr("coords", f"LINESTRING({g.x} {g.y},{g.x} {g.y})")
+            edr("coords", f"MULTILINESTRING(({g.x - g.d} {g.y},{g.x + g.d} {g.y}),({g.x} {g.y},{g.x} {g.y}))")
             for v in ("furlongs", "km;drop"):
                 edr("width-units", v)
             for v in ("-1", "abc", "nan"):

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from ..context import AppContext, json_response, link, run_blocking
-from ..errors import NotFound
+from ..errors import BadRequest, NotFound
 from ..negotiate import choose
 from ..registry import Collection
 from . import instances, locations
@@ -66,6 +66,18 @@ DATETIME_LIST = Query(None, description="RFC 3339 instant or interval; filters o
                       "(locations without one, such as places, are all kept)")
 
 
+def single_params(request: Request) -> dict[str, str]:
+    """The query parameters as a dict; a parameter given twice is a 400 (EDR defines each once, and
+    silently keeping one of two `coords` would answer a question nobody asked)."""
+    seen: dict[str, str] = {}
+    for key, value in request.query_params.multi_items():
+        if key in seen:
+            raise BadRequest(f"{key} is given more than once; give it once (lists are comma-separated)",
+                             parameter=key)
+        seen[key] = value
+    return seen
+
+
 def _format(request: Request, params: dict, allowed: list[str]) -> str:
     """`f` by name or Accept; plain `f=json` means the query's JSON flavour, CoverageJSON."""
     f = params.get("f")
@@ -93,7 +105,7 @@ def build_router(ctx: AppContext) -> APIRouter:
         return _view(ctx, collectionId, instanceId)
 
     async def run(request: Request, c: Collection, qtype: str) -> object:
-        params = dict(request.query_params)
+        params = single_params(request)
         check_params(params, c, qtype)
         fmt = _format(request, params, FORMATS[qtype])
         limit = ctx.config.limits.max_cells
@@ -172,14 +184,14 @@ def build_router(ctx: AppContext) -> APIRouter:
                         openapi_extra=extra)
 
     async def list_locations(request: Request, c: Collection, href: str):
-        params = dict(request.query_params)
+        params = single_params(request)
         locations.check_list_params(params)
         choose(request, params.get("f"), ["geojson", "json"])
         doc = locations.listing(ctx.registry, c, ctx.base_url(request), href, params)
         return json_response(doc, media_type="application/geo+json")
 
     async def one_location(request: Request, c: Collection, loc_id: str):
-        params = dict(request.query_params)
+        params = single_params(request)
         kind, _ = locations.resolve(ctx.registry, c, loc_id)
         check_params(params, c, kind, location=True)
         fmt = _format(request, params, FORMATS["locations" if kind != "area" else "area"])

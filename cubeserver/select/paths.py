@@ -11,7 +11,7 @@ import numpy as np
 import shapely
 from pyproj import CRS, Transformer
 
-from ..errors import TooLarge
+from ..errors import BadRequest, TooLarge
 
 MAX_SAMPLES = 1_000_000
 
@@ -63,14 +63,19 @@ def corridor_zone(lon: np.ndarray, lat: np.ndarray, line, width_m: float, step: 
 
     `lon`/`lat`: the path's vertices (CRS84), `line` its (Multi)LineString (for the parts), `step`
     the segmentation in degrees (half a cell). Returns (zone, aeqd CRS, CRS84 -> local transformer,
-    centre lon, centre lat). Raises TooLarge for a path longer than MAX_SAMPLES steps.
+    centre lon, centre lat). Raises TooLarge for a path longer than MAX_SAMPLES steps, BadRequest for a
+    line of zero length.
     """
     if float(shapely.length(shapely.LineString(np.column_stack([lon, lat])))) / step > MAX_SAMPLES:
         raise TooLarge(f"{param}: the path crosses more than {MAX_SAMPLES:,} grid cells; shorten it")
     lon_c, lat_c = float(np.mean(lon)), float(np.mean(lat))
     aeqd = CRS.from_proj4(f"+proj=aeqd +lat_0={lat_c} +lon_0={lon_c} +datum=WGS84 +units=m")
     to_local = Transformer.from_crs("OGC:CRS84", aeqd, always_xy=True)
-    parts = [shapely.segmentize(shapely.LineString(p), step) for p in _parts(lon, lat, line)]
+    lines = [shapely.LineString(p) for p in _parts(lon, lat, line)]
+    if any(shapely.length(g) == 0 for g in lines):  # GEOS cannot segmentize a line of one repeated position
+        raise BadRequest(f"{param}: a corridor path needs at least two distinct positions in each line; for the "
+                         "cells around one point use radius", parameter=param)
+    parts = [shapely.segmentize(g, step) for g in lines]
     local = shapely.transform(shapely.MultiLineString(parts),
                               lambda c: np.column_stack(to_local.transform(c[:, 0], c[:, 1])))
     return shapely.buffer(local, width_m / 2.0, quad_segs=16), aeqd, to_local, lon_c, lat_c

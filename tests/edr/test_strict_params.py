@@ -343,3 +343,17 @@ def test_instances_refuse_unknown_parameters(forecast_client):
     r = forecast_client.get(f"/collections/fc/instances/{ids[0]}", params={"datetme": "2024"})
     assert r.status_code == 400 and r.json()["parameter"] == "datetme"
     assert forecast_client.get(f"/collections/fc/instances/{ids[0]}", params={"f": "json"}).status_code == 200
+
+
+@pytest.mark.parametrize("query", [
+    "/collections/coads/position?coords=POINT(-25%2038)&coords=POINT(0%2050)",
+    "/collections/coads/position?coords=POINT(-25%2038)&f=json&f=csv",
+    "/collections/coads/area?coords=POLYGON((0%2040,5%2040,5%2045,0%2045,0%2040))&datetime=2000-01-16T06:00:00Z"
+    "&datetime=2000-02-16T06:00:00Z",
+    "/collections/coads/locations?bbox=0,0,1,1&bbox=2,2,3,3",
+])
+def test_a_parameter_given_twice_is_a_400(client, query):
+    r = client.get(query)
+    assert r.status_code == 400, r.text
+    name = query.split("&")[-1].split("=")[0]
+    assert r.json()["parameter"] == name and "more than once" in r.json()["detail"]
