@@ -222,7 +222,7 @@ def test_processes_work_on_decoded_values(client, files):
     r = client.post("/processes/zonal-statistics/execution",
                     json={"inputs": {"features": fc, "collection": "ndvi", "variable": "band_1"}, "response": "document"})
     assert r.status_code == 200, r.text
-    row = r.json()["statistics"]["statistics"][0]
+    row = r.json()["statistics"]["value"]["statistics"][0]
     assert row["count"] == np.isfinite(truth).sum() == 11
     assert row["min"] == pytest.approx(np.nanmin(truth), rel=1e-6) == pytest.approx(-0.406, rel=1e-6)
     assert row["max"] == pytest.approx(np.nanmax(truth), rel=1e-6)

@@ -133,8 +133,15 @@ def results_document(job: Job, base: str, job_dir) -> dict:
             value = results.read_value(entry, job_dir)
         elif mode == "value" and entry["mediaType"] not in ("application/json", "text/plain", "application/geo+json"):
             value = {"value": value, "mediaType": entry["mediaType"]}
+        if mode == "value" and entry["mediaType"] in JSON_TYPES and isinstance(value, dict):
+            # an object is not an inline value in results.yaml (inlineOrRefData: inputValueNoObject,
+            # qualifiedInputValue or link): it goes as a qualified value with its media type
+            value = {"value": value, "mediaType": entry["mediaType"]}
         doc[oid] = value
     return doc
+
+
+JSON_TYPES = ("application/json", "application/geo+json")
 
 
 def raw_response(job: Job, base: str, job_dir) -> Response:

@@ -23,9 +23,16 @@ KEEP = r"^/($|conformance|collections$|openapi|processes|jobs|collections/(\{col
 SLOW = r"/(cube|area|coverage|corridor)$|/zarr/\{key\}$"
 
 
-def test_schemathesis_all_checks(app):
+def test_schemathesis_all_checks(config, tmp_path):
     """Every check of schemathesis holds for generated requests (bounded: a few examples per operation,
     positive and negative data)."""
+    from cubeserver.app import create_app
+
+    # an app of its own: schemathesis runs the ASGI lifespan, whose shutdown would stop the job manager of
+    # the session's shared app (and with it every later test's job collections)
+    own = config.model_copy(deep=True)
+    own.state_dir = str(tmp_path / "state")
+    app = create_app(own)
     schema = schemathesis.openapi.from_asgi("/openapi", app, config=CONFIG).include(path_regex=KEEP).exclude(path_regex=SLOW)
     failures, calls, operations = [], [0], 0
     for result in schema.get_all_operations():

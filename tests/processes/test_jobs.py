@@ -176,7 +176,9 @@ def test_dismiss_finished_gridded_job_removes_collection_and_files(client):
     jobs = client.app.state.ctx.services["jobs"]
     files = sorted(p.name for p in jobs.job_dir(jid).iterdir())
     assert files == ["result.nc", "result.zarr"]
-    coll = client.get(f"/collections/job-{jid}").json()
+    got = client.get(f"/collections/job-{jid}")
+    assert got.status_code == 200, got.text
+    coll = got.json()
     assert coll["extent"]["spatial"]["bbox"][0] == pytest.approx([-180, -90, 180, 90])
     assert f"job-{jid}" in [c["id"] for c in client.get("/collections").json()["collections"]]
     assert client.delete(f"/jobs/{jid}").json()["status"] == "dismissed"

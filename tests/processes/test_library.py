@@ -149,7 +149,8 @@ def test_zonal_statistics_json(client):
     fc = _polygons()
     doc, _ = run(client, "zonal-statistics", {"features": fc, "collection": "coads", "variable": "SST",
                                               "datetime": "2000-01-01/2000-06-30"})
-    stats = doc["statistics"]
+    assert doc["statistics"]["mediaType"] == "application/json"  # an object: a qualified value (results.yaml)
+    stats = doc["statistics"]["value"]
     assert stats["variable"] == "SST" and stats["units"]
     rows = stats["statistics"]
     assert len(rows) == 3 * 6
@@ -172,7 +173,7 @@ def test_zonal_statistics_json(client):
 def test_zonal_statistics_from_a_features_collection(client):
     doc, _ = run(client, "zonal-statistics", {"features": "lakes", "collection": "coads", "variable": "SST",
                                               "datetime": "2000-01-16T06:00:00Z"})
-    rows = doc["statistics"]["statistics"]
+    rows = doc["statistics"]["value"]["statistics"]
     lakes = orjson.loads((DATASETS / "ne_110m_lakes.geojson").read_bytes())["features"]
     assert len(rows) == len(lakes)
     ds = open_source("coads_sst.nc")
@@ -218,7 +219,8 @@ def test_zonal_statistics_csv_on_a_0_360_grid(client):
 def test_buffer_point_in_metres(client):
     doc, _ = run(client, "buffer", {"geometry": {"type": "Point", "coordinates": [10, 45]}, "distance": 1000,
                                     "resolution": 32})
-    g = shape(doc["buffered"])
+    assert doc["buffered"]["mediaType"] == "application/geo+json"  # an object: a qualified value (results.yaml)
+    g = shape(doc["buffered"]["value"])
     assert g.geom_type == "Polygon" and g.contains(shapely.Point(10, 45))
     aeqd = CRS.from_proj4("+proj=aeqd +lat_0=45 +lon_0=10 +datum=WGS84 +units=m")
     tr = Transformer.from_crs("OGC:CRS84", aeqd, always_xy=True)

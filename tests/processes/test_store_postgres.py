@@ -215,7 +215,7 @@ def test_sqlite_store_of_an_older_version_is_migrated_and_its_results_served(con
     db.execute(f"CREATE TABLE jobs (id TEXT PRIMARY KEY, {', '.join(c + ' TEXT' for c in old[1:])})")
     for jid, res in (("old-grid", manifest), ("old-value", {"echo": {"kind": "value", "value": "m",
                                                                         "mediaType": "text/plain"}})):
-        job = Job(id=jid, process_id="coarsen", status="successful", results=res, created="2025-01-01T00:00:00.000000Z")
+        job = Job(id=jid, process_id="coarsen", status="successful", results=res)  # created now: within the retention
         db.execute(f"INSERT INTO jobs ({', '.join(old)}) VALUES ({', '.join('?' * len(old))})",
                    [encode(c, getattr(job, c)) for c in old])
     db.commit()
@@ -223,6 +223,7 @@ def test_sqlite_store_of_an_older_version_is_migrated_and_its_results_served(con
     with TestClient(_app_on(None, config, tmp_path)) as c:
         assert c.get("/collections/job-old-value").status_code == 404  # a value output is no collection
         cov = c.get("/collections/job-old-grid/position", params={"coords": "POINT(45 1)", "parameter-name": "SST"})
+        assert cov.status_code == 200, cov.text
         np.testing.assert_allclose(cov.json()["ranges"]["SST"]["values"],
                                    src["SST"].sel(COADSX=45, COADSY=1, method="nearest").values, rtol=1e-6)
     with closing(SQLiteJobStore(state / "jobs.sqlite")) as s:
