@@ -35,6 +35,8 @@ def fresh(tmp_path):
 def test_health_is_cheap_and_passes(fresh):
     r = fresh.get("/health")
     assert r.status_code == 200 and r.json() == {"status": "pass"}
+    for url in ("/health", "/ready", "/metrics"):  # a proxy must never answer a probe from its cache
+        assert fresh.get(url).headers["cache-control"] == "no-store"
     assert r.headers["content-type"].startswith("application/health+json")
 
 

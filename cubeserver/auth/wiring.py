@@ -53,6 +53,9 @@ def _document(app, cfg) -> None:
                 area = area_of(method.upper(), path)
                 if area is not None and cfg.roles_for(area) is not None:
                     op["security"] = requirement
+                    responses = op.setdefault("responses", {})
+                    for status in ("401", "403"):
+                        responses.setdefault(status, {"$ref": f"#/components/responses/{status}"})
         app.openapi_schema = spec
         return spec
 

@@ -84,8 +84,9 @@ def build_router(ctx: AppContext) -> APIRouter:
     # Collections known at start get their own documented path listing their queryables as
     # parameters (clients such as GDAL read them there to send filters to the server);
     # the generic path serves every collection, including ones added later.
+    # Private collections (`access`) get none: a route of their own would show their id in /openapi and /metrics.
     for c in ctx.registry:
-        if c.features is not None:
+        if c.features is not None and c.config.access is None:
             r.add_api_route(f"/collections/{c.id}/items", _bound(items, c.id), methods=["GET"],
                             summary=f"Features of {c.title}", description=ITEMS_DESCRIPTION,
                             responses=_geojson_content("a page of features (GeoJSON FeatureCollection)"),

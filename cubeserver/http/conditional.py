@@ -20,6 +20,7 @@ from .validators import (Validator, accepts_gzip, body_etag, etag_matches, http_
 _COLLECTION_PATH = re.compile(r"^/collections/([^/]+)/.+")
 _HASH_LIMIT = 32 << 20  # bodies up to this size get a content-hash ETag
 _NO_CACHE_PREFIXES = ("/jobs",)  # job status changes: always revalidate
+_NO_STORE = ("/health", "/ready", "/metrics")  # probes and metrics: a cached "pass" would hide an outage
 _KEEP_ON_304 = (b"etag", b"last-modified", b"cache-control", b"vary", b"content-location", b"expires", b"date")
 
 
@@ -50,6 +51,8 @@ class ConditionalMiddleware:
         return stable_validator(generation, path, scope.get("query_string", b""), headers, gzip, mtime)
 
     def _cache_control(self, path: str) -> str:
+        if path in _NO_STORE:
+            return "no-store"
         return "no-cache" if path.startswith(_NO_CACHE_PREFIXES) else self.cache_control
 
     async def __call__(self, scope, receive, send):

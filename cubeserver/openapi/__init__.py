@@ -49,9 +49,12 @@ def template_of(path: str, ids: set[str]) -> str:
 
 
 def gridded(ctx) -> list:
-    """The collections with a gridded dataset (those that open; a broken one gets no concrete paths)."""
+    """The public collections with a gridded dataset (those that open; a broken one gets no concrete paths;
+    a private one none either: the document is the same for everyone and must not name it)."""
     out = []
     for c in ctx.registry:
+        if c.config.access is not None:
+            continue
         try:
             out.append(ctx.registry.gridded(c.id))
         except APIError:
@@ -76,6 +79,8 @@ def apply(spec: dict, table: dict[tuple[str, str], Op], ids: set[str]) -> list[s
                 op["responses"] = {k: v for k, v in op.get("responses", {}).items() if k != "422"}
                 continue
             op["responses"] = responses(spec_op, method)
+            if op.get("security"):  # marked by the auth layer (cubeserver.auth.wiring): it may refuse
+                op["responses"].update({s: {"$ref": f"#/components/responses/{s}"} for s in ("401", "403")})
             if op.get("parameters"):
                 op["parameters"] = parameters.fix(op["parameters"], spec_op.f, template)
     return unknown

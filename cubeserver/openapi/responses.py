@@ -18,7 +18,12 @@ ERROR_TEXT = {
     413: "the answer (or the request body) would exceed this server's size limits; narrow the request",
     414: "the URL is longer than this server accepts (limits.max_url_bytes)",
     415: "a request body that is not JSON",
+    401: "no credential, or one that is not valid, where the server's `auth` section asks for one",
+    403: "a valid identity without a role this needs",
+    429: "too many requests or jobs for this identity (limits.execute_rate, data_rate, max_jobs_per_identity); "
+         "see Retry-After",
     500: "server error (no details are given)",
+    503: "busy: the memory budget for answers in flight or the job capacity is used up; see Retry-After",
 }
 
 
@@ -39,6 +44,8 @@ def responses(op: Op, method: str) -> dict:
         out["304"] = {"description": "not modified (If-None-Match / If-Modified-Since matched the ETag / Last-Modified)"}
     # refused before any router (cubeserver.http.limits, cubeserver.ops.headers): every operation
     errors = {*op.errors, 400, 414, *((413, 415) if method in ("post", "put", "patch") else ())}
+    if method == "post" or (method == "get" and 413 in op.errors):
+        errors |= {429, 503}  # rate limits and job caps (cubeserver.auth.rates, processes.policy), memory budget
     for status in sorted(errors):
         out[str(status)] = {"$ref": f"#/components/responses/{status}"}
         if status in op.notes:

@@ -168,7 +168,9 @@ def test_openapi_declares_the_security_schemes(secured):
     assert schemes["bearer"]["scheme"] == "bearer" and schemes["apiKey"]["name"] == "X-API-Key"
     assert schemes["oidc"]["openIdConnectUrl"].endswith("/.well-known/openid-configuration")
     execute = spec["paths"]["/processes/{processId}/execution"]["post"]
-    assert execute["security"]
+    assert execute["security"] and {"401", "403", "429", "503"} <= set(execute["responses"])
+    assert {"401", "403"} <= set(spec["paths"]["/jobs"]["get"]["responses"])
+    assert {"429", "503"} <= set(spec["paths"]["/collections/coads/position"]["get"]["responses"])
     assert "security" not in spec["paths"]["/collections"]["get"]
 
 
@@ -263,3 +265,15 @@ def test_access_log_names_the_identity(secured, caplog):
         secured.get("/jobs", headers={"X-API-Key": ALICE})
     assert any(line.getMessage().startswith("GET /jobs 200 alice ") for line in caplog.records), \
         [r.getMessage() for r in caplog.records]
+
+
+def test_private_collections_are_not_named_in_openapi_or_metrics(tmp_path):
+    hidden = {**COLLECTIONS, "hidden-places": {**COLLECTIONS["places"], "access": {"roles": ["analyst"]}}}
+    with client_for(hidden, tmp_path, auth=auth_section()) as c:
+        assert c.get("/collections/hidden-places/items?limit=1", headers={"X-API-Key": ALICE}).status_code == 200
+        assert c.get("/collections/secret-sst/position?coords=POINT(-30 10)", headers={"X-API-Key": ALICE}).status_code == 200
+        doc = c.get("/openapi.json").text
+        assert "hidden-places" not in doc and "secret-sst" not in doc
+        assert "/collections/places/items" in doc and "/collections/coads/position" in doc  # public ones are
+        metrics = c.get("/metrics").text
+        assert "hidden-places" not in metrics and "secret-sst" not in metrics
