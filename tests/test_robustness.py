@@ -340,7 +340,7 @@ for cid in FEATURES:
     def feat(name, value, expect=(400,), param=None, _items=items, _cid=cid):
         add(f"feat-{_cid}-{name}={_short(value)}", "GET", _items, {name: value}, expect=expect, param=param or name)
 
-    for v in ["-1", "0", "abc", "1e99", "1.5", ""]:
+    for v in ["-1", "0", "abc", "1e99", "1.5", "", "10001"]:  # 10001: over the documented maximum
         feat("limit", v)
     for v in ["-1", "abc", "1e99", ""]:
         feat("offset", v)
@@ -534,7 +534,7 @@ execute("resolution-huge", "buffer",
 
 # ------------------------------------------------------------------ jobs
 
-for name, v in [("limit", "-1"), ("limit", "0"), ("limit", "abc"), ("limit", "1e99"), ("limit", "1.5"),
+for name, v in [("limit", "-1"), ("limit", "0"), ("limit", "abc"), ("limit", "1e99"), ("limit", "1.5"), ("limit", "10001"),
                 ("offset", "-1"), ("offset", "abc"), ("offset", "1e99"), ("offset", "99999999999999999999999"),
                 ("status", "bogus"), ("status", "running,bogus"), ("f", "xml")]:
     add(f"jobs-{name}={_short(v)}", "GET", "/jobs", {name: v}, param=name)

@@ -137,6 +137,13 @@ def parse_filters(params, store: FeatureStore) -> dict | None:
     return filters or None
 
 
+def _limit(limit: int, max_limit: int) -> int:
+    """A limit over the documented maximum is an invalid value (/req/core/query-param-invalid): 400."""
+    if limit > max_limit:
+        raise BadRequest(f"limit: at most {max_limit}; page with offset and the next links", parameter="limit")
+    return limit
+
+
 def items_query(params, store: FeatureStore, limit: int, offset: int, max_limit: int) -> ItemsQuery:
     """Validate everything before any data is touched."""
     for name in ("bbox", "bbox-crs", "datetime", "properties", "crs", "limit", "offset"):
@@ -144,7 +151,7 @@ def items_query(params, store: FeatureStore, limit: int, offset: int, max_limit:
             raise BadRequest(f"{name} is given more than once", parameter=name)
     bbox_crs = parse_crs(params.get("bbox-crs"), "bbox-crs")
     return ItemsQuery(
-        limit=min(limit, max_limit),
+        limit=_limit(limit, max_limit),
         offset=offset,
         bboxes=parse_bbox(params.get("bbox"), bbox_crs),
         time=parse_datetime(params.get("datetime"), store),

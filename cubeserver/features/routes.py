@@ -50,7 +50,8 @@ def build_router(ctx: AppContext) -> APIRouter:
         collectionId: str = CID,
         f: str | None = F_ITEMS,
         limit: int = Query(lim.features_default_limit, ge=1, json_schema_extra={"maximum": lim.features_max_limit},
-                           description=f"page size; values above {lim.features_max_limit} are reduced to it"),
+                           description=f"page size, 1 to {lim.features_max_limit} (more is a 400: the documented "
+                                       "maximum; page with offset and the next links)"),
         offset: int = Query(0, ge=0, description="number of matching features to skip (the next link sets it)"),
         bbox: str | None = Query(None, description="minx,miny,maxx,maxy (or 6 numbers with heights) in bbox-crs; "
                                  "minx > maxx crosses the antimeridian", examples=["-10,35,30,60"]),

@@ -79,12 +79,12 @@ def build_router(ctx: AppContext, jobs: JobManager) -> APIRouter:
     @r.get("/processes", summary="The processes this server can run")
     def processes(request: Request, f: str | None = F,
                   limit: int = Query(LIMIT_DEFAULT, ge=1, le=2**62, json_schema_extra={"maximum": LIMIT_MAX},
-                                     description=f"at most this many process summaries; values above {LIMIT_MAX} "
-                                                 "are reduced to it (/req/core/pl-limit-definition)"),
+                                     description=f"at most this many process summaries (1 to {LIMIT_MAX}; more is a "
+                                                 "400, as the documented maximum says: /req/core/pl-limit-definition)"),
                   offset: int = Query(0, ge=0, le=2**62, description="skip this many summaries (paging; see the next link)")):
         fmt = choose(request, f, ["json", "html"])
         base = ctx.base_url(request)
-        limit = min(limit, LIMIT_MAX)
+        check_limit(limit)
         found = list(jobs.processes.values())
         page = found[offset:offset + limit]
         doc = {"processes": [p.summary(base) for p in page],
@@ -134,8 +134,8 @@ def build_router(ctx: AppContext, jobs: JobManager) -> APIRouter:
     @r.get("/jobs", summary="Jobs, newest first")
     def job_list(request: Request, f: str | None = F,
                  limit: int = Query(LIMIT_DEFAULT, ge=1, le=2**62, json_schema_extra={"maximum": LIMIT_MAX},
-                                    description=f"at most this many jobs; values above {LIMIT_MAX} are reduced to it "
-                                                "(/req/job-list/limit-definition)"),
+                                    description=f"at most this many jobs (1 to {LIMIT_MAX}; more is a 400, as the "
+                                                "documented maximum says: /req/job-list/limit-definition)"),
                  offset: int = Query(0, ge=0, le=2**62, description="skip this many jobs (paging; see the next link)"),
                  status: list[str] | None = Query(None, description="accepted, running, successful, failed, dismissed"),
                  processID: list[str] | None = Query(None, description="only jobs of these processes"),
@@ -144,7 +144,7 @@ def build_router(ctx: AppContext, jobs: JobManager) -> APIRouter:
                  minDuration: float | None = Query(None, ge=0, description="seconds from start to finish (or now)"),
                  maxDuration: float | None = Query(None, ge=0, description="seconds from start to finish (or now)")):
         fmt = choose(request, f, ["json", "html"])
-        limit = min(limit, LIMIT_MAX)
+        check_limit(limit)
         statuses = _split(status)
         bad = [s for s in statuses if s not in STATUSES]
         if bad:
@@ -206,6 +206,13 @@ def build_router(ctx: AppContext, jobs: JobManager) -> APIRouter:
         return ex.output_content(entry, jobs.job_dir(job.id), outputId)
 
     return r
+
+
+def check_limit(limit: int, maximum: int = LIMIT_MAX) -> None:
+    """A `limit` over the maximum the API definition declares is an invalid value: 400 (OGC API Common
+    /req/core/query-param-invalid), so the server never contradicts its own OpenAPI document."""
+    if limit > maximum:
+        raise BadRequest(f"limit: at most {maximum}; page with offset and the next links", parameter="limit")
 
 
 def _created(text: str | None) -> tuple[str | None, str | None] | None:

@@ -88,11 +88,13 @@ def test_conf_job_list_limit_definition(oas):
 
 
 def test_conf_job_list_limit_response(client, made, oas):
-    """/conf/job-list/limit-response: never more jobs than `limit`; above the maximum is reduced, not an error."""
+    """/conf/job-list/limit-response: never more jobs than `limit`; above the documented maximum is a 400."""
     for limit in (1, 2, 3):
         assert len(client.get("/jobs", params={"limit": limit}).json()["jobs"]) == limit
-    r = client.get("/jobs", params={"limit": _param(oas, "limit")["schema"]["maximum"] + 1})
-    assert r.status_code == 200
+    maximum = _param(oas, "limit")["schema"]["maximum"]
+    assert client.get("/jobs", params={"limit": maximum}).status_code == 200
+    r = client.get("/jobs", params={"limit": maximum + 1})
+    assert r.status_code == 400 and r.json()["parameter"] == "limit"
     assert client.get("/jobs", params={"limit": 0}).status_code == 400
 
 

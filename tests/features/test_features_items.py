@@ -69,11 +69,13 @@ def test_geojson_feature_equals_file(client, places_truth):
     assert rels["collection"]["href"].endswith("/collections/places")
 
 
-def test_limit_default_and_clamp(client, config):
+def test_limit_default_and_maximum(client, config, places_truth):
     doc = client.get(ITEMS.format("places")).json()
     assert doc["numberReturned"] == config.limits.features_default_limit
-    doc = client.get(ITEMS.format("places"), params={"limit": config.limits.features_max_limit + 5}).json()
-    assert doc["numberReturned"] == 243
+    doc = client.get(ITEMS.format("places"), params={"limit": config.limits.features_max_limit}).json()
+    assert doc["numberReturned"] == len(places_truth)
+    over = client.get(ITEMS.format("places"), params={"limit": config.limits.features_max_limit + 5})
+    assert over.status_code == 400 and over.json()["parameter"] == "limit"
 
 
 @pytest.mark.parametrize("bbox", [(-10, 35, 30, 60), (100, -50, 180, 0), (-180, -90, 180, 90), (0, 0, 1, 1)])
