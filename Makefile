@@ -5,13 +5,13 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve test install install-test bench clean
+.PHONY: serve test install install-test bench notebook clean
 
 $(VENV)/.base: pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "cubeserver needs Python 3.11+"'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e .
+	$(PY) -m pip install -q -e '.[notebook]'
 	touch $@
 
 $(VENV)/.test: $(VENV)/.base
@@ -19,10 +19,18 @@ $(VENV)/.test: $(VENV)/.base
 	touch $@
 
 install: $(VENV)/.base
-install-test: $(VENV)/.test
+install-# runs examples/subsetting.ipynb headless against a running server (CUBESERVER_URL, default http://$(HOST):$(PORT))
+notebook: $(VENV)/.base
+	CUBESERVER_URL=$${CUBESERVER_URL:-http://$(HOST):$(PORT)} $(PY) -m cubeserver.notebook examples/subsetting.ipynb
+
+test: $(VENV)/.test
 
 serve: $(VENV)/.base
 	$(VENV)/bin/cubeserver serve --host $(HOST) --port $(PORT)
+
+# runs examples/subsetting.ipynb headless against a running server (CUBESERVER_URL, default http://$(HOST):$(PORT))
+notebook: $(VENV)/.base
+	CUBESERVER_URL=$${CUBESERVER_URL:-http://$(HOST):$(PORT)} $(PY) -m cubeserver.notebook examples/subsetting.ipynb
 
 test: $(VENV)/.test
 	$(PY) -m pytest -q $(PYTEST_ARGS)

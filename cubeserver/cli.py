@@ -76,6 +76,23 @@ def _without_prefix(line: str, cid: str) -> str:
     return line[len(prefix):] if line.startswith(prefix) else line
 
 
+def _announce(registry, host: str, port: int) -> None:
+    """Print what is served and where to look (one line per collection, then the entry points)."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    root = f"http://{shown}:{port}" if ":" not in shown else f"http://[{shown}]:{port}"
+    collections = list(registry)
+    print(f"cubeserver: {len(collections)} collections", flush=True)
+    for c in collections:
+        title = c.config.title or ""
+        print(f"  {c.id:<24} {c.kind:<9} {title}", flush=True)
+    gridded = [c for c in collections if c.ds is not None]
+    print(f"landing page: {root}/", flush=True)
+    if gridded:
+        print(f"map viewer:   {root}/collections/{gridded[0].id}/viewer", flush=True)
+        print(f"WMS (QGIS):   {root}/wms?SERVICE=WMS&REQUEST=GetCapabilities&VERSION=1.3.0", flush=True)
+    print(f"API docs:     {root}/docs", flush=True)
+
+
 def cmd_serve(args) -> int:
     import uvicorn
 
@@ -91,6 +108,7 @@ def cmd_serve(args) -> int:
     skip = bool(args.skip_broken or config.skip_broken)
     registry = _registry(config)
     _refuse_or_skip(registry, skip)
+    _announce(registry, args.host, args.port)
     if args.workers > 1:
         # each uvicorn worker process builds its own app from the same config
         registry.close()

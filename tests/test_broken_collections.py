@@ -169,6 +169,11 @@ def test_serve_skip_broken_serves_the_healthy_ones(setup, tmp_path, how):
     assert "Traceback" not in log
     for cid in BROKEN:
         assert sum(line.count(f"collections.{cid}: not served") for line in log.splitlines()) == 1, cid
+    # what is served and where to look, printed at start (one line per served collection)
+    listed = {line.split()[0] for line in log.splitlines() if line.startswith("  ")}
+    assert GOOD <= listed and not listed & set(BROKEN), listed
+    assert f"cubeserver: {len(ids)} collections" in log
+    assert f"landing page: {base}/" in log and f"{base}/collections/" in log and "/viewer" in log
 
 
 def test_all_broken_still_starts_and_says_so(setup, tmp_path):
