@@ -1,8 +1,8 @@
-"""HTTP behaviour browsers and caches expect: CORS, gzip, ETag/Last-Modified with 304, Cache-Control.
+"""HTTP behaviour browsers and caches expect: CORS, compression (zstd/br/gzip), ETag/Last-Modified with 304, Cache-Control.
 
 All pure ASGI middleware, installed last so it wraps every router. Order, outside in:
 CORS (also answers preflight OPTIONS) -> request limits (URL 414, body 413, JSON bodies 415) -> HEAD-as-GET
--> conditional requests -> gzip -> memory budget (503 over it) -> the app, so HEAD gets exactly GET's headers, and a gzipped and a plain answer carry different
+-> conditional requests -> compression -> memory budget (503 over it) -> the app, so HEAD gets exactly GET's headers, and answers in different content codings carry different
 ETags, as HTTP requires.
 """
 
@@ -12,7 +12,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from ..budget import BudgetMiddleware, MemoryBudget
 from .conditional import ConditionalMiddleware
-from .gzip import GzipMiddleware
+from .compression import CompressionMiddleware
 from .head import HeadMiddleware
 from .limits import RequestLimitsMiddleware
 
@@ -47,7 +47,7 @@ class SplitCORS:
 def install(app, ctx) -> None:
     cfg = ctx.config.http
     app.add_middleware(BudgetMiddleware, budget=MemoryBudget(ctx.config.limits.memory_budget()))
-    app.add_middleware(GzipMiddleware, min_size=cfg.gzip_min_size)  # each add goes outside the previous
+    app.add_middleware(CompressionMiddleware, min_size=cfg.gzip_min_size)  # each add goes outside the previous
     app.add_middleware(ConditionalMiddleware, ctx=ctx)
     app.add_middleware(HeadMiddleware)
     limits = ctx.config.limits  # inside CORS, so a browser can read the 413/414/415 it gets

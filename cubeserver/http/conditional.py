@@ -14,7 +14,8 @@ import re
 
 from starlette.datastructures import Headers, MutableHeaders
 
-from .validators import (Validator, accepts_gzip, body_etag, etag_matches, http_date, not_modified_since,
+from . import codings
+from .validators import (Validator, body_etag, etag_matches, http_date, not_modified_since,
                          source_mtime, stable_validator)
 
 _COLLECTION_PATH = re.compile(r"^/collections/([^/]+)/.+")
@@ -47,8 +48,8 @@ class ConditionalMiddleware:
             other = source_mtime(self.ctx.config.resolve(self.ctx.registry.get(c.config.locations).config.path))
             mtime = max(mtime, other or 0.0)
         generation = self.generation + c.config.model_dump_json()
-        gzip = accepts_gzip(headers.get("accept-encoding", ""))
-        return stable_validator(generation, path, scope.get("query_string", b""), headers, gzip, mtime)
+        coding = codings.choose(headers.get("accept-encoding", ""))
+        return stable_validator(generation, path, scope.get("query_string", b""), headers, coding, mtime)
 
     def _cache_control(self, path: str) -> str:
         if path in _NO_STORE:

@@ -54,11 +54,12 @@ def source_mtime(path: Path) -> float | None:
         return None
 
 
-def stable_validator(generation: str, path: str, query: bytes, headers: Headers, gzip: bool,
+def stable_validator(generation: str, path: str, query: bytes, headers: Headers, coding: str | None,
                      mtime: float) -> Validator:
-    """Weak ETag of a collection-scoped GET: same request, same source, same server config -> same tag."""
+    """Weak ETag of a collection-scoped GET: same request, same source, same server config, same
+    content coding (http/codings.choose: zstd, br, gzip or None) -> same tag."""
     h = hashlib.blake2b(digest_size=16)
-    for part in (__version__, generation, path, query.decode("latin-1"), "gzip" if gzip else "identity",
+    for part in (__version__, generation, path, query.decode("latin-1"), coding or "identity",
                  *(headers.get(k, "") for k in _KEY_HEADERS), repr(mtime)):
         h.update(part.encode() + b"\0")
     return Validator(etag=f'W/"{h.hexdigest()}"', mtime=mtime)
@@ -86,17 +87,3 @@ def not_modified_since(if_modified_since: str, last_modified: str) -> bool:
         return parsedate_to_datetime(last_modified) <= parsedate_to_datetime(if_modified_since)
     except (TypeError, ValueError, IndexError):
         return False
-
-
-def accepts_gzip(accept_encoding: str) -> bool:
-    for part in accept_encoding.lower().split(","):
-        coding, _, params = part.strip().partition(";")
-        if coding.strip() in ("gzip", "*"):
-            q = params.strip()
-            if q.startswith("q="):
-                try:
-                    return float(q[2:]) > 0
-                except ValueError:
-                    return False
-            return True
-    return False

@@ -64,6 +64,8 @@ def test_no_gzip_for_small_json_or_chunks(client):
 
 def test_gzip_refused_by_client(client):
     r = client.get("/collections", headers={"Accept-Encoding": "gzip;q=0, br"})
+    assert r.headers["content-encoding"] == "br"  # the one it accepts
+    r = client.get("/collections", headers={"Accept-Encoding": "gzip;q=0, identity"})
     assert "content-encoding" not in r.headers
 
 
