@@ -139,7 +139,8 @@ def build_router(ctx: AppContext, jobs: JobManager) -> APIRouter:
                  offset: int = Query(0, ge=0, le=2**62, description="skip this many jobs (paging; see the next link)"),
                  status: list[str] | None = Query(None, description="accepted, running, successful, failed, dismissed"),
                  processID: list[str] | None = Query(None, description="only jobs of these processes"),
-                 type: list[str] | None = Query(None, description="job type; this server runs `process` jobs"),  # noqa: A002
+                 type: list[str] | None = Query(None, description="job type; this server runs `process` jobs",  # noqa: A002
+                                                json_schema_extra={"items": {"type": "string", "enum": ["process"]}}),
                  datetime: str | None = Query(None, description="creation time: instant or interval (`a/b`, `..`)"),
                  minDuration: float | None = Query(None, ge=0, description="seconds from start to finish (or now)"),
                  maxDuration: float | None = Query(None, ge=0, description="seconds from start to finish (or now)")):
@@ -149,13 +150,13 @@ def build_router(ctx: AppContext, jobs: JobManager) -> APIRouter:
         bad = [s for s in statuses if s not in STATUSES]
         if bad:
             raise BadRequest(f"status: {bad[0]!r} is not one of {', '.join(STATUSES)}", parameter="status")
-        if type and "process" not in _split(type):
-            found, total = [], 0
-        else:
-            mine = None if policy.sees_all(jobs.admin_role) else policy.submitter()  # only one's own jobs
-            found, total = jobs.store.list(status=statuses, process_ids=_split(processID), created=_created(datetime),
-                                           min_duration=minDuration, max_duration=maxDuration,
-                                           limit=limit, offset=offset, submitter=mine)
+        bad = [t for t in _split(type) if t != "process"]
+        if bad:  # /req/job-list/type-definition: the one job type of Part 1 (others belong to other specs)
+            raise BadRequest(f"type: {bad[0]!r} is not a job type of this server; allowed: process", parameter="type")
+        mine = None if policy.sees_all(jobs.admin_role) else policy.submitter()  # only one's own jobs
+        found, total = jobs.store.list(status=statuses, process_ids=_split(processID), created=_created(datetime),
+                                       min_duration=minDuration, max_duration=maxDuration,
+                                       limit=limit, offset=offset, submitter=mine)
         base = ctx.base_url(request)
         doc = {"jobs": [status_doc(j, base) for j in found], "numberMatched": total, "numberReturned": len(found),
                "links": _page_links(base, "/jobs", request, offset, limit, total, len(found))}
