@@ -42,7 +42,8 @@ def plain(schema: dict) -> dict:
     """A parameter schema without `nullable`/`title` (sent or absent, never null)."""
     s = {k: v for k, v in schema.items() if k not in ("nullable", "title")}
     if "anyOf" in s and len(s["anyOf"]) == 1:
-        s.update(s.pop("anyOf")[0])
+        inner = s.pop("anyOf")[0]
+        s = {**inner, **s}  # what the route declares outside the anyOf (json_schema_extra) wins
     return s
 
 
