@@ -18,6 +18,7 @@ from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
                       model_validator)
 
 from .auth.settings import Access, AuthConfig
+from .render.styles import VariableStyles
 
 DEFAULT_CONFIG = Path(__file__).with_name("default_config.yaml")
 
@@ -72,6 +73,7 @@ class CollectionConfig(Strict):
     id_property: str | None = Field(default=None, description="features: property holding the feature id")
     reference_time: str | None = Field(default=None, description="dimension holding forecast reference times (EDR instances)")
     access: Access | None = Field(default=None, description="private collection: roles that may see it (needs auth)")
+    styles: dict[str, VariableStyles] = Field(default={}, description="map styles per variable (cubeserver.render.styles)")
 
     @field_validator("crs")
     @classmethod
