@@ -59,7 +59,8 @@ def map_request(tile: Tile, q: TileQuery, parameter: str):
     width, height = tile.size
     return MapRequest(parameter=parameter, bbox=tile.xy_bounds, crs=matrices.crs_uri(tile.tms), width=width,
                       height=height, datetime=q.datetime, subset=dict(q.subset), style=q.style,
-                      transparent=q.transparent, bgcolor=q.bgcolor, format=q.format)
+                      transparent=q.transparent, bgcolor=q.bgcolor,
+                      format=q.format if q.format in ("png", "jpeg", "webp") else "png")
 
 
 def map_tile(c: Collection, tile: Tile, q: TileQuery) -> bytes:

@@ -114,6 +114,18 @@ def _match_number(text: str, values, name: str):
     return _plain(np.asarray(values)[i])
 
 
+def nearest_step(c: Collection, text: str) -> str:
+    """The layer's time step nearest to `text` (within half a step of the extent: TIME nearestValue="1")."""
+    from ..query.parse import parse_datetime
+    from ..select.times import time_indices
+
+    try:
+        idx = time_indices(c.axes, parse_datetime(text, "time"), "time")
+    except APIError as e:
+        raise WMSError(e.detail.replace("time: ", "TIME: ", 1), "InvalidDimensionValue", "TIME") from None
+    return iso_times(np.asarray(c.axes.t_values)[idx[:1]])[0]
+
+
 def dimension_values(layer: Layer, time: str | None, elevation: str | None, dims: dict[str, str],
                      allow_time_range: bool = False) -> tuple[str | None, dict]:
     """(datetime, subset) for the renderer from TIME, ELEVATION and DIM_ values (None: the default).
@@ -137,7 +149,7 @@ def dimension_values(layer: Layer, time: str | None, elevation: str | None, dims
         elif "," in t:
             raise WMSError(f"TIME={t!r}: give one time step, not a list", "InvalidDimensionValue", "TIME")
         else:
-            datetime = t
+            datetime = nearest_step(c, t)
     subset: dict = {}
     if elevation is not None and ax.z is not None and ax.z in var_dims:
         if not elevation.strip():
