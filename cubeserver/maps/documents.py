@@ -66,6 +66,8 @@ def collection_hook(c, base: str, doc: dict) -> None:
         link(f"{href}/map?f=jpeg", f"{REL}map", "image/jpeg", "map (JPEG)"),
         link(f"{href}/map?f=webp", f"{REL}map", "image/webp", "map (WebP)"),
         link(f"{href}/styles?f=json", f"{REL}styles", "application/json", "map styles and legends"),
+        # the map description of the Maps drafts (GDAL's OGCAPI driver, API=MAP): styles with their map links
+        link(f"{href}/styles?f=json", f"{REL}map", "application/json", "map description: styles and their maps"),
         link(f"{href}/styles/default/legend?f=png", "legend", "image/png", "legend of the default style"),
     ])
     doc.setdefault("defaultStyle", "default")
