@@ -200,6 +200,7 @@ def test_datetime_and_subset_pick_the_slice(client):
     (f"/collections/coads/map/tiles/{WMQ}/0/0/0?transparent=maybe", 400, "transparent"),
     ("/collections/coads/styles/nope/map/tiles/WebMercatorQuad/0/0/0", 404, "styles"),
     (f"/collections/hrdps/map/tiles/{WMQ}/3/4/5?datetime=1999-01-01", 400, "datetime"),  # outside the data: checked too
+    (f"/collections/hrdps/styles/nope/map/tiles/{WMQ}/3/4/5", 404, "styles"),
 ])
 def test_bad_tile_requests(client, path, status, param):
     r = client.get(path)
