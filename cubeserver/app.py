@@ -18,8 +18,9 @@ from .registry import Registry
 
 
 # Each standard lives in its own subpackage exposing `install(app, ctx)`; a missing one is skipped.
-STANDARDS = ["cubeserver.common.install", "cubeserver.edr", "cubeserver.coverages", "cubeserver.features",
-             "cubeserver.processes", "cubeserver.zarr", "cubeserver.auth", "cubeserver.http", "cubeserver.ops"]
+STANDARDS = ["cubeserver.common.install", "cubeserver.edr", "cubeserver.coverages", "cubeserver.maps", "cubeserver.features",
+             "cubeserver.processes", "cubeserver.zarr", "cubeserver.tiles", "cubeserver.wms", "cubeserver.auth",
+             "cubeserver.http", "cubeserver.ops"]
 
 
 def create_app(config: ServerConfig, registry: Registry | None = None) -> FastAPI:

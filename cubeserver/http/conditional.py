@@ -19,6 +19,7 @@ from .validators import (Validator, body_etag, etag_matches, http_date, not_modi
                          source_mtime, stable_validator)
 
 _COLLECTION_PATH = re.compile(r"^/collections/([^/]+)/.+")
+_TILE_PATH = re.compile(r"^/collections/[^/]+/(styles/[^/]+/)?(map|coverage)/tiles/[^/]+/\d+/\d+/\d+$")
 _HASH_LIMIT = 32 << 20  # bodies up to this size get a content-hash ETag
 _NO_CACHE_PREFIXES = ("/jobs",)  # job status changes: always revalidate
 _NO_STORE = ("/health", "/ready", "/metrics")  # probes and metrics: a cached "pass" would hide an outage
@@ -49,7 +50,8 @@ class ConditionalMiddleware:
             mtime = max(mtime, other or 0.0)
         generation = self.generation + c.config.model_dump_json()
         coding = codings.choose(headers.get("accept-encoding", ""))
-        return stable_validator(generation, path, scope.get("query_string", b""), headers, coding, mtime)
+        return stable_validator(generation, path, scope.get("query_string", b""), headers, coding, mtime,
+                                strong=bool(_TILE_PATH.match(path)))
 
     def _cache_control(self, path: str) -> str:
         if path in _NO_STORE:
