@@ -4,8 +4,10 @@ Why nearest neighbour: it is the one resampling that is right for every field
 (categorical codes, integer imagery, floats) and keeps values traceable to source
 cells; GDAL's default output grid (`calculate_default_transform`) keeps roughly the
 source resolution. Geographic sources are first wrapped to -180..180 and clipped to
-the target CRS's area of use (Web Mercator stops at ±85.06°), so a global lon/lat grid
-can be had in EPSG:3857. Dimensions beyond (Y, X) are folded into one band dimension
+the target CRS's area of use, so a global lon/lat grid can be had in EPSG:3857: the cells
+whose centres lie inside are kept, and the output extent stops at the latitude limit
+(`latitude_limits`: ±85.0511287798° for Web Mercator, the edge of the WebMercatorQuad
+square ±20037508.34 m; EPSG's rounded area of use otherwise). Dimensions beyond (Y, X) are folded into one band dimension
 for the warp and unfolded afterwards. The warp reads its input into memory: callers
 guard the size first.
 """
@@ -13,6 +15,7 @@ guard the size first.
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 import rioxarray  # noqa: F401 - registers .rio
@@ -31,6 +34,27 @@ def same_crs(a: CRS, b: CRS) -> bool:
     return a.equals(b, ignore_axis_order=True)
 
 
+WEB_MERCATOR_MAX_LAT = math.degrees(math.atan(math.sinh(math.pi)))  # 85.0511287798...°: y = ±pi * R
+_PSEUDO_MERCATOR = 1024  # EPSG method code "Popular Visualisation Pseudo Mercator" (EPSG:3857, 900913, 102100...)
+
+
+def latitude_limits(crs: CRS) -> tuple[float, float] | None:
+    """(south, north) in degrees that output in projected `crs` may reach, or None (no limit known).
+
+    Web Mercator (any CRS using EPSG method 1024) stops at ±85.0511287798°, where the map is the
+    square of the OGC WebMercatorQuad tile matrix set (OGC 17-083r4 annex D); EPSG publishes its area
+    of use rounded to ±85.06°, which would let an answer reach past the square. Other projected CRSs
+    use their EPSG area of use.
+    """
+    if not crs.is_projected:
+        return None
+    op = crs.coordinate_operation
+    if op is not None and str(getattr(op, "method_code", "")) == str(_PSEUDO_MERCATOR):
+        return -WEB_MERCATOR_MAX_LAT, WEB_MERCATOR_MAX_LAT
+    area = crs.area_of_use
+    return (area.south, area.north) if area is not None else None
+
+
 def rio_crs(crs: CRS) -> RioCRS:
     """rasterio CRS; lon/lat WGS 84 becomes EPSG:4326 (what GeoTIFF keys can say)."""
     if same_crs(crs, CRS84):
@@ -44,10 +68,10 @@ def _prepare(ds: xr.Dataset, axes: AxisModel, dst: CRS) -> xr.Dataset:
     if axes.lonlat and axes.lon_360:
         x = ds[axes.x].values
         ds = ds.assign_coords({axes.x: np.where(x > 180, x - 360, x)}).sortby(axes.x)
-    area = dst.area_of_use
-    if axes.lonlat and area is not None and dst.is_projected:
+    limits = latitude_limits(dst)
+    if axes.lonlat and limits is not None:
         y = ds[axes.y].values
-        keep = np.flatnonzero((y >= area.south) & (y <= area.north))
+        keep = np.flatnonzero((y >= limits[0]) & (y <= limits[1]))
         if keep.size == 0:
             raise BadRequest(f"crs: the selection lies outside the area of use of {dst.name}", parameter="crs")
         ds = ds.isel({axes.y: keep})
@@ -61,6 +85,9 @@ def output_grid(ds: xr.Dataset, axes: AxisModel, dst: CRS, size: dict | None = N
     ry = abs(ys[1] - ys[0]) if len(ys) > 1 else 1.0
     left, right = xs.min() - rx / 2, xs.max() + rx / 2
     bottom, top = ys.min() - ry / 2, ys.max() + ry / 2
+    limits = latitude_limits(dst) if axes.lonlat else None
+    if limits is not None:  # the cells kept by _prepare have centres inside; their outer edges may not
+        bottom, top = max(bottom, limits[0]), min(top, limits[1])
     size = size or {}
     try:
         grid = calculate_default_transform(rio_crs(axes.crs), rio_crs(dst), len(xs), len(ys),
