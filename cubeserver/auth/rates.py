@@ -16,18 +16,12 @@ from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
-from ..errors import APIError, _response
+from ..errors import TooManyRequests, _response  # noqa: F401 - re-exported
 from . import identity as ident
 from .middleware import area_of
 
 _QUERIES = re.compile(r"^/collections/[^/]+(/instances/[^/]+)?/(position|radius|area|cube|trajectory|corridor|items|"
                       r"locations(/[^/]+)?|coverage(/[^/]+)?|map|tiles/.+)/?$")
-
-
-class TooManyRequests(APIError):
-    status = 429
-    title = "Too Many Requests"
-    kind = "TooManyRequests"
 
 
 def rate_area(method: str, path: str) -> str | None:
