@@ -1,4 +1,5 @@
-"""Prometheus metrics at `/metrics` (prometheus-client): requests, latency, bytes out, jobs by state.
+"""Prometheus metrics at `/metrics` (prometheus-client): requests, latency, bytes out, jobs by state,
+dask computations, tasks and workers (cubeserver.ops.dask_metrics).
 
 Labels use the route *template* (`/collections/{collectionId}/position`), never the raw path,
 so a crawler cannot blow up the number of series; unmatched paths share one label. Each app
@@ -18,6 +19,7 @@ from prometheus_client.core import GaugeMetricFamily
 
 from ..negotiate import choose
 from ..processes.store import STATUSES
+from .dask_metrics import DaskCollector, install_local_counter
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
@@ -34,6 +36,8 @@ class Metrics:
         self.bytes_out = Counter("cubeserver_response_bytes_total", "body bytes sent (after compression)",
                                  ["route"], registry=self.registry)
         self.registry.register(_JobsCollector(ctx))
+        install_local_counter()
+        self.registry.register(DaskCollector(ctx))
 
     def observe(self, method: str, route: str, status: int, seconds: float, nbytes: int) -> None:
         self.requests.labels(method, route, str(status)).inc()
