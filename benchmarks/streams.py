@@ -8,7 +8,7 @@ does. Reports per format p50/p95 latency (request sent to last byte, retries inc
 the wire and decoded, the 503s, and the server's peak RSS (VmHWM from /proc, reset first) against
 its memory budget.
 
-    python benchmarks/streams.py                      # 32 clients, 2 rounds, 30°x30° x 1 day each
+    python benchmarks/streams.py                      # 32 clients, 2 rounds, 60°x60° x 1 day each
     python benchmarks/streams.py --clients 16 --bbox=-30,0,30,60 --cube /tmp/cube.zarr
 """
 
@@ -74,7 +74,7 @@ def main(argv=None) -> int:
     ap.add_argument("--days", type=int, default=2, help="cube length when it has to be generated")
     ap.add_argument("--clients", type=int, default=32)
     ap.add_argument("--rounds", type=int, default=2)
-    ap.add_argument("--bbox", default="0,0,30,30", help="each answer: this bbox x 24 hourly steps")
+    ap.add_argument("--bbox", default="-30,0,30,60", help="each answer: this bbox x 24 hourly steps (1.4 M values)")
     ap.add_argument("--budget", default="", help="limits.memory_budget_bytes for the server (default: its own)")
     args = ap.parse_args(argv)
     synthetic.ensure(args.cube, args.days)
