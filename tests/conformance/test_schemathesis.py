@@ -10,7 +10,6 @@ The bounded run covers the generic operations and the concrete paths of three co
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 import schemathesis
@@ -27,7 +26,7 @@ SLOW = r"/(cube|area|coverage|corridor)$|/zarr/\{key\}$"
 def test_schemathesis_all_checks(config, app, tmp_path):
     """Every check of schemathesis holds for generated requests (bounded: a few examples per operation,
     positive and negative data)."""
-    from cubeserver.app import create_app
+    from tests.conftest import app_on_shared_collections
 
     # an app of its own: schemathesis runs the ASGI lifespan, whose shutdown would stop the job manager of
     # the session's shared app (and with it every later test's job collections)
@@ -35,9 +34,7 @@ def test_schemathesis_all_checks(config, app, tmp_path):
     # a shallow copy of its registry with job sources of its own)
     own = config.model_copy(deep=True)
     own.state_dir = str(tmp_path / "state")
-    registry = copy.copy(app.state.ctx.registry)
-    registry.sources = []
-    own_app = create_app(own, registry=registry)
+    own_app = app_on_shared_collections(app, own)
     schema = schemathesis.openapi.from_asgi("/openapi", own_app, config=CONFIG).include(path_regex=KEEP).exclude(path_regex=SLOW)
     failures, calls, operations = [], [0], 0
     for result in schema.get_all_operations():

@@ -6,25 +6,23 @@ import time
 
 import numpy as np
 
-from cubeserver.config import load_config
-
 from ..conftest import open_source
 from .conftest import netcdf
 
 
 
-def test_jobs_run_on_an_external_cluster(cluster, tmp_path):
+def test_jobs_run_on_an_external_cluster(cluster, tmp_path, app):
     from distributed import get_task_stream
     from fastapi.testclient import TestClient
 
-    from cubeserver.app import create_app
+    from tests.conftest import app_on_shared_collections
 
-    cfg = load_config(None).model_copy(deep=True)
+    cfg = app.state.ctx.config.model_copy(deep=True)
     cfg.state_dir = str(tmp_path / "state")
     cfg.dask.scheduler_address = cluster[0]
-    app = create_app(cfg)
-    with TestClient(app) as c:
-        runner = app.state.ctx.services["jobs"].runner
+    own = app_on_shared_collections(app, cfg)
+    with TestClient(own) as c:
+        runner = own.state.ctx.services["jobs"].runner
         client = runner.client()
         workers = client.scheduler_info()["workers"]
         assert sorted(w["name"] for w in workers.values()) == ["ext-0", "ext-1"]
