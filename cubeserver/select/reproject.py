@@ -15,7 +15,6 @@ guard the size first.
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import numpy as np
 import rioxarray  # noqa: F401 - registers .rio
@@ -28,31 +27,11 @@ from rasterio.warp import calculate_default_transform
 from ..axes import CRS84, AxisModel, is_lonlat
 from ..grid_mapping import is_grid_mapping
 from ..errors import BadRequest
+from .ranges import WEB_MERCATOR_MAX_LAT, latitude_limits  # noqa: F401 - re-exported
 
 
 def same_crs(a: CRS, b: CRS) -> bool:
     return a.equals(b, ignore_axis_order=True)
-
-
-WEB_MERCATOR_MAX_LAT = math.degrees(math.atan(math.sinh(math.pi)))  # 85.0511287798...°: y = ±pi * R
-_PSEUDO_MERCATOR = 1024  # EPSG method code "Popular Visualisation Pseudo Mercator" (EPSG:3857, 900913, 102100...)
-
-
-def latitude_limits(crs: CRS) -> tuple[float, float] | None:
-    """(south, north) in degrees that output in projected `crs` may reach, or None (no limit known).
-
-    Web Mercator (any CRS using EPSG method 1024) stops at ±85.0511287798°, where the map is the
-    square of the OGC WebMercatorQuad tile matrix set (OGC 17-083r4 annex D); EPSG publishes its area
-    of use rounded to ±85.06°, which would let an answer reach past the square. Other projected CRSs
-    use their EPSG area of use.
-    """
-    if not crs.is_projected:
-        return None
-    op = crs.coordinate_operation
-    if op is not None and str(getattr(op, "method_code", "")) == str(_PSEUDO_MERCATOR):
-        return -WEB_MERCATOR_MAX_LAT, WEB_MERCATOR_MAX_LAT
-    area = crs.area_of_use
-    return (area.south, area.north) if area is not None else None
 
 
 def rio_crs(crs: CRS) -> RioCRS:
