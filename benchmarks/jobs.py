@@ -31,7 +31,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.serve import free_port  # noqa: E402
+from benchmarks.serve import launch  # noqa: E402
 
 BODY = {"inputs": {"message": "hello"}}
 
@@ -43,26 +43,7 @@ def start(workdir: Path, store: str | None, workers: int) -> tuple[subprocess.Po
     unlimited = "limits:\n  execute_rate: null\n" if "execute_rate" in LimitsConfig.model_fields else ""  # no 429s
     cfg.write_text(f"state_dir: {workdir / 'state'}\n{unlimited}"
                    f"collections:\n  coads:\n    path: {ROOT / 'datasets/coads_sst.nc'}\n")
-    port = free_port()
-    env = {**__import__("os").environ}
-    if store:
-        env["CUBESERVER_JOBS_STORE"] = store
-    log = open(workdir / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "cubeserver.cli", "serve", "--config", str(cfg), "--port", str(port),
-                             "--log-level", "warning", "--workers", str(workers)],
-                            cwd=str(ROOT), stdout=log, stderr=subprocess.STDOUT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError((workdir / "server.log").read_text()[-2000:])
-        try:
-            if requests.get(f"{base}/conformance", timeout=2).ok:
-                return proc, base
-        except requests.RequestException:
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError("server did not start")
+    return launch(cfg, workdir, env={"CUBESERVER_JOBS_STORE": store} if store else None, args=("--workers", str(workers)))
 
 
 async def load(base: str, clients: int, seconds: float, probe: bool = False) -> tuple[list[float], int]:

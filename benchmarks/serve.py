@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -24,10 +25,18 @@ def start_server(cube: Path, workdir: Path, extra_yaml: str = "") -> tuple[subpr
     cfg = workdir / "bench.yaml"
     cfg.write_text(f"state_dir: {workdir / 'state'}\n{extra_yaml}"
                    f"collections:\n  cube:\n    path: {Path(cube).resolve()}\n    title: synthetic\n")
+    return launch(cfg, workdir)
+
+
+def launch(cfg: Path, workdir: Path, env: dict | None = None, args: tuple = ()) -> tuple[subprocess.Popen, str]:
+    """`cubeserver serve --config cfg` on a free port (more CLI options in `args`, e.g. ("--workers", "2"),
+    environment overrides in `env`); waits until it answers and returns (process, base URL).
+    The log is `workdir/server.log`."""
     port = free_port()
     log = open(workdir / "server.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "cubeserver.cli", "serve", "--config", str(cfg), "--port", str(port),
-                             "--log-level", "warning"], cwd=str(ROOT), stdout=log, stderr=subprocess.STDOUT)
+                             "--log-level", "warning", *args], cwd=str(ROOT), stdout=log, stderr=subprocess.STDOUT,
+                            env={**os.environ, **(env or {})})
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 120
     while time.time() < deadline:

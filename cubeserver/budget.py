@@ -15,15 +15,9 @@ from __future__ import annotations
 import threading
 from contextvars import ContextVar
 
-from .errors import APIError
+from .errors import ServerBusy  # noqa: F401 - re-exported
 
 RETRY_AFTER_S = 5
-
-
-class ServerBusy(APIError):
-    status = 503
-    title = "Service Unavailable"
-    kind = "ServerBusy"
 
 
 class MemoryBudget:

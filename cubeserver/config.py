@@ -14,11 +14,15 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator,
-                      model_validator)
+from pydantic import Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, model_validator
 
 from .auth.settings import Access, AuthConfig
 from .render.styles import VariableStyles
+# the server-wide sections live in their own module; re-exported here (`from cubeserver.config import LimitsConfig`)
+from .config_sections import (DaskConfig, HTTPConfig, JobsConfig, LimitsConfig, Strict, TilesConfig,  # noqa: F401
+                              seconds)
+
+_seconds = seconds  # the old private name
 
 DEFAULT_CONFIG = Path(__file__).with_name("default_config.yaml")
 
@@ -38,10 +42,6 @@ class ConfigError(ValueError):
     def __init__(self, problems: list[str]):
         super().__init__("\n".join(problems))
         self.problems = problems
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class AxisOverrides(Strict):
@@ -122,131 +122,9 @@ class CollectionConfig(Strict):
         return fmt
 
 
-def _seconds(v) -> float | None:
-    """12, '90', '90s', '15m', '12h', '7d' -> seconds (> 0); None when it is not such a duration."""
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    text = str(v).strip().lower()
-    factor = units.get(text[-1:], None)
-    number = text[:-1] if factor else text
-    try:
-        seconds = float(number) * (factor or 1)
-    except ValueError:
-        return None
-    return seconds if seconds > 0 and seconds != float("inf") else None
-
-
 def _resolve(root: Path, path: str) -> Path:
     p = Path(os.path.expanduser(path))
     return p if p.is_absolute() else (Path(root) / p)
-
-
-class LimitsConfig(Strict):
-    """Per-request and server-wide limits (issue 13): each a clear 4xx/503 when passed."""
-
-    max_cells: int = Field(default=50_000_000, gt=0, description="cells per request before 413")
-    max_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0, description="request body size before 413")
-    max_url_bytes: int = Field(default=64 * 1024, gt=0, description="path + query string length before 414")
-    max_jobs_per_identity: int = Field(default=50, gt=0, description="queued + running jobs of one identity "
-                                       "(or of all anonymous clients together) before 429")
-    max_jobs: int = Field(default=1000, gt=0, description="queued + running jobs on the server before 503")
-    job_time_limit_s: float = Field(default=3600, gt=0, description="a running job is stopped (failed, its dask work "
-                                    "cancelled) after this many seconds")
-    execute_rate: str | None = Field(default="600/minute", description="process executions per identity (or client "
-                                     "address), e.g. '10/second', '120/minute'; null: unlimited")
-    data_rate: str | None = Field(default=None, description="EDR/Coverages/Features data queries per identity; null: "
-                                  "unlimited (Zarr chunk reads are never counted)")
-    memory_budget_bytes: int | None = Field(
-        default=None, gt=0, description="estimated bytes of all data answers in flight before a 503 (default: a "
-        "quarter of the machine's memory, at most 4 GiB)")
-
-    @field_validator("execute_rate", "data_rate")
-    @classmethod
-    def _rate(cls, v):
-        if v is None:
-            return v
-        from limits import parse
-
-        try:
-            parse(v)
-        except ValueError:
-            raise ValueError(f"{v!r} is not a rate; use e.g. '10/second', '120/minute', '1000/hour'") from None
-        return v
-
-    def memory_budget(self) -> int:
-        """The configured budget, or min(RAM / 4, 4 GiB)."""
-        if self.memory_budget_bytes:
-            return self.memory_budget_bytes
-        try:
-            ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        except (ValueError, OSError, AttributeError):
-            ram = 8 * 2**30
-        return min(ram // 4, 4 * 2**30)
-    features_default_limit: int = Field(default=10, gt=0)
-    features_max_limit: int = Field(default=10_000, gt=0)
-
-
-class DaskConfig(Strict):
-    scheduler_address: str | None = None
-    workers: int = Field(default=2, gt=0)
-    threads_per_worker: int = Field(default=1, gt=0)
-    memory_limit: str = "2GiB"
-
-
-class JobsConfig(Strict):
-    store: str | None = Field(
-        default=None, repr=False,
-        description="where job records live: unset or 'sqlite' (state_dir/jobs.sqlite, one machine), "
-                    "'sqlite:PATH', or 'postgresql://user@host:port/db' (shared by several server processes "
-                    "and machines; psycopg 3). The environment variable CUBESERVER_JOBS_STORE overrides it.")
-
-    retention: str | float | None = Field(
-        default="7d", description="finished jobs (record, result files, job-{id} collection) are removed this long "
-        "after they were created: seconds, or a number with s/m/h/d (e.g. '12h', '30d'); null: kept for ever")
-
-    @field_validator("retention")
-    @classmethod
-    def _retention(cls, v):
-        if v is not None and _seconds(v) is None:
-            raise ValueError(f"{v!r} is not a duration; use seconds or e.g. '90m', '12h', '7d'")
-        return v
-
-    def retention_seconds(self) -> float | None:
-        return None if self.retention is None else _seconds(self.retention)
-
-    @field_validator("store")
-    @classmethod
-    def _store(cls, v):
-        if v is None or v == "sqlite" or v.startswith(("sqlite:", "postgresql://", "postgres://")):
-            return v
-        raise ValueError("must be 'sqlite', 'sqlite:PATH' or a postgresql://user@host:port/db URL")
-
-    @property
-    def store_setting(self) -> str | None:
-        """The effective setting: CUBESERVER_JOBS_STORE wins over the file (keeps credentials out of the YAML)."""
-        return os.environ.get("CUBESERVER_JOBS_STORE") or self.store
-
-
-class HTTPConfig(Strict):
-    cors_origins: list[str] = Field(default=["*"], description="origins browsers may read answers from (GET/HEAD)")
-    cors_write_origins: list[str] = Field(
-        default=[], description="origins whose pages may POST/DELETE (execute, dismiss); none by default")
-    trusted_hosts: list[str] = Field(
-        default=["*"], description="Host header values answered (exact or *.domain); others get a 400. "
-        "Set it (or base_url) in production so links never reflect a client's Host")
-    content_security_policy: str | None = Field(default=None, description="replaces the CSP sent with HTML pages")
-    gzip_min_size: int = Field(default=1024, ge=0)
-    cache_control: str = "public, max-age=60"
-
-
-class TilesConfig(Strict):
-    """OGC API - Tiles and WMS map answers: caching."""
-
-    cache_dir: str | None = Field(default=None, description="folder of the on-disk tile cache (relative to the "
-                                  "config file); unset: no disk cache (tiles still carry ETags and Cache-Control)")
-    cache_bytes: int = Field(default=512 * 1024 * 1024, gt=0, description="size bound of the disk cache in bytes; "
-                             "the least recently used tiles are removed beyond it")
-    cache_control: str = Field(default="public, max-age=3600", description="Cache-Control of tiles and WMS maps; "
-                               "ETags follow the source file's modification time, so a revalidation is cheap")
 
 
 class ServerConfig(Strict):

@@ -31,6 +31,8 @@ FORMATS: dict[str, Format] = {
         Format("geojson", "application/geo+json", ("geojson", "geo+json", "application/geo+json"), "geojson"),
         Format("csv", "text/csv", ("csv", "text/csv"), "csv"),
         Format("openapi", "application/vnd.oai.openapi+json;version=3.0", ("openapi",), "json"),
+        Format("health", "application/health+json", ("health", "application/health+json"), "json"),
+        Format("text", "text/plain", ("text", "txt", "text/plain"), "txt"),
     )
 }
 
@@ -40,7 +42,7 @@ _MEDIA.update({"application/vnd.cov+json": "covjson", "application/netcdf": "net
                "application/vnd.oai.openapi+json": "openapi", "application/ld+json": "json"})
 
 
-_JSON_FLAVOURS = ("json", "covjson", "geojson")
+_JSON_FLAVOURS = ("json", "covjson", "geojson", "health")
 
 
 def media_type(key: str) -> str:

@@ -42,6 +42,18 @@ def app(config, tmp_path_factory):
     return create_app(config)
 
 
+def app_on_shared_collections(shared_app, config):
+    """An app of its own (config, job store, job sources, lifespan) on the collections `shared_app` has
+    already opened: opening every bundled collection again costs seconds per app."""
+    import copy
+
+    from cubeserver.app import create_app
+
+    registry = copy.copy(shared_app.state.ctx.registry)
+    registry.sources = []  # job collections come from this app's own job store
+    return create_app(config, registry=registry)
+
+
 @pytest.fixture(scope="session")
 def client(app):
     from fastapi.testclient import TestClient

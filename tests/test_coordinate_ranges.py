@@ -7,8 +7,9 @@ Valid edge cases keep working: 0..360 longitudes, -180/360 themselves, antimerid
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
-from pyproj import CRS
+from pyproj import CRS, Transformer
 
 OGC_EXC = "http://www.opengis.net/def/exceptions/ogcapi-common-1/1.0/"
 
@@ -80,3 +81,16 @@ def test_process_inputs_out_of_range(client):
     r = client.post("/processes/zonal-statistics/execution", json={"inputs": {
         "features": poly, "collection": "coads", "variable": "SST", "datetime": "2000-07-16T20:54:36Z"}})
     refused(r, "features", "400")
+
+
+def test_web_mercator_coordinates_beyond_the_square_are_refused(client):
+    """EPSG:3857 ends at y = ±pi R (±85.0511°, the WebMercatorQuad square), not at EPSG's rounded ±85.06°:
+    a bbox-crs y between the two is a 400; the edge itself is accepted."""
+    edge = np.pi * 6378137.0
+    r = client.get("/collections/coads/coverage", params={"bbox": f"0,{edge * 0.99},1000000,{edge * 1.0004}",
+                                                          "bbox-crs": "EPSG:3857", "f": "json"})
+    refused(r, "bbox", "area of use")
+    assert Transformer.from_crs("EPSG:3857", "EPSG:4326", always_xy=True).transform(0, edge * 1.0004)[1] < 85.06
+    ok = client.get("/collections/coads/coverage", params={"bbox": f"0,{edge * 0.99},1000000,{edge}",
+                                                           "bbox-crs": "EPSG:3857", "f": "json"})
+    assert ok.status_code == 200, ok.text

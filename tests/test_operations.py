@@ -40,6 +40,46 @@ def test_health_is_cheap_and_passes(fresh):
     assert r.headers["content-type"].startswith("application/health+json")
 
 
+@pytest.mark.parametrize("url", ["/health", "/ready"])
+@pytest.mark.parametrize("accept, f, media", [
+    ("application/health+json", None, "application/health+json"),
+    ("application/json", None, "application/health+json"),
+    ("text/html,application/xhtml+xml,*/*;q=0.8", None, "text/html"),
+    ("text/plain", None, "text/plain"),
+    ("*/*", None, "application/health+json"),
+    ("image/png", "json", "application/health+json"),  # f wins over Accept
+    ("image/png", "html", "text/html"),
+    (None, "text", "text/plain"),
+])
+def test_probes_negotiate_like_every_resource(fresh, url, accept, f, media):
+    r = fresh.get(url, params={"f": f} if f else None, headers={"Accept": accept} if accept else {})
+    assert r.status_code == 200 and r.headers["content-type"].split(";")[0] == media, r.text
+    if media == "application/health+json":
+        assert r.json()["status"] == "pass"
+    elif media == "text/plain":
+        assert r.text.splitlines()[0] == "status: pass"
+    else:
+        assert "pass" in r.text and r.text.lstrip().lower().startswith("<!doctype html")
+
+
+@pytest.mark.parametrize("url", ["/health", "/ready", "/metrics"])
+def test_probes_and_metrics_refuse_what_they_cannot_serve(fresh, url):
+    r = fresh.get(url, headers={"Accept": "image/png"})
+    assert r.status_code == 406 and r.json()["parameter"] == "Accept", r.text
+    if url != "/metrics":
+        r = fresh.get(url, params={"f": "png"})
+        assert r.status_code == 400 and r.json()["parameter"] == "f"
+
+
+def test_metrics_speak_openmetrics_to_prometheus(fresh):
+    prom = ("application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
+            "text/plain;version=0.0.4;q=0.5,*/*;q=0.1")  # what Prometheus 2.x sends
+    r = fresh.get("/metrics", headers={"Accept": prom})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/openmetrics-text")
+    assert r.text.rstrip().endswith("# EOF")
+    assert fresh.get("/metrics", headers={"Accept": "text/plain"}).status_code == 200
+
+
 def test_ready_checks_collections_and_job_store(fresh):
     r = fresh.get("/ready")
     assert r.status_code == 200, r.text

@@ -19,33 +19,11 @@ from pathlib import Path
 
 import jwt
 
-from ..errors import APIError
+from ..errors import Forbidden, IdentityProviderDown, Unauthorized  # noqa: F401 - re-exported
 from .identity import Identity
 from .settings import AuthConfig
 
 log = logging.getLogger("cubeserver.auth")
-
-
-class Unauthorized(APIError):
-    """401: no credential where one is needed, or one that is not valid (RFC 6750 section 3)."""
-
-    status = 401
-    title = "Unauthorized"
-    kind = "Unauthorized"
-
-
-class Forbidden(APIError):
-    """403: a valid identity without a role the resource needs."""
-
-    status = 403
-    title = "Forbidden"
-    kind = "Forbidden"
-
-
-class IdentityProviderDown(APIError):
-    status = 503
-    title = "Service Unavailable"
-    kind = "IdentityProviderUnavailable"
 
 
 def challenge(realm: str, error: str | None = None) -> dict:

@@ -14,7 +14,8 @@ log = logging.getLogger("cubeserver.auth")
 def install_auth(app, ctx) -> None:
     limits = ctx.config.limits
     # added before the auth middleware, so it runs inside it and sees the request's identity
-    app.add_middleware(RateLimitMiddleware, rates={"execute": limits.execute_rate, "data": limits.data_rate})
+    app.add_middleware(RateLimitMiddleware, rates={"execute": limits.execute_rate, "data": limits.data_rate},
+                       storage=limits.rate_storage_setting)
     cfg = ctx.config.auth
     if cfg is None:
         log.warning("no auth section in the config: every client may read data, execute processes and "

@@ -11,19 +11,7 @@ which no route takes, reach the router and get its 405).
 
 from __future__ import annotations
 
-from ..errors import APIError, TooLarge, _response
-
-
-class URITooLong(APIError):
-    status = 414
-    title = "URI Too Long"
-    kind = "URITooLong"
-
-
-class UnsupportedMediaType(APIError):
-    status = 415
-    title = "Unsupported Media Type"
-    kind = "UnsupportedMediaType"
+from ..errors import APIError, TooLarge, UnsupportedMediaType, URITooLong, _response  # noqa: F401 - re-exported
 
 
 def is_json(content_type: str) -> bool:

@@ -140,9 +140,12 @@ def operations(process_media: list[str]) -> dict[tuple[str, str], Op]:
     from .tiles import operations as tile_operations
 
     ops.update(tile_operations(Op))
-    health = {"application/health+json": {"schema": ref("Health")}}
-    ops[("get", "/health")] = Op({200: health}, (500,), None)
-    ops[("get", "/ready")] = Op({200: health, 503: health}, (500,), None,
+    health = {"application/health+json": {"schema": ref("Health")}, "text/html": {"schema": fm.HTML},
+              "text/plain": {"schema": ref("Text")}}
+    probe_f = fm.f_values(["health", "html", "text"], json_means="health")
+    ops[("get", "/health")] = Op({200: health}, (400, 406, 500), probe_f)
+    ops[("get", "/ready")] = Op({200: health, 503: health}, (400, 406, 500), probe_f,
                                 notes={503: "not ready: a collection or the job store fails (see `checks`)"})
-    ops[("get", "/metrics")] = Op({200: {"text/plain": {"schema": ref("Text")}}}, (500,), None)
+    ops[("get", "/metrics")] = Op({200: {"text/plain": {"schema": ref("Text")},
+                                         "application/openmetrics-text": {"schema": ref("Text")}}}, (406, 500), None)
     return ops

@@ -8,23 +8,12 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
+from ..errors import DOCUMENTED, STATUSES
 from .operations import Op
 from .schemas import ref
 
-ERROR_TEXT = {
-    400: "bad request: a parameter is malformed, out of range, or not accepted here (`parameter` names it)",
-    404: "not found: no such collection, instance, location, feature, process, job or key",
-    406: "not acceptable: no format offered here satisfies the Accept header",
-    413: "the answer (or the request body) would exceed this server's size limits; narrow the request",
-    414: "the URL is longer than this server accepts (limits.max_url_bytes)",
-    415: "a request body that is not JSON",
-    401: "no credential, or one that is not valid, where the server's `auth` section asks for one",
-    403: "a valid identity without a role this needs",
-    429: "too many requests or jobs for this identity (limits.execute_rate, data_rate, max_jobs_per_identity); "
-         "see Retry-After",
-    500: "server error (no details are given)",
-    503: "busy: the memory budget for answers in flight or the job capacity is used up; see Retry-After",
-}
+# the text of each status the exception handlers answer with: the one table in cubeserver.errors
+ERROR_TEXT = {code: STATUSES[code][1] for code in DOCUMENTED}
 
 
 def error_responses() -> dict:

@@ -1,4 +1,5 @@
-"""Prometheus metrics at `/metrics` (prometheus-client): requests, latency, bytes out, jobs by state.
+"""Prometheus metrics at `/metrics` (prometheus-client): requests, latency, bytes out, jobs by state,
+dask computations, tasks and workers (cubeserver.ops.dask_metrics).
 
 Labels use the route *template* (`/collections/{collectionId}/position`), never the raw path,
 so a crawler cannot blow up the number of series; unmatched paths share one label. Each app
@@ -11,11 +12,14 @@ from __future__ import annotations
 
 import time
 
-from fastapi import Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from fastapi import Request, Response
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.exposition import choose_encoder
 from prometheus_client.core import GaugeMetricFamily
 
+from ..negotiate import choose
 from ..processes.store import STATUSES
+from .dask_metrics import DaskCollector, install_local_counter
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
@@ -32,6 +36,8 @@ class Metrics:
         self.bytes_out = Counter("cubeserver_response_bytes_total", "body bytes sent (after compression)",
                                  ["route"], registry=self.registry)
         self.registry.register(_JobsCollector(ctx))
+        install_local_counter()
+        self.registry.register(DaskCollector(ctx))
 
     def observe(self, method: str, route: str, status: int, seconds: float, nbytes: int) -> None:
         self.requests.labels(method, route, str(status)).inc()
@@ -93,7 +99,13 @@ def install(app, ctx) -> None:
     ctx.services["metrics"] = metrics
 
     @app.get("/metrics", tags=["Operations"], summary="Prometheus metrics (text exposition format 0.0.4)")
-    def prometheus_metrics():
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    def prometheus_metrics(request: Request):
+        """Text format 0.0.4, or OpenMetrics when the Accept header asks for it (as Prometheus does);
+        an Accept that allows neither (e.g. only application/json) is a 406 like everywhere else."""
+        accept = request.headers.get("accept", "")
+        if "application/openmetrics-text" not in accept:
+            choose(request, None, ["text"])
+        encoder, content_type = choose_encoder(accept)
+        return Response(encoder(metrics.registry), media_type=content_type)
 
     app.add_middleware(MetricsMiddleware, metrics=metrics)

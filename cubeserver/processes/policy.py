@@ -9,15 +9,8 @@ client from filling the queue (issue 13: 500 slow jobs from one client were all 
 from __future__ import annotations
 
 from ..auth import identity as ident
-from ..budget import ServerBusy
-from ..errors import APIError
+from ..errors import ServerBusy, TooManyJobs  # noqa: F401 - re-exported
 from .store import ACTIVE, Job, JobStore
-
-
-class TooManyJobs(APIError):
-    status = 429
-    title = "Too Many Requests"
-    kind = "TooManyJobs"
 
 
 def submitter() -> str:

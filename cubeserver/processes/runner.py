@@ -71,7 +71,10 @@ class DaskRunner:
         """
         from distributed import futures_of
 
+        from ..ops.dask_metrics import count
+
         client = self.client()
+        count("distributed", _graph_size(obj))
         persisted = client.persist(obj)
         futures = futures_of(persisted)
         if on_submit:
@@ -124,6 +127,17 @@ class DaskRunner:
                     thing.close()
                 except Exception:  # noqa: BLE001 - shutting down: nothing left to do about it
                     log.debug("closing dask failed", exc_info=True)
+
+
+def _graph_size(obj) -> int:
+    """Tasks in the graph of a dask collection (or of a list of them); 0 when it has none."""
+    import dask
+
+    try:
+        collections = obj if isinstance(obj, (list, tuple)) else [obj]
+        return sum(len(c.__dask_graph__()) for c in collections if dask.is_dask_collection(c))
+    except Exception:  # noqa: BLE001 - a metric must never fail a job
+        return 0
 
 
 def _roomy(memory_limit: str) -> bool:

@@ -10,6 +10,8 @@ extent (a scene may reach a little beyond its UTM zone).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from pyproj import CRS, Transformer
 
@@ -37,9 +39,31 @@ def check_lonlat(xs, ys, param: str) -> None:
                          "latitude within -90..90)", parameter=param)
 
 
+WEB_MERCATOR_MAX_LAT = math.degrees(math.atan(math.sinh(math.pi)))  # 85.0511287798...°: y = ±pi * R
+_PSEUDO_MERCATOR = 1024  # EPSG method code "Popular Visualisation Pseudo Mercator" (EPSG:3857, 900913, 102100...)
+
+
+def latitude_limits(crs: CRS) -> tuple[float, float] | None:
+    """(south, north) in degrees that output in projected `crs` may reach, or None (no limit known).
+
+    Web Mercator (any CRS using EPSG method 1024) stops at ±85.0511287798°, where the map is the
+    square of the OGC WebMercatorQuad tile matrix set (OGC 17-083r4 annex D); EPSG publishes its area
+    of use rounded to ±85.06°, which would let an answer reach past the square. Other projected CRSs
+    use their EPSG area of use.
+    """
+    if not crs.is_projected:
+        return None
+    op = crs.coordinate_operation
+    if op is not None and str(getattr(op, "method_code", "")) == str(_PSEUDO_MERCATOR):
+        return -WEB_MERCATOR_MAX_LAT, WEB_MERCATOR_MAX_LAT
+    area = crs.area_of_use
+    return (area.south, area.north) if area is not None else None
+
+
 def _area_text(crs: CRS) -> str:
     a = crs.area_of_use
-    return (f"{crs_label(crs)}: lon {a.west:g}..{a.east:g}, lat {a.south:g}..{a.north:g}"
+    south, north = latitude_limits(crs) or (a.south, a.north)
+    return (f"{crs_label(crs)}: lon {a.west:g}..{a.east:g}, lat {south:.10g}..{north:.10g}"
             + (f" ({a.name})" if a.name else ""))
 
 
@@ -61,7 +85,8 @@ def check_projected(xs, ys, crs: CRS, param: str, axes: AxisModel | None = None)
         in_lon = (lon >= area.west - tol) & (lon <= area.east + tol)
     else:  # the area crosses the antimeridian
         in_lon = (lon >= area.west - tol) | (lon <= area.east + tol)
-    outside = ~(in_lon & (lat >= area.south - tol) & (lat <= area.north + tol))
+    south, north = latitude_limits(crs) or (area.south, area.north)  # Web Mercator: the square, not EPSG's rounding
+    outside = ~(in_lon & (lat >= south - tol) & (lat <= north + tol))
     if outside.any() and axes is not None and crs.equals(axes.crs, ignore_axis_order=True):
         minx, miny, maxx, maxy = axes.native_bbox()
         outside &= ~((xs >= minx) & (xs <= maxx) & (ys >= miny) & (ys <= maxy))

@@ -4,8 +4,10 @@ Why nearest neighbour: it is the one resampling that is right for every field
 (categorical codes, integer imagery, floats) and keeps values traceable to source
 cells; GDAL's default output grid (`calculate_default_transform`) keeps roughly the
 source resolution. Geographic sources are first wrapped to -180..180 and clipped to
-the target CRS's area of use (Web Mercator stops at ±85.06°), so a global lon/lat grid
-can be had in EPSG:3857. Dimensions beyond (Y, X) are folded into one band dimension
+the target CRS's area of use, so a global lon/lat grid can be had in EPSG:3857: the cells
+whose centres lie inside are kept, and the output extent stops at the latitude limit
+(`latitude_limits`: ±85.0511287798° for Web Mercator, the edge of the WebMercatorQuad
+square ±20037508.34 m; EPSG's rounded area of use otherwise). Dimensions beyond (Y, X) are folded into one band dimension
 for the warp and unfolded afterwards. The warp reads its input into memory: callers
 guard the size first.
 """
@@ -25,6 +27,7 @@ from rasterio.warp import calculate_default_transform
 from ..axes import CRS84, AxisModel, is_lonlat
 from ..grid_mapping import is_grid_mapping
 from ..errors import BadRequest
+from .ranges import WEB_MERCATOR_MAX_LAT, latitude_limits  # noqa: F401 - re-exported
 
 
 def same_crs(a: CRS, b: CRS) -> bool:
@@ -44,10 +47,10 @@ def _prepare(ds: xr.Dataset, axes: AxisModel, dst: CRS) -> xr.Dataset:
     if axes.lonlat and axes.lon_360:
         x = ds[axes.x].values
         ds = ds.assign_coords({axes.x: np.where(x > 180, x - 360, x)}).sortby(axes.x)
-    area = dst.area_of_use
-    if axes.lonlat and area is not None and dst.is_projected:
+    limits = latitude_limits(dst)
+    if axes.lonlat and limits is not None:
         y = ds[axes.y].values
-        keep = np.flatnonzero((y >= area.south) & (y <= area.north))
+        keep = np.flatnonzero((y >= limits[0]) & (y <= limits[1]))
         if keep.size == 0:
             raise BadRequest(f"crs: the selection lies outside the area of use of {dst.name}", parameter="crs")
         ds = ds.isel({axes.y: keep})
@@ -61,6 +64,9 @@ def output_grid(ds: xr.Dataset, axes: AxisModel, dst: CRS, size: dict | None = N
     ry = abs(ys[1] - ys[0]) if len(ys) > 1 else 1.0
     left, right = xs.min() - rx / 2, xs.max() + rx / 2
     bottom, top = ys.min() - ry / 2, ys.max() + ry / 2
+    limits = latitude_limits(dst) if axes.lonlat else None
+    if limits is not None:  # the cells kept by _prepare have centres inside; their outer edges may not
+        bottom, top = max(bottom, limits[0]), min(top, limits[1])
     size = size or {}
     try:
         grid = calculate_default_transform(rio_crs(axes.crs), rio_crs(dst), len(xs), len(ys),

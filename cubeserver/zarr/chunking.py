@@ -1,4 +1,4 @@
-"""The Zarr chunk grid of a variable: the dataset's dask chunking, split until a chunk is small.
+"""The Zarr chunk shape (`chunks`) of a variable: the dataset's dask chunking, split until a chunk is small.
 
 Zarr v2 needs one regular chunk shape per array. Following the dask chunks means a
 Zarr chunk overlaps as few source chunks as possible; halving the largest side of

@@ -13,6 +13,7 @@ from collections import Counter
 from ..context import AppContext
 from ..errors import NotFound
 from .blocks import chunk_slices, read_chunk
+from .chunking import grid
 from .metadata import StoreMeta, build
 
 
@@ -45,11 +46,24 @@ class ZarrService:
         return body
 
     def chunk(self, cid: str, var: str, key: str) -> bytes:
+        """Compressed bytes of chunk `key` ("i.j.k") of array `var`; NotFound (404) naming the valid keys."""
         spec = self.meta(cid).arrays.get(var)
         if spec is None:
             raise NotFound(f"no array {var!r} in the Zarr store of collection {cid!r}")
         slices = chunk_slices(spec, key)
         if slices is None:
-            raise NotFound(f"no chunk {key!r} in array {var!r} (chunk grid of {spec.shape} by {spec.chunks})")
+            raise NotFound(f"no chunk {key!r} in array {var!r}: {chunk_key_range(spec.shape, spec.chunks)}")
         self.reads[(cid, var, key)] += 1
         return read_chunk(spec, slices)
+
+
+def chunk_key_range(shape: tuple[int, ...], chunks: tuple[int, ...]) -> str:
+    """The keys an array has, in Zarr v2 terms: `shape`, `chunks` (the chunk shape) and the chunk grid
+    (chunks per dimension, ceil(shape / chunks)), e.g. "shape (12, 90, 180), chunks (1, 90, 180): keys
+    0.0.0 to 11.0.0"."""
+    if not shape:
+        return "a 0-d array has the one chunk key 0"
+    counts = grid(shape, chunks)
+    last = ".".join(str(g - 1) for g in counts)
+    return (f"shape {tuple(shape)}, chunks (chunk shape) {tuple(chunks)}, so a chunk grid of "
+            f"{' x '.join(map(str, counts))}: keys {'.'.join('0' * len(counts))} to {last}")

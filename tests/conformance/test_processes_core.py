@@ -179,52 +179,58 @@ def test_conf_ogc_process_description_json_encoding(client, process_ids):
         validate(r.json(), "processes-1.0/process.yaml")
 
 
+def _descriptions(client, process_ids, member: str):
+    """(process id, its `inputs` or `outputs` member) of every process description."""
+    return [(pid, client.get(f"/processes/{pid}").json()[member]) for pid in process_ids]
+
+
+def _schemas(client, process_ids, member: str):
+    """(process id, input/output id, its description) of every input or output of every process."""
+    return [(pid, key, spec) for pid, specs in _descriptions(client, process_ids, member) for key, spec in specs.items()]
+
+
+def _check_keyed_by_id(client, process_ids, member: str) -> None:
+    for pid, specs in _descriptions(client, process_ids, member):
+        assert isinstance(specs, dict) and specs, pid
+
+
 def test_conf_ogc_process_description_inputs_def(client, process_ids):
     """/conf/ogc-process-description/inputs-def: `inputs` is an object keyed by input id."""
-    for pid in process_ids:
-        doc = client.get(f"/processes/{pid}").json()
-        assert isinstance(doc["inputs"], dict) and doc["inputs"], pid
+    _check_keyed_by_id(client, process_ids, "inputs")
 
 
 def test_conf_ogc_process_description_input_def(client, process_ids):
     """/conf/ogc-process-description/input-def: each input has a JSON Schema and min/maxOccurs that make sense."""
     from jsonschema import Draft7Validator
 
-    for pid in process_ids:
-        for iid, spec in client.get(f"/processes/{pid}").json()["inputs"].items():
-            Draft7Validator.check_schema(spec["schema"])
-            assert 0 <= spec.get("minOccurs", 1) <= (spec.get("maxOccurs", 1) if spec.get("maxOccurs") != "unbounded"
-                                                       else 10**9), (pid, iid)
+    for pid, iid, spec in _schemas(client, process_ids, "inputs"):
+        Draft7Validator.check_schema(spec["schema"])
+        assert 0 <= spec.get("minOccurs", 1) <= (spec.get("maxOccurs", 1) if spec.get("maxOccurs") != "unbounded"
+                                                   else 10**9), (pid, iid)
 
 
 def test_conf_ogc_process_description_input_mixed_type(client, process_ids):
     """/conf/ogc-process-description/input-mixed-type: inputs offering several forms use oneOf with valid branches."""
     from jsonschema import Draft7Validator
 
-    mixed = 0
-    for pid in process_ids:
-        for spec in client.get(f"/processes/{pid}").json()["inputs"].values():
-            if "oneOf" in spec["schema"]:
-                mixed += 1
-                for branch in spec["schema"]["oneOf"]:
-                    Draft7Validator.check_schema(branch)
-    assert mixed > 0
+    mixed = [spec for _, _, spec in _schemas(client, process_ids, "inputs") if "oneOf" in spec["schema"]]
+    for spec in mixed:
+        for branch in spec["schema"]["oneOf"]:
+            Draft7Validator.check_schema(branch)
+    assert mixed
 
 
 def test_conf_ogc_process_description_outputs_def(client, process_ids):
     """/conf/ogc-process-description/outputs-def: `outputs` is an object keyed by output id."""
-    for pid in process_ids:
-        doc = client.get(f"/processes/{pid}").json()
-        assert isinstance(doc["outputs"], dict) and doc["outputs"], pid
+    _check_keyed_by_id(client, process_ids, "outputs")
 
 
 def test_conf_ogc_process_description_output_def(client, process_ids):
     """/conf/ogc-process-description/output-def: each output has a JSON Schema."""
     from jsonschema import Draft7Validator
 
-    for pid in process_ids:
-        for spec in client.get(f"/processes/{pid}").json()["outputs"].values():
-            Draft7Validator.check_schema(spec["schema"])
+    for _, _, spec in _schemas(client, process_ids, "outputs"):
+        Draft7Validator.check_schema(spec["schema"])
 
 
 def test_conf_ogc_process_description_output_mixed_type(client, process_ids):

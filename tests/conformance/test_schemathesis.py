@@ -23,17 +23,19 @@ KEEP = r"^/($|conformance|collections$|openapi|processes|jobs|collections/(\{col
 SLOW = r"/(cube|area|coverage|corridor)$|/zarr/\{key\}$"
 
 
-def test_schemathesis_all_checks(config, tmp_path):
+def test_schemathesis_all_checks(config, app, tmp_path):
     """Every check of schemathesis holds for generated requests (bounded: a few examples per operation,
     positive and negative data)."""
-    from cubeserver.app import create_app
+    from tests.conftest import app_on_shared_collections
 
     # an app of its own: schemathesis runs the ASGI lifespan, whose shutdown would stop the job manager of
     # the session's shared app (and with it every later test's job collections)
+    # (the opened collections are the session's: opening every bundled collection again cost most of this test;
+    # a shallow copy of its registry with job sources of its own)
     own = config.model_copy(deep=True)
     own.state_dir = str(tmp_path / "state")
-    app = create_app(own)
-    schema = schemathesis.openapi.from_asgi("/openapi", app, config=CONFIG).include(path_regex=KEEP).exclude(path_regex=SLOW)
+    own_app = app_on_shared_collections(app, own)
+    schema = schemathesis.openapi.from_asgi("/openapi", own_app, config=CONFIG).include(path_regex=KEEP).exclude(path_regex=SLOW)
     failures, calls, operations = [], [0], 0
     for result in schema.get_all_operations():
         operation = result.ok()

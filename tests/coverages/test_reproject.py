@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import rioxarray
-from pyproj import CRS
+from pyproj import CRS, Transformer
 from rasterio.crs import CRS as RioCRS
 
 from tests.conftest import DATASETS
@@ -45,17 +45,42 @@ def test_subset_then_reproject_equals_rioxarray(client, landsat):
 
 
 def test_lonlat_grid_in_web_mercator_equals_rioxarray(client, sources):
+    """EPSG:3857 output stops at the WebMercatorQuad square (±85.0511°, ±20037508.34 m), not EPSG's
+    rounded ±85.06° plus half a cell; values equal rioxarray's warp of the cells inside onto that grid."""
     src = sources("coads").SST.isel(TIME=[0])
-    area = CRS.from_epsg(3857).area_of_use  # the documented clip: Web Mercator stops at about 85.06 degrees
-    clipped = src.isel(COADSY=inside(src.COADSY.values, area.south, area.north))
-    exp = (clipped.rename(COADSX="x", COADSY="y").rio.write_crs("EPSG:4326").rio.write_nodata(np.nan)
-           .rio.reproject("EPSG:3857"))
+    limit = np.degrees(np.arctan(np.sinh(np.pi)))  # the latitude where Mercator y = ±pi R
+    clipped = src.isel(COADSY=inside(src.COADSY.values, -limit, limit))
     tif = geotiff(client.get("/collections/coads/coverage", params={
         "crs": "http://www.opengis.net/def/crs/EPSG/0/3857", "properties": "SST", "datetime": "2000-01-16T06:00:00Z",
         "f": "tif"}).content)
     assert tif["crs"] == RioCRS.from_epsg(3857)
-    assert tif["transform"].almost_equals(exp.rio.transform(), precision=1e-6)
+    t, (height, width) = tif["transform"], tif["data"].shape[-2:]
+    top, bottom = t.f, t.f + height * t.e
+    half = np.pi * 6378137.0
+    assert top <= half * (1 + 1e-9) and bottom >= -half * (1 + 1e-9)
+    assert top == pytest.approx(half, rel=1e-6)  # coads reaches 89°N: the answer fills the square
+    lat_top = Transformer.from_crs("EPSG:3857", "EPSG:4326", always_xy=True).transform(0, top)[1]
+    assert lat_top <= 85.0512
+    exp = (clipped.rename(COADSX="x", COADSY="y").rio.write_crs("EPSG:4326").rio.write_nodata(np.nan)
+           .rio.reproject("EPSG:3857", shape=(height, width), transform=t))
     np.testing.assert_allclose(tif["data"][0], exp.values[0], equal_nan=True)
+
+
+@pytest.mark.parametrize("f", ["netcdf", "covjson"])
+def test_web_mercator_answers_stay_inside_the_square_in_every_format(client, f):
+    r = client.get("/collections/coads/coverage", params={"crs": "EPSG:3857", "properties": "SST",
+                                                          "datetime": "2000-01-16T06:00:00Z", "f": f})
+    assert r.status_code == 200
+    ys = netcdf(r.content).COADSY.values if f == "netcdf" else _covjson_axis(r.json(), "y")
+    lat = Transformer.from_crs("EPSG:3857", "EPSG:4326", always_xy=True).transform(np.zeros_like(ys), ys)[1]
+    assert np.nanmax(np.abs(lat)) < 85.0512
+
+
+def _covjson_axis(doc, name):
+    ax = doc["domain"]["axes"][name]
+    if "values" in ax:
+        return np.asarray(ax["values"], dtype="float64")
+    return np.linspace(ax["start"], ax["stop"], ax["num"])
 
 
 def test_0_360_grid_reprojects_across_the_antimeridian(client):

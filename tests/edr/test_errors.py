@@ -116,16 +116,15 @@ def test_not_found(client):
     query(client, "/collections/coads/instances/2000-01-01/position", status=404, coords="POINT(0 0)")
 
 
-def test_too_large_is_413(tmp_path):
+def test_too_large_is_413(tmp_path, app):
     from fastapi.testclient import TestClient
 
-    from cubeserver.app import create_app
-    from cubeserver.config import load_config
+    from tests.conftest import app_on_shared_collections
 
-    cfg = load_config(None).model_copy(deep=True)
+    cfg = app.state.ctx.config.model_copy(deep=True)
     cfg.limits.max_cells = 1000
     cfg.state_dir = str(tmp_path)
-    with TestClient(create_app(cfg)) as c:
+    with TestClient(app_on_shared_collections(app, cfg)) as c:
         r = c.get("/collections/coads/cube", params={"bbox": "-180,-90,180,90"})
         assert r.status_code == 413 and "narrow" in r.json()["detail"]
         assert c.get("/collections/coads/position", params={"coords": "POINT(-30 40)"}).status_code == 200

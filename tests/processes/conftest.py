@@ -109,3 +109,13 @@ def postgres_url(postgres, request):
 
     name = "t_" + re.sub(r"[^a-z0-9_]", "_", request.node.name.lower())[:50] + "_" + str(abs(hash(request.node.nodeid)) % 10**6)
     return postgres.new_database(name)
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory):
+    """One real `dask scheduler` with two `dask worker` processes ("ext-0", "ext-1") for every scale-out test:
+    (scheduler address, worker processes). Tests that stop a worker (SIGSTOP) resume it before they end."""
+    from tests.dask_cluster import dask_cluster
+
+    with dask_cluster(tmp_path_factory.mktemp("dask"), name="ext") as c:
+        yield c

@@ -112,6 +112,14 @@ def post(client, pid, inputs, **extra):
     ("buffer", {"geometry": {"type": "Point", "coordinates": [0, 0]}}, "distance"),
     ("buffer", {"geometry": {"type": "Blob"}, "distance": 1}, "geometry"),
     ("buffer", {"geometry": {"type": "Point", "coordinates": [500, 0]}, "distance": 1}, "geometry"),
+    # an empty answer is a 400, not a 200 with an empty polygon: nothing to shrink on points and lines
+    ("buffer", {"geometry": {"type": "Point", "coordinates": [10, 45]}, "distance": -100}, "distance"),
+    ("buffer", {"geometry": {"type": "Point", "coordinates": [10, 45]}, "distance": 0}, "distance"),
+    ("buffer", {"geometry": {"type": "LineString", "coordinates": [[10, 45], [11, 45]]}, "distance": -5}, "distance"),
+    ("buffer", {"geometry": {"type": "MultiPoint", "coordinates": [[10, 45], [11, 45]]}, "distance": -5}, "distance"),
+    # a 0.01° square (~1.1 km by ~0.8 km at 45°N) shrunk by 1 km is gone
+    ("buffer", {"geometry": {"type": "Polygon", "coordinates": [[[10, 45], [10.01, 45], [10.01, 45.01], [10, 45.01],
+                                                                 [10, 45]]]}, "distance": -1000}, "distance"),
 ])
 def test_invalid_inputs_are_400_naming_the_input(client, pid, inputs, param):
     before = client.get("/jobs").json()["numberMatched"]

@@ -199,11 +199,11 @@ def _dead_owner() -> str:
     return f"{socket.gethostname()}:{p.pid}:0"
 
 
-def test_restart_marks_orphaned_jobs_failed_and_keeps_results(tmp_path, config, client):
+def test_restart_marks_orphaned_jobs_failed_and_keeps_results(tmp_path, config, client, app):
     """Jobs of a dead server fail with a message; live ones and finished results survive a reopen."""
     from fastapi.testclient import TestClient
 
-    from cubeserver.app import create_app
+    from tests.conftest import app_on_shared_collections
 
     state = tmp_path / "state"
     store = SQLiteJobStore(state / "jobs.sqlite")
@@ -217,7 +217,7 @@ def test_restart_marks_orphaned_jobs_failed_and_keeps_results(tmp_path, config, 
 
     cfg = config.model_copy()
     cfg.state_dir = str(state)
-    with TestClient(create_app(cfg)) as c:
+    with TestClient(app_on_shared_collections(app, cfg)) as c:
         for jid in ("orphan-running", "orphan-queued"):
             doc = c.get(f"/jobs/{jid}").json()
             assert doc["status"] == "failed", doc

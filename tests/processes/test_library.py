@@ -227,3 +227,18 @@ def test_buffer_point_in_metres(client):
     local = shapely.transform(g, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
     assert local.area == pytest.approx(np.pi * 1000**2, rel=0.01)
     assert 0.008 < (g.bounds[3] - g.bounds[1]) / 2 < 0.0095  # ~1 km in latitude degrees
+
+
+def test_buffer_negative_distance_shrinks_a_polygon(client):
+    """A negative distance on an area erodes it: a 0.1° square at 45°N shrunk by 1 km loses 1 km on each side
+    (sides measured on the ellipsoid with pyproj.Geod, independent of the process's projection)."""
+    from pyproj import Geod
+
+    ring = [[10, 45], [10.1, 45], [10.1, 45.1], [10, 45.1], [10, 45]]
+    doc, _ = run(client, "buffer", {"geometry": {"type": "Polygon", "coordinates": [ring]}, "distance": -1000})
+    g = shape(doc["buffered"]["value"])
+    geod = Geod(ellps="WGS84")
+    width = geod.inv(10, 45.05, 10.1, 45.05)[2]
+    height = geod.inv(10.05, 45, 10.05, 45.1)[2]
+    area = abs(geod.geometry_area_perimeter(g)[0])
+    assert area == pytest.approx((width - 2000) * (height - 2000), rel=0.01)

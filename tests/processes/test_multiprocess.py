@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,44 +19,11 @@ import pytest
 import requests
 import yaml
 
-from ..conftest import DATASETS, ROOT, free_port, open_source, start_server
+from ..conftest import DATASETS, open_source, start_server
 from .conftest import netcdf, wait_job
 
-DASK = str(Path(sys.executable).with_name("dask"))
 AGGREGATE = {"collection": "coads", "variables": ["SST", "AIRT"], "grouping": "month", "reducer": "min",
              "bbox": [0, -30, 90, 30]}
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    """A `dask scheduler` and two `dask worker` processes: (address, worker processes)."""
-    tmp = tmp_path_factory.mktemp("dask")
-    port = free_port()
-    address = f"tcp://127.0.0.1:{port}"
-    log = open(tmp / "dask.log", "w")
-    scheduler = subprocess.Popen([DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-                                 stdout=log, stderr=subprocess.STDOUT, cwd=str(ROOT))
-    workers = [subprocess.Popen([DASK, "worker", address, "--nthreads", "1", "--memory-limit", "1GiB", "--no-dashboard",
-                                 "--name", f"mp-{i}", "--host", "127.0.0.1", "--no-nanny"],
-                                stdout=log, stderr=subprocess.STDOUT, cwd=str(ROOT)) for i in range(2)]
-    try:
-        from distributed import Client
-
-        with Client(address, timeout="60s", set_as_default=False) as probe:
-            probe.wait_for_workers(2, timeout=90)
-        yield address, workers
-    finally:
-        for group in (workers, [scheduler]):
-            for p in group:
-                p.send_signal(signal.SIGCONT)
-                p.terminate()
-            for p in group:
-                try:
-                    p.wait(15)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
-        log.close()
 
 
 def _config(tmp: Path, scheduler: str) -> Path:

@@ -142,22 +142,22 @@ def test_config_rejects_unknown_store_kinds(tmp_path):
     assert str(e.value).startswith("jobs.store: must be") and "secret" not in str(e.value)
 
 
-def _app_on(url, config, tmp_path):
-    from cubeserver.app import create_app
+def _app_on(url, app, tmp_path):
+    from tests.conftest import app_on_shared_collections
 
-    cfg = config.model_copy(deep=True)
+    cfg = app.state.ctx.config.model_copy(deep=True)
     cfg.state_dir = str(tmp_path / "state")
     cfg.jobs.store = url
-    return create_app(cfg)
+    return app_on_shared_collections(app, cfg)
 
 
-def test_server_on_postgresql_runs_publishes_and_dismisses_jobs(postgres_url, config, tmp_path, caplog):
+def test_server_on_postgresql_runs_publishes_and_dismisses_jobs(postgres_url, app, tmp_path, caplog):
     """A gridded job on the PostgreSQL store: its record, results, job-{id} collection, dismissal."""
     from fastapi.testclient import TestClient
 
     caplog.set_level(logging.DEBUG)
-    app = _app_on(postgres_url, config, tmp_path)
-    with TestClient(app) as c:
+    own = _app_on(postgres_url, app, tmp_path)
+    with TestClient(own) as c:
         r = c.post("/processes/coarsen/execution", headers={"Prefer": "respond-async"}, json={
             "inputs": {"collection": "coads", "variables": "SST", "factors": {"x": 2, "y": 2}, "reducer": "mean"}})
         assert r.status_code == 201
@@ -176,7 +176,7 @@ def test_server_on_postgresql_runs_publishes_and_dismisses_jobs(postgres_url, co
     assert password not in caplog.text
 
 
-def test_jobs_of_a_server_on_another_machine_fail_only_when_its_heartbeat_is_stale(postgres_url, config, tmp_path):
+def test_jobs_of_a_server_on_another_machine_fail_only_when_its_heartbeat_is_stale(postgres_url, app, tmp_path):
     """A pid cannot be checked across machines: an owner elsewhere is alive while it beats (owners.STALE_S)."""
     from fastapi.testclient import TestClient
 
@@ -188,13 +188,13 @@ def test_jobs_of_a_server_on_another_machine_fail_only_when_its_heartbeat_is_sta
             db.execute("UPDATE servers SET beat = now() - interval '10 minutes' WHERE owner = %s", (silent,))
         s.create(Job(id="remote-live", process_id="echo", status="running", owner=beating, started="x"))
         s.create(Job(id="remote-dead", process_id="echo", status="accepted", owner=silent))
-        with TestClient(_app_on(postgres_url, config, tmp_path)) as c:
+        with TestClient(_app_on(postgres_url, app, tmp_path)) as c:
             dead = c.get("/jobs/remote-dead").json()
             assert dead["status"] == "failed" and "server stopped" in dead["message"]
             assert c.get("/jobs/remote-live").json()["status"] == "running"
 
 
-def test_sqlite_store_of_an_older_version_is_migrated_and_its_results_served(config, tmp_path):
+def test_sqlite_store_of_an_older_version_is_migrated_and_its_results_served(app, tmp_path):
     """Stores written before the `collection` column: gridded results stay served as job-{id} after an upgrade."""
     import sqlite3
 
@@ -220,7 +220,7 @@ def test_sqlite_store_of_an_older_version_is_migrated_and_its_results_served(con
                    [encode(c, getattr(job, c)) for c in old])
     db.commit()
     db.close()
-    with TestClient(_app_on(None, config, tmp_path)) as c:
+    with TestClient(_app_on(None, app, tmp_path)) as c:
         assert c.get("/collections/job-old-value").status_code == 404  # a value output is no collection
         cov = c.get("/collections/job-old-grid/position", params={"coords": "POINT(45 1)", "parameter-name": "SST"})
         assert cov.status_code == 200, cov.text

@@ -6,7 +6,10 @@ import json
 
 import numcodecs
 import numpy as np
+import xarray as xr
 import pytest
+
+from tests.conftest import DATASETS
 
 from .conftest import GEOTIFFS, SOURCES
 
@@ -112,6 +115,20 @@ def test_missing_keys_are_ogc_404s(client, path):
     assert r.status_code == 404, r.text
     body = r.json()
     assert body["status"] == 404 and body["type"].endswith("/NotFound")
+
+
+def test_missing_chunk_names_shape_chunks_and_the_keys_there_are(client):
+    """A 404 for a chunk key beyond the chunk grid says the array `shape`, its `chunks` (Zarr v2's name
+    for the chunk shape) and the last key, read from the array's own .zarray."""
+    za = client.get("/collections/coads/zarr/SST/.zarray").json()
+    counts = [-(-n // c) for n, c in zip(za["shape"], za["chunks"])]
+    beyond = ".".join([str(counts[0])] + ["0"] * (len(counts) - 1))
+    detail = client.get(f"/collections/coads/zarr/SST/{beyond}").json()["detail"]
+    assert f"shape {tuple(za['shape'])}" in detail and f"chunks (chunk shape) {tuple(za['chunks'])}" in detail
+    assert "to " + ".".join(str(n - 1) for n in counts) in detail
+    assert "chunk grid of " + " x ".join(map(str, counts)) in detail
+    with xr.open_dataset(DATASETS / "coads_sst.nc") as src:
+        assert src.SST.shape == tuple(za["shape"])
 
 
 def test_store_is_read_only(client):

@@ -63,16 +63,31 @@ class Buffer(Process):
                             "formats": ["application/geo+json"]}}
 
     def check(self, values, ctx):
-        values["geometry"] = geometry_input(values["geometry"], "geometry")
+        """A 400 naming `distance` when the answer would be empty: a distance <= 0 on a geometry without
+        area (points, lines: nothing to shrink), or a negative distance that erodes every polygon away."""
+        g = values["geometry"] = geometry_input(values["geometry"], "geometry")
+        distance = float(values["distance"])
+        if distance <= 0 and g.area == 0:
+            raise BadRequest(f"distance: a buffer of {distance:g} m around a {g.geom_type} is empty (points and lines "
+                             "have no area to shrink); give a distance > 0 m (at most 1e7)", parameter="distance")
+        if distance < 0 and buffered(g, distance, int(values.get("resolution", 16))).is_empty:
+            raise BadRequest(f"distance: shrinking this {g.geom_type} by {-distance:g} m leaves nothing (it is nowhere "
+                             f"wider than {-2 * distance:g} m); give a smaller negative or a positive distance",
+                             parameter="distance")
         return values
 
     def execute(self, params, job):
-        g = params["geometry"]
-        fwd, back = local_projection(g)
-        local = shapely.transform(g, lambda xy: transform_xy(fwd, xy))
-        buffered = local.buffer(float(params["distance"]), quad_segs=int(params["resolution"]))
-        out = split_at_antimeridian(shapely.transform(buffered, lambda xy: transform_xy(back, xy)))
+        out = buffered(params["geometry"], float(params["distance"]), int(params["resolution"]))
         return {"buffered": Output(value=mapping(out), media_type="application/geo+json")}
+
+
+def buffered(g, distance: float, resolution: int):
+    """`g` (CRS84) grown by `distance` metres (shrunk when negative) in an azimuthal equidistant projection
+    centred on it, with `resolution` segments per quarter circle; back in CRS84, cut at the antimeridian."""
+    fwd, back = local_projection(g)
+    local = shapely.transform(g, lambda xy: transform_xy(fwd, xy))
+    grown = local.buffer(distance, quad_segs=resolution)
+    return split_at_antimeridian(shapely.transform(grown, lambda xy: transform_xy(back, xy)))
 
 
 def split_at_antimeridian(geom):
