@@ -169,19 +169,76 @@ def lookup(axes, dst: CRS, bbox, width: int, height: int, bilinear: bool) -> Loo
 
 
 def _curvilinear(axes, dst: CRS, xs, ys) -> Lookup:
+    """Nearest cell on the sphere of every pixel centre. The KD-tree is asked for a lattice of every
+    APPROX_STEP-th pixel; a block of pixels whose four lattice corners share their nearest cell lies
+    inside that cell's (convex) Voronoi region and takes it; only the other pixels are asked one by one.
+    A pixel farther from its cell's centre than the cell's own spacing is outside the grid (nodata)."""
+    from ..grids.curvilinear import chord_to_m, unit_vectors
+
     g = axes.curvilinear
-    X, Y = np.meshgrid(xs, ys)
+    h, w = len(ys), len(xs)
     if not (is_lonlat(dst) and dst.equals(CRS84, ignore_axis_order=True)):
-        X, Y = Transformer.from_crs(dst, CRS84, always_xy=True).transform(X, Y, errcheck=False)
-        X, Y = np.asarray(X), np.asarray(Y)
+        tr = Transformer.from_crs(dst, CRS84, always_xy=True)
+        X, Y = _transform_grid(tr, xs, ys, g.spacing_deg)
+    else:
+        X, Y = np.meshgrid(xs, ys)
     finite = np.isfinite(X) & np.isfinite(Y) & (np.abs(Y) <= 90.0)
-    iy = np.zeros(X.shape, dtype=int)
-    ix = np.zeros(X.shape, dtype=int)
+    flat = np.full((h, w), -1, dtype=np.int64)
+    if h * w > 4096 and finite.all():
+        rows, cols = _lattice(h), _lattice(w)
+        qy, qx, _ = g.nearest(X[np.ix_(rows, cols)], Y[np.ix_(rows, cols)])
+        corner = np.ravel_multi_index((qy, qx), g.shape).reshape(len(rows), len(cols))
+        kr, _ = _weights(h, rows)
+        kc, _ = _weights(w, cols)
+        kr1, kc1 = np.minimum(kr + 1, len(rows) - 1), np.minimum(kc + 1, len(cols) - 1)
+        cs = [corner[kr][:, kc], corner[kr][:, kc1], corner[kr1][:, kc], corner[kr1][:, kc1]]
+        a = cs[0]
+        same = (a == cs[1]) & (a == cs[2]) & (a == cs[3])
+        flat[same] = a[same]
+        _near_corners(g, X, Y, cs, flat)
+    todo = finite & (flat < 0)
+    if todo.any():
+        qy, qx, _ = g.nearest(X[todo], Y[todo])
+        flat[todo] = np.ravel_multi_index((qy, qx), g.shape)
+    iy, ix = np.unravel_index(np.where(flat < 0, 0, flat), g.shape)
     if finite.any():
-        qy, qx, d = g.nearest(X[finite], Y[finite])
-        iy[finite], ix[finite] = qy, qx
-        finite[finite] = ~g.outside(qy, qx, d)
+        u = unit_vectors(X[finite], Y[finite])
+        cy, cx = iy[finite], ix[finite]
+        d = chord_to_m(np.linalg.norm(u - unit_vectors(g.lon[cy, cx], g.lat[cy, cx]), axis=1))
+        finite[finite] = ~g.outside(cy, cx, d)
     return Lookup(iy, ix, finite)
+
+
+def _near_corners(g, X, Y, corners, flat) -> None:
+    """Pixels of blocks whose four corner cells lie within one index step of each other: the nearest of the
+    4 x 4 cells around them (chord distance), in place in `flat`. Other blocks (cells smaller than the
+    block, a seam or a fold between the corners) are left for the KD-tree."""
+    from ..grids.curvilinear import unit_vectors
+
+    ny, nx = g.shape
+    cy = [c // nx for c in corners]
+    cx = [c % nx for c in corners]
+    y0, y1 = np.minimum.reduce(cy), np.maximum.reduce(cy)
+    x0, x1 = np.minimum.reduce(cx), np.maximum.reduce(cx)
+    local = (flat < 0) & (y1 - y0 <= 1) & (x1 - x0 <= 1)
+    if not local.any():
+        return
+    units = g._cached("render.units", lambda: np.where(
+        g.valid.ravel()[:, None], unit_vectors(g.lon, g.lat), np.nan).T.copy())  # (3, ny * nx)
+    u = unit_vectors(X[local], Y[local]).T  # (3, n)
+    by, bx = y0[local] - 1, x0[local] - 1
+    best = np.full(u.shape[1], np.inf)
+    pick = np.full(u.shape[1], -1, dtype=np.int64)
+    for dy in range(4):
+        yy = np.clip(by + dy, 0, ny - 1) * nx
+        for dx in range(4):
+            cell = yy + np.clip(bx + dx, 0, nx - 1)
+            c = units[:, cell]
+            d = (u[0] - c[0]) ** 2 + (u[1] - c[1]) ** 2 + (u[2] - c[2]) ** 2
+            better = d < best  # NaN (a cell without position) never wins
+            best[better] = d[better]
+            pick[better] = cell[better]
+    flat[local] = pick
 
 
 def _nodata_as_nan(window: xr.DataArray, values: np.ndarray) -> np.ndarray:
