@@ -1,0 +1,41 @@
+/* cubeserver: shared map helpers (no network access beyond this server).
+ * cubeserver.baseMap(el, basemapUrl) -> a Leaflet map with the bundled Natural Earth countries:
+ * land filled under the data ("land" pane) and borders/coastlines drawn over it ("borders" pane). */
+(function () {
+  "use strict";
+  const cs = (window.cubeserver = window.cubeserver || {});
+
+  cs.readJSON = function (id) {
+    const el = document.getElementById(id);
+    return el ? JSON.parse(el.textContent) : null;
+  };
+
+  cs.baseMap = function (el, basemapUrl, options) {
+    const map = L.map(el, Object.assign({worldCopyJump: true, minZoom: 1, maxZoom: 12}, options || {}));
+    map.createPane("land").style.zIndex = 150;      // under the tile pane (200)
+    map.createPane("borders").style.zIndex = 350;   // over the data tiles, under vectors (400)
+    map.getPane("borders").style.pointerEvents = "none";
+    map.attributionControl.setPrefix("Leaflet");
+    if (basemapUrl) {
+      fetch(basemapUrl)
+        .then((r) => (r.ok ? r.json() : Promise.reject(new Error("base layer: HTTP " + r.status))))
+        .then((fc) => {
+          L.geoJSON(fc, {pane: "land", interactive: false,
+                         style: {stroke: false, fill: true, fillColor: "#efeadf", fillOpacity: 1}}).addTo(map);
+          L.geoJSON(fc, {pane: "borders", interactive: false,
+                         style: {color: "#4a5663", weight: 0.8, opacity: 0.9, fill: false}}).addTo(map);
+          map.attributionControl.addAttribution("Made with Natural Earth");
+        })
+        .catch((e) => console.warn(String(e)));
+    }
+    return map;
+  };
+
+  cs.fitCrs84 = function (map, bbox) {
+    if (!bbox) { map.setView([20, 0], 2); return; }
+    const s = Math.max(bbox[1], -85), n = Math.min(bbox[3], 85);
+    let w = bbox[0], e = bbox[2];
+    if (e < w) e += 360;  // crosses the antimeridian
+    map.fitBounds([[s, w], [n, e]], {maxZoom: 8});
+  };
+})();
