@@ -85,7 +85,7 @@ def install_pages(app, ctx: AppContext) -> None:
         return HTMLResponse(page)
 
     @app.get("/collections/{collectionId}/viewer", summary="Map viewer of a gridded collection (HTML)",
-             tags=["Viewer"], response_class=HTMLResponse,
+             include_in_schema=False, response_class=HTMLResponse,
              responses={200: {"content": {"text/html": {}}, "description": "the viewer page"}})
     def viewer(request: Request, collectionId: str,
                f: str | None = Query(None, description="html (the only format of this page)")):

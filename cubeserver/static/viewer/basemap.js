@@ -10,6 +10,26 @@
     return el ? JSON.parse(el.textContent) : null;
   };
 
+  /* Rings that cross the antimeridian (Russia, Fiji) jump from +180 to -180; drawn on a flat map
+   * that jump is a line across the world. Unwrap longitudes so each ring stays continuous (in place). */
+  function unwrapRing(ring) {
+    for (let i = 1; i < ring.length; i++) {
+      const d = ring[i][0] - ring[i - 1][0];
+      if (d > 180) ring[i] = [ring[i][0] - 360 * Math.round(d / 360), ring[i][1]];
+      else if (d < -180) ring[i] = [ring[i][0] + 360 * Math.round(-d / 360), ring[i][1]];
+    }
+  }
+  cs.unwrap = function (fc) {
+    (fc.features || [fc]).forEach((f) => {
+      const g = f.geometry || f;
+      if (!g || !g.coordinates) return;
+      if (g.type === "Polygon" || g.type === "MultiLineString") g.coordinates.forEach(unwrapRing);
+      else if (g.type === "MultiPolygon") g.coordinates.forEach((p) => p.forEach(unwrapRing));
+      else if (g.type === "LineString") unwrapRing(g.coordinates);
+    });
+    return fc;
+  };
+
   cs.baseMap = function (el, basemapUrl, options) {
     const map = L.map(el, Object.assign({worldCopyJump: true, minZoom: 1, maxZoom: 12}, options || {}));
     map.createPane("land").style.zIndex = 150;      // under the tile pane (200)
@@ -20,6 +40,7 @@
       fetch(basemapUrl)
         .then((r) => (r.ok ? r.json() : Promise.reject(new Error("base layer: HTTP " + r.status))))
         .then((fc) => {
+          cs.unwrap(fc);
           L.geoJSON(fc, {pane: "land", interactive: false,
                          style: {stroke: false, fill: true, fillColor: "#efeadf", fillOpacity: 1}}).addTo(map);
           L.geoJSON(fc, {pane: "borders", interactive: false,

@@ -5,7 +5,7 @@
   const data = window.cubeserver.readJSON("features-data");
   if (!el || !data) return;
   const map = window.cubeserver.baseMap(el, el.dataset.basemap || null);
-  const layer = L.geoJSON(data, {
+  const layer = L.geoJSON(window.cubeserver.unwrap(data), {
     pointToLayer: (f, latlng) => L.circleMarker(latlng, {radius: 5, color: "#17324d", weight: 1, fillColor: "#2f7fd0", fillOpacity: 0.8}),
     style: {color: "#2f7fd0", weight: 2, fillOpacity: 0.25},
     onEachFeature: (f, l) => { if (el.dataset.popups) l.bindPopup(String(f.id)); },
