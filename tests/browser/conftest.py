@@ -19,7 +19,6 @@ from tests.conftest import default_server
 CHROMIUM = os.environ.get("CUBESERVER_CHROMIUM") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 LOCAL = {"127.0.0.1"}
 
 
@@ -89,9 +88,3 @@ def watched(browser):
             if resp.status >= 400 else None)
     yield w
     context.close()
-
-
-def screenshot(page, name: str) -> bytes:
-    """A PNG of the page (also saved as docs/screenshots/<name>.png for the README)."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    return page.screenshot(path=str(SHOTS / f"{name}.png"))
