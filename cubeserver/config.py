@@ -18,6 +18,7 @@ from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
                       model_validator)
 
 from .auth.settings import Access, AuthConfig
+from .render.styles import VariableStyles
 
 DEFAULT_CONFIG = Path(__file__).with_name("default_config.yaml")
 
@@ -72,6 +73,7 @@ class CollectionConfig(Strict):
     id_property: str | None = Field(default=None, description="features: property holding the feature id")
     reference_time: str | None = Field(default=None, description="dimension holding forecast reference times (EDR instances)")
     access: Access | None = Field(default=None, description="private collection: roles that may see it (needs auth)")
+    styles: dict[str, VariableStyles] = Field(default={}, description="map styles per variable (cubeserver.render.styles)")
 
     @field_validator("crs")
     @classmethod
@@ -236,6 +238,17 @@ class HTTPConfig(Strict):
     cache_control: str = "public, max-age=60"
 
 
+class TilesConfig(Strict):
+    """OGC API - Tiles and WMS map answers: caching."""
+
+    cache_dir: str | None = Field(default=None, description="folder of the on-disk tile cache (relative to the "
+                                  "config file); unset: no disk cache (tiles still carry ETags and Cache-Control)")
+    cache_bytes: int = Field(default=512 * 1024 * 1024, gt=0, description="size bound of the disk cache in bytes; "
+                             "the least recently used tiles are removed beyond it")
+    cache_control: str = Field(default="public, max-age=3600", description="Cache-Control of tiles and WMS maps; "
+                               "ETags follow the source file's modification time, so a revalidation is cheap")
+
+
 class ServerConfig(Strict):
     title: str = "cubeserver"
     description: str = "OGC API EDR, Coverages, Features and Processes over lazy datacubes"
@@ -246,6 +259,7 @@ class ServerConfig(Strict):
     dask: DaskConfig = DaskConfig()
     http: HTTPConfig = HTTPConfig()
     jobs: JobsConfig = JobsConfig()
+    tiles: TilesConfig = TilesConfig()
     auth: AuthConfig | None = Field(default=None, description="access control; without it the server is open")
     skip_broken: bool = Field(default=False, description="serve the healthy collections when some cannot be opened "
                               "(each broken one is logged); `serve --skip-broken` does the same")

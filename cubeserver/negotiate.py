@@ -26,6 +26,8 @@ FORMATS: dict[str, Format] = {
         Format("netcdf", "application/x-netcdf", ("netcdf", "nc", "netcdf4", "application/netcdf"), "nc"),
         Format("geotiff", "image/tiff; application=geotiff", ("geotiff", "tif", "tiff", "gtiff", "cog", "image/tiff"), "tif"),
         Format("png", "image/png", ("png", "image/png"), "png"),
+        Format("jpeg", "image/jpeg", ("jpeg", "jpg", "image/jpeg"), "jpg"),
+        Format("webp", "image/webp", ("webp", "image/webp"), "webp"),
         Format("geojson", "application/geo+json", ("geojson", "geo+json", "application/geo+json"), "geojson"),
         Format("csv", "text/csv", ("csv", "text/csv"), "csv"),
         Format("openapi", "application/vnd.oai.openapi+json;version=3.0", ("openapi",), "json"),

@@ -46,6 +46,8 @@ def build_router(ctx: AppContext) -> APIRouter:
                 link(f"{base}/processes", "http://www.opengis.net/def/rel/ogc/1.0/processes", "application/json", "processes"),
                 link(f"{base}/jobs", "http://www.opengis.net/def/rel/ogc/1.0/job-list", "application/json", "jobs"),
             ]
+        for more in ctx.services.get("landing_links", ()):  # e.g. tile matrix sets, WMS (cubeserver.tiles, .wms)
+            doc["links"] += more(base)
         if fmt == "html":
             return ctx.html("landing.html", request, doc, ctx.config.title)
         return json_response(doc)

@@ -18,6 +18,7 @@ from .validators import (Validator, accepts_gzip, body_etag, etag_matches, http_
                          source_mtime, stable_validator)
 
 _COLLECTION_PATH = re.compile(r"^/collections/([^/]+)/.+")
+_TILE_PATH = re.compile(r"^/collections/[^/]+/(styles/[^/]+/)?(map|coverage)/tiles/[^/]+/\d+/\d+/\d+$")
 _HASH_LIMIT = 32 << 20  # bodies up to this size get a content-hash ETag
 _NO_CACHE_PREFIXES = ("/jobs",)  # job status changes: always revalidate
 _NO_STORE = ("/health", "/ready", "/metrics")  # probes and metrics: a cached "pass" would hide an outage
@@ -48,7 +49,8 @@ class ConditionalMiddleware:
             mtime = max(mtime, other or 0.0)
         generation = self.generation + c.config.model_dump_json()
         gzip = accepts_gzip(headers.get("accept-encoding", ""))
-        return stable_validator(generation, path, scope.get("query_string", b""), headers, gzip, mtime)
+        return stable_validator(generation, path, scope.get("query_string", b""), headers, gzip, mtime,
+                                strong=bool(_TILE_PATH.match(path)))
 
     def _cache_control(self, path: str) -> str:
         if path in _NO_STORE:

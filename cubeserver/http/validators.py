@@ -55,13 +55,17 @@ def source_mtime(path: Path) -> float | None:
 
 
 def stable_validator(generation: str, path: str, query: bytes, headers: Headers, gzip: bool,
-                     mtime: float) -> Validator:
-    """Weak ETag of a collection-scoped GET: same request, same source, same server config -> same tag."""
+                     mtime: float, strong: bool = False) -> Validator:
+    """ETag of a collection-scoped GET: same request, same source, same server config -> same tag.
+
+    Weak unless `strong`: tiles are byte-for-byte the same for the same request and source (no
+    timestamps, fixed encoders), so they carry a strong tag (RFC 9110 8.8.3), which caches and
+    range requests may use for more than revalidation."""
     h = hashlib.blake2b(digest_size=16)
     for part in (__version__, generation, path, query.decode("latin-1"), "gzip" if gzip else "identity",
                  *(headers.get(k, "") for k in _KEY_HEADERS), repr(mtime)):
         h.update(part.encode() + b"\0")
-    return Validator(etag=f'W/"{h.hexdigest()}"', mtime=mtime)
+    return Validator(etag=f'{"" if strong else "W/"}"{h.hexdigest()}"', mtime=mtime)
 
 
 def _opaque(tag: str) -> str:

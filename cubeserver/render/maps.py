@@ -1,0 +1,37 @@
+"""render_map and map_values: one MapRequest -> an image / the (height, width) values behind it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import NotFound
+from . import draw, slice as slicing, warp
+from .palette import find_style
+from .request import MapRequest, check
+
+
+def _gridded(collection):
+    if collection.ds is None:
+        raise NotFound(f"collection {collection.id!r} is a Features collection: it has no map", parameter="collectionId")
+
+
+def map_values(collection, req: MapRequest) -> np.ndarray:
+    """(height, width) float64 values of the map, north row first, NaN for nodata and outside the grid.
+
+    Raises BadRequest naming properties / datetime / subset / bbox / crs / width / height, NotFound for
+    a Features collection.
+    """
+    _gridded(collection)
+    dst = check(req)
+    field = slicing.field_2d(collection, req)
+    lk = warp.lookup(collection.axes, dst, req.bbox, req.width, req.height, req.resampling == "bilinear")
+    return warp.sample(field, lk, req.height, req.width)
+
+
+def render_map(collection, req: MapRequest) -> bytes:
+    """The map as PNG / JPEG / WebP bytes, coloured by the request's style (404 for an unknown style)."""
+    _gridded(collection)
+    check(req)
+    style = find_style(collection, req.parameter, req.style, req.subset)
+    values = map_values(collection, req)
+    return draw.encode(draw.colour(values, style), req)
