@@ -100,7 +100,12 @@ def same_instant(values: np.ndarray, text: str) -> int | None:
         us, _ = bound(parse_time(text, "instanceId"), cal, "instant", "instanceId")
     except APIError:
         return None
-    hits = np.flatnonzero(axis_micros(values, cal) == us)
+    micros = axis_micros(values, cal)
+    hits = np.flatnonzero(micros == us)
+    if not hits.size and "." not in text:
+        # the server publishes its time steps to the second (extent values, iso_times): a step stored
+        # with a fraction of a second (float encodings: 01:20:05.999999996) is named by its whole second
+        hits = np.flatnonzero(micros // 1_000_000 == us // 1_000_000)
     return int(hits[0]) if hits.size else None
 
 
