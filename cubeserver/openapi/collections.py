@@ -16,7 +16,7 @@ from ..registry import Collection
 # the templates specialised per gridded collection (instances ones only for collections with instances)
 TEMPLATES = [f"/collections/{{collectionId}}/{q}" for q in
              ("position", "area", "cube", "radius", "trajectory", "corridor", "coverage", "coverage/domainset",
-              "coverage/rangetype", "schema", "zarr")]
+              "coverage/rangetype", "schema", "zarr", "map", "styles")]
 LOCATIONS = ["/collections/{collectionId}/locations", "/collections/{collectionId}/locations/{locationId}"]
 INSTANCES = ["/collections/{collectionId}/instances", "/collections/{collectionId}/instances/{instanceId}"] + [
     f"/collections/{{collectionId}}/instances/{{instanceId}}/{q}" for q in
@@ -49,7 +49,7 @@ def specialise(op: dict, c: Collection, template: str) -> dict:
     op["summary"] = f"{op.get('summary', '')} ({c.id})"
     ax = c.axes
     is_query = not template.endswith(("/zarr", "/schema", "/domainset", "/rangetype", "/instances", "/{instanceId}",
-                                      "/locations"))
+                                      "/locations", "/styles"))
     params = []
     for p in op.get("parameters", []):
         name, where = p.get("name"), p.get("in")
@@ -61,8 +61,10 @@ def specialise(op: dict, c: Collection, template: str) -> dict:
                 not template.endswith(("/zarr", "/schema", "/domainset", "/rangetype")):
             p = {**p, "schema": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": list(c.variables)}},
                  "style": "form", "explode": False}
+            if template.endswith("/map"):  # a map shows one field
+                p["schema"]["maxItems"] = 1
         params.append(p)
-    if is_query:
+    if is_query and not template.endswith("/map"):  # maps take extra dimensions in `subset`
         params += [dimension_parameter(c, d) for d in ax.others]
     op["parameters"] = params
     return op

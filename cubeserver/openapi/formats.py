@@ -25,6 +25,8 @@ DEFAULT_BODY = {
     "netcdf": BINARY,
     "geotiff": BINARY,
     "png": BINARY,
+    "jpeg": BINARY,
+    "webp": BINARY,
     "csv": ref("Text"),
     "geojson": ref("edr.edr-geojson.edrFeatureCollectionGeoJSON"),
 }
@@ -67,3 +69,9 @@ def location_keys() -> list[str]:
 
 def coverage_keys() -> list[str]:
     return list(COVERAGE_FORMATS)
+
+
+def map_keys() -> list[str]:
+    from ..render.request import FORMATS as MAP_FORMATS
+
+    return list(MAP_FORMATS)

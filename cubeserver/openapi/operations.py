@@ -89,6 +89,15 @@ def operations(process_media: list[str]) -> dict[tuple[str, str], Op]:
         {200: {fm.SCHEMA_JSON: {"schema": ref("JSONSchema")}}}, (400, 404, 406, 500),
         ["json", "schema+json", fm.SCHEMA_JSON])
 
+    maps = fm.map_keys()  # OGC API - Maps (cubeserver.maps)
+    for path in ("/collections/{collectionId}/map", "/collections/{collectionId}/styles/{styleId}/map"):
+        ops[("get", path)] = Op({200: fm.content(maps)}, (400, 404, 406, 413, 500), fm.f_values(maps),
+                                notes={404: "no such collection or style, or a Features collection"})
+    ops[("get", "/collections/{collectionId}/styles")] = Op(
+        {200: fm.content(["json"], ref("MapStyles"))}, (400, 404, 406, 500), ["json"])
+    ops[("get", "/collections/{collectionId}/styles/{styleId}/legend")] = Op(
+        {200: fm.content(["png", "json"], ref("Legend"))}, (400, 404, 406, 500), fm.f_values(["png", "json"]))
+
     items = {"application/geo+json": {"schema": ref("features.featureCollectionGeoJSON")}, "text/html": {"schema": fm.HTML}}
     item = {"application/geo+json": {"schema": ref("features.featureGeoJSON")}, "text/html": {"schema": fm.HTML}}
     ops[("get", "/collections/{collectionId}/items")] = Op({200: items}, (400, 404, 406, 500),

@@ -133,6 +133,36 @@ OWN = {
                        "checks": {"type": "object", "additionalProperties": {"type": "object"}}},
     },
     "ProcessOutput": {"description": "a process output as itself (JSON value, text, GeoJSON, CSV, NetCDF, ...)"},
+    # OGC API - Maps (cubeserver.maps): the styles of a collection and a style's legend
+    "MapStyles": {
+        "type": "object",
+        "description": "the styles the collection's fields can be drawn in, per field its colormap, range and legends",
+        "required": ["styles", "links"],
+        "properties": {
+            "default": {"type": "string"},
+            "styles": {"type": "array", "items": {
+                "type": "object", "required": ["id", "links"],
+                "properties": {"id": {"type": "string"}, "title": {"type": "string"},
+                               "parameters": {"type": "object", "additionalProperties": {"type": "object"}},
+                               "links": {"type": "array", "items": ref("edr.core.link")}}}},
+            "links": {"type": "array", "items": ref("edr.core.link")},
+        },
+    },
+    "Legend": {
+        "type": "object",
+        "description": "colour stops of a style: value (in units) -> colour; categorical styles add each code's label",
+        "required": ["parameter", "style", "kind", "stops"],
+        "properties": {
+            "parameter": {"type": "string"}, "units": {"type": "string", "nullable": True},
+            "style": {"type": "string"}, "title": {"type": "string"},
+            "kind": {"type": "string", "enum": ["continuous", "categorical", "contour", "filled-contour"]},
+            "colormap": {"type": "string"}, "range": {"type": "array", "items": {"type": "number"}},
+            "stops": {"type": "array", "items": {
+                "type": "object", "required": ["value", "color"],
+                "properties": {"value": {"type": "number"}, "color": {"type": "string", "pattern": "^#[0-9a-f]{6}$"},
+                               "label": {"type": "string"}}}},
+        },
+    },
 }
 
 

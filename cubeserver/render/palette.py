@@ -20,7 +20,7 @@ from ..errors import NotFound
 from ..select.scale import is_categorical
 from .styles import get_colormap
 
-SAMPLE_SIDE = 256  # the range sample: about this many cells per side ...
+SAMPLE_SIDE = 1024  # the range sample: at most this many cells per side (all of a smaller grid) ...
 SAMPLE_STEPS = 3  # ... at this many time steps / levels per extra dimension
 MAX_CLASSES = 64  # integer fields with more distinct values are continuous
 DIVERGING = 0.2  # a field changing sign gets RdBu_r when its smaller side is at least this share
@@ -161,7 +161,8 @@ def styles_for(c, parameter: str, subset: dict | None = None) -> list[Style]:
     lo, hi = info["range"]
     codes = info["codes"]
     if codes is not None:
-        base = Style("default", f"{name}: categories", "tab20", min(v for v, _ in codes), max(v for v, _ in codes),
+        palette = "tab10" if len(codes) <= 10 else "tab20" if len(codes) <= 20 else "turbo"
+        base = Style("default", f"{name}: categories", palette, min(v for v, _ in codes), max(v for v, _ in codes),
                      units, "categorical", categories=codes)
     elif lo < 0 < hi and min(-lo, hi) > DIVERGING * max(-lo, hi):
         m = max(abs(lo), abs(hi))
@@ -208,5 +209,5 @@ def category_colours(style: Style) -> np.ndarray:
     n = len(style.categories or ())
     listed = getattr(cmap, "colors", None)
     if listed is not None and len(listed) <= 20 and n <= len(listed):
-        return (np.asarray([cmap(i) for i in range(n)]) * 255 + 0.5).astype(np.uint8)
+        return cmap(np.arange(n), bytes=True)
     return cmap(np.linspace(0, 1, max(n, 1)), bytes=True)

@@ -21,7 +21,7 @@ MAX_SIDE = 4096  # pixels per side of one map
 FORMATS = ("png", "jpeg", "webp")
 MEDIA_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 RESAMPLING = ("nearest", "bilinear")
-_HEX = re.compile(r"^(?:0x|#)?([0-9a-fA-F]{6})$")
+_HEX = re.compile(r"^(?:0x|#)([0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
 
 
 @dataclass(frozen=True)
@@ -91,11 +91,20 @@ def check(req: MapRequest) -> CRS:
 
 
 def background(req: MapRequest) -> tuple[int, int, int]:
-    """bgcolor as (r, g, b); white when unset. 400 `bgcolor` for anything but 0xRRGGBB / #RRGGBB."""
+    """bgcolor as (r, g, b); white when unset. Accepted: 0xRRGGBB, #RRGGBB, 0xAARRGGBB (OGC API Maps; the
+    alpha is ignored) and W3C/CSS colour names (`navy`). 400 `bgcolor` for anything else."""
     if req.bgcolor is None or req.bgcolor == "":
         return (255, 255, 255)
-    m = _HEX.match(str(req.bgcolor).strip())
-    if not m:
-        raise BadRequest(f"bgcolor: {req.bgcolor!r} is not a colour written 0xRRGGBB or #RRGGBB", parameter="bgcolor")
-    h = m.group(1)
-    return (int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16))
+    text = str(req.bgcolor).strip()
+    m = _HEX.match(text)
+    if m:
+        h = m.group(1)[-6:]
+        return (int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16))
+    if text.isalpha():
+        from matplotlib.colors import CSS4_COLORS
+
+        hexa = CSS4_COLORS.get(text.lower())
+        if hexa:
+            return (int(hexa[1:3], 16), int(hexa[3:5], 16), int(hexa[5:7], 16))
+    raise BadRequest(f"bgcolor: {req.bgcolor!r} is not a colour: use 0xRRGGBB, #RRGGBB or a colour name such as white",
+                     parameter="bgcolor")

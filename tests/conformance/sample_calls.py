@@ -72,6 +72,18 @@ CALLS: list[tuple[str, str, dict, dict | None]] = [
     ("GET", "/collections/coads/coverage/domainset", {}, None), ("GET", "/collections/coads/coverage/rangetype", {}, None),
     ("GET", "/collections/coads/coverage/rangetype?f=html", {}, None), ("GET", "/collections/coads/schema", {}, None),
     ("GET", "/collections/nope/coverage/domainset", {}, None), ("GET", "/collections/coads/schema", XML, None),
+    # Maps
+    ("GET", "/collections/coads/map?bbox=-40,0,-20,20&width=64", {}, None),
+    ("GET", "/collections/coads/map?bbox=-40,0,-20,20&width=64&f=jpeg", {}, None),
+    ("GET", "/collections/coads/map?width=64", {"Accept": "image/webp"}, None),
+    ("GET", "/collections/coads/map?width=0", {}, None), ("GET", "/collections/coads/map?f=gif", {}, None),
+    ("GET", "/collections/coads/map", XML, None), ("GET", "/collections/places/map", {}, None),
+    ("GET", "/collections/eraint/styles/contours/map?properties=z&subset=level(500)&width=64", {}, None),
+    ("GET", "/collections/coads/styles/nope/map", {}, None),
+    ("GET", "/collections/coads/styles", {}, None), ("GET", "/collections/coads/styles?f=html", {}, None),
+    ("GET", "/collections/coads/styles/default/legend?properties=SST", {}, None),
+    ("GET", "/collections/coads/styles/default/legend?properties=SST&f=json", {}, None),
+    ("GET", "/collections/coads/styles/default/legend?properties=nope", {}, None),
     # Features
     ("GET", "/collections/places/items?limit=3", {}, None), ("GET", "/collections/places/items?limit=3&f=html", {}, None),
     ("GET", "/collections/places/items?limit=0", {}, None), ("GET", "/collections/places/items?limit=100000", {}, None),
