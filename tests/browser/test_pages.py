@@ -45,7 +45,7 @@ def test_features_pages_draw_their_map_offline(server, watched, path):
     """The Features pages' map: the features and the bundled Natural Earth countries, no OSM tiles."""
     page = watched.page
     page.goto(server + path, wait_until="networkidle")
-    page.wait_for_function("document.querySelectorAll('#map .leaflet-pane path').length > 100", timeout=30_000)
+    page.wait_for_function("() => document.querySelectorAll('#map .leaflet-pane path').length > 100", timeout=30_000)
     features = page.locator("#map .leaflet-overlay-pane path").count()
     assert features >= 1  # the page's own features (circle markers or polygons)
     assert not [u for u in watched.requests if "/map/tiles/" in u or "tile" in u.split("?")[0].split("/")[-1]]

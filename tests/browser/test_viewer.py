@@ -6,7 +6,7 @@ rotated-pole and curvilinear collections work the same (issue 14, items 5-6)."""
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import numpy as np
 import pytest
@@ -21,8 +21,8 @@ TILES = "/map/tiles/WebMercatorQuad/"
 def open_viewer(watched, server: str, cid: str):
     page = watched.page
     page.goto(f"{server}/collections/{cid}/viewer", wait_until="networkidle")
-    page.wait_for_function("document.querySelectorAll('#map .leaflet-tile-loaded').length > 0", timeout=60_000)
-    page.wait_for_function("document.querySelectorAll('#map .leaflet-pane path').length > 100", timeout=30_000)
+    page.wait_for_function("() => document.querySelectorAll('#map .leaflet-tile-loaded').length > 0", timeout=60_000)
+    page.wait_for_function("() => document.querySelectorAll('#map .leaflet-pane path').length > 100", timeout=30_000)
     page.wait_for_load_state("networkidle")
     return page
 
@@ -34,6 +34,13 @@ def data_layer_shows(page) -> float:
     without = pixels(page.locator("#map").screenshot()).astype(int)
     page.evaluate("window.cubeserverViewer.layer.setOpacity(0.85)")
     return float((np.abs(with_data - without).sum(axis=2) > 30).mean())
+
+
+def wait_tiles_with(page, fragment: str) -> None:
+    """Wait until a loaded data tile's URL contains `fragment` (URL-encoded as the page writes it)."""
+    page.wait_for_function("(f) => Array.from(document.querySelectorAll('#map .leaflet-tile-loaded'))"
+                           ".some(i => i.src.includes(f))", arg=fragment, timeout=60_000)
+    page.wait_for_load_state("networkidle")
 
 
 def tile_queries(watched, since: int = 0) -> list[dict]:
@@ -62,8 +69,7 @@ def test_time_slider_changes_the_tiles_requested(server, watched):
     n = len(watched.requests)
     page.locator("#time").focus()
     page.keyboard.press("Home")  # the first time step
-    page.wait_for_function("document.querySelectorAll('#map .leaflet-tile-loaded').length > 0")
-    page.wait_for_load_state("networkidle")
+    wait_tiles_with(page, "datetime=" + quote(times[0], safe=""))
     after = tile_queries(watched, n)
     assert after, "moving the slider requested no tiles"
     assert {q["datetime"][0] for q in after} == {times[0]}
@@ -76,17 +82,22 @@ def test_level_picker_changes_the_subset(server, watched):
     cfg = page.evaluate("JSON.parse(document.getElementById('viewer-config').textContent)")
     name, values = cfg["vertical"]["name"], cfg["vertical"]["values"]
     n = len(watched.requests)
-    page.select_option("#level", "3")
-    page.wait_for_load_state("networkidle")
+    page.select_option("#level", index=3)
+    wait_tiles_with(page, "subset=" + quote(f"{name}({values[3]})", safe="()"))
     subsets = {q["subset"][0] for q in tile_queries(watched, n)}
     assert subsets == {f"{name}({values[3]})"}
     watched.check_clean()
 
 
-def click_centre(page) -> tuple[float, float]:
+def click_centre(page, lonlat: tuple[float, float] | None = None) -> tuple[float, float]:
+    """Click the map at its centre (or at `lonlat`); wait for a chart; the lon/lat the page reports."""
     box = page.locator("#map").bounding_box()
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.wait_for_function("document.querySelector('#charts .uplot canvas') !== null", timeout=60_000)
+    x, y = box["width"] / 2, box["height"] / 2
+    if lonlat is not None:
+        pt = page.evaluate("([lon, lat]) => window.cubeserverViewer.map.latLngToContainerPoint([lat, lon])", list(lonlat))
+        x, y = pt["x"], pt["y"]
+    page.mouse.click(box["x"] + x, box["y"] + y)
+    page.wait_for_function("() => document.querySelector('#charts .uplot canvas') !== null", timeout=60_000)
     text = page.locator("#click-info").inner_text()
     lon, lat = map(float, re.search(r"lon (-?[\d.]+), lat (-?[\d.]+)", text).groups())
     return lon, lat
@@ -116,7 +127,7 @@ def test_click_plots_the_vertical_profile(server, watched):
     page = open_viewer(watched, server, "hybrid-height")
     levels = page.evaluate("JSON.parse(document.getElementById('viewer-config').textContent).vertical.values")
     click_centre(page)
-    page.wait_for_function("document.querySelectorAll('#charts .chart').length >= 1")
+    page.wait_for_function("() => document.querySelectorAll('#charts .chart').length >= 1")
     titles = page.locator("#charts .chart .title").all_inner_texts()
     assert any("vertical profile" in t for t in titles), titles
     profile = chart_series(page)[[i for i, t in enumerate(titles) if "profile" in t][0]]
@@ -124,10 +135,10 @@ def test_click_plots_the_vertical_profile(server, watched):
     watched.check_clean()
 
 
-@pytest.mark.parametrize("cid", ["rotated-pole", "orca2"])
-def test_click_on_rotated_and_curvilinear_grids(server, watched, cid):
+@pytest.mark.parametrize("cid,lonlat", [("rotated-pole", None), ("orca2", (-30.0, 40.0))])
+def test_click_on_rotated_and_curvilinear_grids(server, watched, cid, lonlat):
     page = open_viewer(watched, server, cid)
-    click_centre(page)
+    click_centre(page, lonlat)
     series = chart_series(page)
     assert series and any(v is not None for v in series[0])
     watched.check_clean()

@@ -52,11 +52,11 @@
     return map;
   };
 
-  cs.fitCrs84 = function (map, bbox) {
+  cs.fitCrs84 = function (map, bbox, maxZoom) {
     if (!bbox) { map.setView([20, 0], 2); return; }
     const s = Math.max(bbox[1], -85), n = Math.min(bbox[3], 85);
     let w = bbox[0], e = bbox[2];
     if (e < w) e += 360;  // crosses the antimeridian
-    map.fitBounds([[s, w], [n, e]], {maxZoom: 8});
+    map.fitBounds([[s, w], [n, e]], {maxZoom: maxZoom || 8});
   };
 })();

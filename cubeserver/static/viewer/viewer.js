@@ -67,7 +67,7 @@
 
   // --- map
   const map = cs.baseMap($("map"), cfg.urls.basemap);
-  cs.fitCrs84(map, cfg.bbox);
+  cs.fitCrs84(map, cfg.bbox, 11);
   const b = cfg.bbox;
   const tileOpts = {opacity: 0.85, tileSize: 256, maxZoom: 12, attribution: cfg.attribution || ""};
   if (b && b[2] > b[0]) tileOpts.bounds = L.latLngBounds([[Math.max(b[1], -85.06), b[0]], [Math.min(b[3], 85.06), b[2]]]);
