@@ -80,7 +80,7 @@ GRIDS = [
     Grid("nemo-sst", "tos", -30.2, 40.3, 3, 3, time=True),
     Grid("cmip6-ta", "ta", 0.94, 89.28, 0.5, 4, time=True, z=True, height_units="Pa"),
 ]
-FEATURES = ["places", "lakes", "countries"]
+FEATURES = ["places", "lakes"]
 CURVILINEAR = ("orca2", "nemo-sst")
 # grammar batteries (parsing shared by every collection) run in full on these two (geographic with time,
 # projected); the others get a compact version

@@ -104,7 +104,7 @@
       g.fillStyle = grad; g.fillRect(x0, y, x1 - x0, h);
       g.strokeStyle = "#5b6878"; g.strokeRect(x0, y, x1 - x0, h);
       g.fillStyle = "#1c2430";
-      const fmt = (v) => (Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(2) : Number(v.toPrecision(4)).toString());
+      const fmt = (v) => (Math.abs(v) >= 1e6 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(2) : String(Number(v.toPrecision(4))));
       [[lo, "left", x0], [(lo + hi) / 2, "center", (x0 + x1) / 2], [hi, "right", x1]].forEach(([v, align, x]) => {
         g.textAlign = align; g.fillText(fmt(v), x, y + h + 13);
       });
