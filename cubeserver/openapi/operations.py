@@ -137,6 +137,9 @@ def operations(process_media: list[str]) -> dict[tuple[str, str], Op]:
         {200: {"application/json": {"schema": ref("ZarrDocument")}, fm.ZARR_CHUNK: {"schema": fm.BINARY}}},
         (404, 500), None, notes={200: "a metadata document (JSON) or a compressed chunk (octet-stream)"})
 
+    from .tiles import operations as tile_operations
+
+    ops.update(tile_operations(Op))
     health = {"application/health+json": {"schema": ref("Health")}}
     ops[("get", "/health")] = Op({200: health}, (500,), None)
     ops[("get", "/ready")] = Op({200: health, 503: health}, (500,), None,

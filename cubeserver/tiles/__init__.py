@@ -11,8 +11,8 @@ from ..context import link
 
 TILES = "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/"
 TMS = "http://www.opengis.net/spec/tms/2.0/conf/"
-CONFORMANCE = [TILES + c for c in ("core", "tileset", "tilesets-list", "geodata-tilesets", "dateTime",
-                                   "geodata-selection", "png", "jpeg", "tiff", "netcdf", "oas30")] + \
+CONFORMANCE = [TILES + c for c in ("core", "tileset", "tilesets-list", "geodata-tilesets", "datetime",
+                                   "png", "jpeg", "tiff", "netcdf", "oas30")] + \
               [TMS + c for c in ("tilematrixset", "json-tilematrixset", "tilesetmetadata", "json-tilesetmetadata")]
 REL = "http://www.opengis.net/def/rel/ogc/1.0/"
 

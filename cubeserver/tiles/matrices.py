@@ -32,8 +32,23 @@ def get(tms_id: str) -> morecantile.TileMatrixSet:
 
 @lru_cache(maxsize=None)
 def document(tms_id: str) -> dict:
-    """The OGC TMS 2.0 JSON encoding of the set (what morecantile writes, `id`/`uri`/`crs`/`tileMatrices`)."""
-    return get(tms_id).model_dump(mode="json", exclude_none=True)
+    """The OGC TMS 2.0 JSON encoding of the set (what morecantile writes, `id`/`uri`/`crs`/`tileMatrices`).
+
+    The TMS 1.0 member names are added alongside (`identifier`, `supportedCRS`, `boundingBox` with
+    `lowerCorner`/`upperCorner`, each matrix's `identifier` and `topLeftCorner`): GDAL before 3.7 reads
+    only those, and TMS 2.0 readers ignore members they do not know."""
+    t = get(tms_id)
+    doc = t.model_dump(mode="json", exclude_none=True)
+    crs = str(t.crs.root)
+    b = t.xy_bbox
+    box = {"crs": crs, "lowerLeft": [b.left, b.bottom], "upperRight": [b.right, b.top]}
+    doc.setdefault("boundingBox", box)
+    doc["boundingBox"].update({"type": "BoundingBoxType", "lowerCorner": [b.left, b.bottom],
+                               "upperCorner": [b.right, b.top]})
+    doc.update({"identifier": t.id, "supportedCRS": crs})
+    for m in doc["tileMatrices"]:
+        m.update({"identifier": m["id"], "topLeftCorner": m["pointOfOrigin"]})
+    return doc
 
 
 @lru_cache(maxsize=None)

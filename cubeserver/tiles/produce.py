@@ -68,7 +68,10 @@ def map_tile(c: Collection, tile: Tile, q: TileQuery) -> bytes:
     from ..render import render_map
 
     if not matrices.intersects(tile.crs84_bounds, extent84(c)):
+        from ..render.palette import find_style
+
         check_only(c, tile, q)
+        find_style(c, q.properties[0], q.style, q.subset)  # an unknown style is a 404 everywhere
         width, height = tile.size
         return blank_image(q.format, width, height, q.transparent, q.bgcolor)
     return render_map(c, map_request(tile, q, q.properties[0]))
