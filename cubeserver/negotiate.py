@@ -81,6 +81,11 @@ def choose(request: Request, f: str | None, allowed: list[str], default: str | N
         if mt in ("*/*", "application/*"):
             wildcard = True
             continue
+        if mt.endswith("/*"):  # e.g. image/*: the first allowed format of that type
+            kind = next((k for k in allowed if media_type(k).startswith(mt[:-1])), None)
+            if kind is not None:
+                return kind
+            continue
         key = _MEDIA.get(mt)
         if key in allowed:
             return key

@@ -10,6 +10,7 @@ contour/contourf on the pixel grid. NaN (nodata, outside the grid) is transparen
 from __future__ import annotations
 
 import io
+from functools import lru_cache
 
 import numpy as np
 from PIL import Image
@@ -18,11 +19,21 @@ from .palette import Style, category_colours, colormap
 from .request import MapRequest, background
 
 LUT_SIZE = 256
+PNG_LEVEL = 3  # zlib level: 3 writes a 256 x 256 tile several times faster than 6, ~10 % larger
 
 
 def lut(style: Style) -> np.ndarray:
     """(256, 4) uint8 RGBA of the style's colormap, as matplotlib samples it."""
-    return colormap(style).resampled(LUT_SIZE)(np.arange(LUT_SIZE), bytes=True)
+    return _lut(style.colormap)
+
+
+@lru_cache(maxsize=256)
+def _lut(name: str) -> np.ndarray:
+    from .styles import get_colormap
+
+    table = get_colormap(name).resampled(LUT_SIZE)(np.arange(LUT_SIZE), bytes=True)
+    table.setflags(write=False)
+    return table
 
 
 def ramp_index(values: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
@@ -92,6 +103,48 @@ def _contours(values, finite, style: Style) -> np.ndarray:
     return rgba
 
 
+def indexed(values: np.ndarray, style: Style) -> tuple[np.ndarray, np.ndarray] | None:
+    """The same picture as `colour` as (h, w) uint8 palette indices and an (n, 4) RGBA palette (a PNG of
+    one byte a pixel, several times faster to write); None for contour styles, or when all 256 ramp colours
+    and nodata occur at once (no free index for transparency)."""
+    finite = np.isfinite(values)
+    if style.kind == "continuous":
+        idx = ramp_index(values, style.vmin, style.vmax)
+        palette = lut(style).copy()
+        if not finite.all():
+            free = np.flatnonzero(np.bincount(idx[finite], minlength=LUT_SIZE) == 0)
+            if free.size == 0:
+                return None
+            idx[~finite] = free[0]
+            palette[free[0]] = 0
+        return idx.astype(np.uint8), palette
+    if style.kind == "categorical":
+        codes = np.asarray([v for v, _ in style.categories or ()], dtype="float64")
+        if codes.size == 0 or codes.size > 255:
+            return None
+        k = np.clip(np.searchsorted(codes, np.where(finite, values, codes[0])), 0, codes.size - 1)
+        hit = finite & np.isclose(codes[k], values, rtol=1e-6, atol=1e-9)
+        idx = np.where(hit, k, codes.size).astype(np.uint8)
+        palette = np.zeros((codes.size + 1, 4), dtype=np.uint8)
+        palette[:codes.size] = category_colours(style)
+        return idx, palette
+    return None
+
+
+def image(values: np.ndarray, style: Style, req: MapRequest) -> bytes:
+    """(h, w) values -> the encoded map of `req` in `style` (palette PNG when it can, else RGBA)."""
+    if req.format == "png" and req.transparent:
+        pal = indexed(values, style)
+        if pal is not None:
+            idx, palette = pal
+            img = Image.fromarray(idx, "P")
+            img.putpalette(palette.tobytes(), rawmode="RGBA")
+            buf = io.BytesIO()
+            img.save(buf, format="PNG", compress_level=PNG_LEVEL)
+            return buf.getvalue()
+    return encode(colour(values, style), req)
+
+
 def encode(rgba: np.ndarray, req: MapRequest) -> bytes:
     """RGBA -> PNG / JPEG / WebP bytes. Nodata stays transparent unless `transparent` is False or JPEG."""
     fmt = req.format
@@ -106,7 +159,7 @@ def encode(rgba: np.ndarray, req: MapRequest) -> bytes:
         img = Image.fromarray(np.ascontiguousarray(rgba), "RGBA")
     buf = io.BytesIO()
     if fmt == "png":
-        img.save(buf, format="PNG", compress_level=3)
+        img.save(buf, format="PNG", compress_level=PNG_LEVEL)
     elif fmt == "jpeg":
         img.save(buf, format="JPEG", quality=90)
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import NotFound
-from . import draw, slice as slicing, warp
+from . import cache, draw, slice as slicing, warp
 from .palette import find_style
 from .request import MapRequest, check
 
@@ -23,8 +23,12 @@ def map_values(collection, req: MapRequest) -> np.ndarray:
     """
     _gridded(collection)
     dst = check(req)
-    field = slicing.field_2d(collection, req)
-    lk = warp.lookup(collection.axes, dst, req.bbox, req.width, req.height, req.resampling == "bilinear")
+    ax = collection.axes
+    index = slicing.indices(collection, req.parameter, req.datetime, req.subset)
+    lk = warp.lookup(ax, dst, req.bbox, req.width, req.height, req.resampling == "bilinear")
+    field = cache.field(collection, req.parameter, index)
+    if field is None:  # a large field: read only the window the pixels hit
+        field = collection.ds[req.parameter].isel(index).transpose(ax.y, ax.x)
     return warp.sample(field, lk, req.height, req.width)
 
 
@@ -34,4 +38,4 @@ def render_map(collection, req: MapRequest) -> bytes:
     check(req)
     style = find_style(collection, req.parameter, req.style, req.subset)
     values = map_values(collection, req)
-    return draw.encode(draw.colour(values, style), req)
+    return draw.image(values, style, req)

@@ -26,6 +26,7 @@ MAX_CLASSES = 64  # integer fields with more distinct values are continuous
 DIVERGING = 0.2  # a field changing sign gets RdBu_r when its smaller side is at least this share
 DEFAULT_LEVELS = 10
 _CACHE_KEY = "render.ranges"
+_STYLES_KEY = "render.styles"
 _lock = threading.Lock()
 
 
@@ -153,6 +154,14 @@ def styles_for(c, parameter: str, subset: dict | None = None) -> list[Style]:
     from .slice import indices
 
     fixed = indices(c, parameter, subset=subset, time=False)
+    memo = c.extra.setdefault(_STYLES_KEY, {})
+    key = (parameter, tuple(sorted(fixed.items())))
+    if key not in memo:
+        memo[key] = _styles(c, parameter, fixed)
+    return list(memo[key])
+
+
+def _styles(c, parameter: str, fixed: dict) -> list[Style]:
     var = c.ds[parameter]
     info = data_summary(c, parameter, fixed)
     cfg = (c.config.styles or {}).get(parameter)

@@ -33,6 +33,8 @@ from ..select.core import query_transformer
 
 SLICE_FACTOR = 4  # read a contiguous window unless it is this much larger than the hit rows x columns
 SLICE_MIN = 1 << 18  # ... or smaller than this many cells anyway
+APPROX_STEP = 8  # non-separable transforms: exact every 8th pixel, linear in between ...
+APPROX_ERROR = 0.05  # ... when that is within this share of a source cell (GDAL's default: 0.125 pixel)
 
 
 @dataclass
@@ -97,6 +99,55 @@ def _separable(tr: Transformer, xs: np.ndarray, ys: np.ndarray):
     return (np.asarray(row), np.asarray(col)) if ok else None
 
 
+def _lattice(n: int) -> np.ndarray:
+    return np.unique(np.r_[np.arange(0, n, APPROX_STEP), n - 1])
+
+
+def _weights(n: int, knots: np.ndarray):
+    """For positions 0..n-1: the knot interval each falls in and the weight of its upper knot."""
+    i = np.arange(n)
+    k = np.clip(np.searchsorted(knots, i, side="right") - 1, 0, max(len(knots) - 2, 0))
+    span = np.maximum(knots[np.minimum(k + 1, len(knots) - 1)] - knots[k], 1)
+    return k, (i - knots[k]) / span
+
+
+def _spread(values: np.ndarray, rows: np.ndarray, cols: np.ndarray, h: int, w: int) -> np.ndarray:
+    """Bilinear interpolation of lattice values (len(rows), len(cols)) to every pixel (h, w)."""
+    kr, tr_ = _weights(h, rows)
+    kc, tc = _weights(w, cols)
+    kr1, kc1 = np.minimum(kr + 1, len(rows) - 1), np.minimum(kc + 1, len(cols) - 1)
+    top = values[kr][:, kc] * (1 - tc) + values[kr][:, kc1] * tc
+    bottom = values[kr1][:, kc] * (1 - tc) + values[kr1][:, kc1] * tc
+    return top * (1 - tr_[:, None]) + bottom * tr_[:, None]
+
+
+def _cell_size(axes) -> float:
+    """The smallest cell spacing of the grid's 1-D axes (native units)."""
+    sizes = [np.min(np.abs(np.diff(v))) for v in (axes.x_values, axes.y_values) if len(v) > 1]
+    return float(min(sizes)) if sizes else 1.0
+
+
+def _transform_grid(tr: Transformer, xs: np.ndarray, ys: np.ndarray, cell: float):
+    """Native (x, y) of every pixel centre, (h, w) each. As GDAL's approximate transformer: exact on a
+    lattice of every APPROX_STEP-th pixel, linear in between, when the error at the lattice's mid-points
+    stays below APPROX_ERROR of a source cell (else, e.g. across a projection's cut, every pixel exactly)."""
+    h, w = len(ys), len(xs)
+    if h * w > 4096:
+        rows, cols = _lattice(h), _lattice(w)
+        lx, ly = tr.transform(*np.meshgrid(xs[cols], ys[rows]), errcheck=False)
+        lx, ly = np.asarray(lx), np.asarray(ly)
+        if np.isfinite(lx).all() and np.isfinite(ly).all() and len(rows) > 1 and len(cols) > 1:
+            mr, mc = (rows[:-1] + rows[1:]) // 2, (cols[:-1] + cols[1:]) // 2
+            fx, fy = _spread(lx, rows, cols, h, w), _spread(ly, rows, cols, h, w)
+            ex, ey = tr.transform(*np.meshgrid(xs[mc], ys[mr]), errcheck=False)
+            err = max(np.nanmax(np.abs(fx[np.ix_(mr, mc)] - ex)), np.nanmax(np.abs(fy[np.ix_(mr, mc)] - ey)))
+            if np.isfinite(err) and err <= APPROX_ERROR * cell:
+                return fx, fy
+    X, Y = np.meshgrid(xs, ys)
+    nx, ny = tr.transform(X, Y, errcheck=False)
+    return np.asarray(nx), np.asarray(ny)
+
+
 def lookup(axes, dst: CRS, bbox, width: int, height: int, bilinear: bool) -> Lookup:
     """Where each output pixel of `bbox` (in `dst`) takes its value on the grid of `axes`."""
     xs, ys = pixel_centres(bbox, width, height)
@@ -111,27 +162,83 @@ def lookup(axes, dst: CRS, bbox, width: int, height: int, bilinear: bool) -> Loo
         col = lambda a: None if a is None else a[:, None]  # noqa: E731
         row = lambda a: None if a is None else a[None, :]  # noqa: E731
         return Lookup(col(iy), row(ix), vy[:, None] & vx[None, :], col(iy1), row(ix1), col(wy), row(wx))
-    X, Y = np.meshgrid(xs, ys)
-    nx, ny = tr.transform(X, Y, errcheck=False)
+    nx, ny = _transform_grid(tr, xs, ys, _cell_size(axes))
     ix, vx, ix1, wx = _axis(np.asarray(nx), axes.x_values, axes.angular_x, bilinear)
     iy, vy, iy1, wy = _axis(np.asarray(ny), axes.y_values, False, bilinear)
     return Lookup(iy, ix, vx & vy, iy1, ix1, wy, wx)
 
 
 def _curvilinear(axes, dst: CRS, xs, ys) -> Lookup:
+    """Nearest cell on the sphere of every pixel centre. The KD-tree is asked for a lattice of every
+    APPROX_STEP-th pixel; a block of pixels whose four lattice corners share their nearest cell lies
+    inside that cell's (convex) Voronoi region and takes it; only the other pixels are asked one by one.
+    A pixel farther from its cell's centre than the cell's own spacing is outside the grid (nodata)."""
+    from ..grids.curvilinear import chord_to_m, unit_vectors
+
     g = axes.curvilinear
-    X, Y = np.meshgrid(xs, ys)
+    h, w = len(ys), len(xs)
     if not (is_lonlat(dst) and dst.equals(CRS84, ignore_axis_order=True)):
-        X, Y = Transformer.from_crs(dst, CRS84, always_xy=True).transform(X, Y, errcheck=False)
-        X, Y = np.asarray(X), np.asarray(Y)
+        tr = Transformer.from_crs(dst, CRS84, always_xy=True)
+        X, Y = _transform_grid(tr, xs, ys, g.spacing_deg)
+    else:
+        X, Y = np.meshgrid(xs, ys)
     finite = np.isfinite(X) & np.isfinite(Y) & (np.abs(Y) <= 90.0)
-    iy = np.zeros(X.shape, dtype=int)
-    ix = np.zeros(X.shape, dtype=int)
+    flat = np.full((h, w), -1, dtype=np.int64)
+    if h * w > 4096 and finite.all():
+        rows, cols = _lattice(h), _lattice(w)
+        qy, qx, _ = g.nearest(X[np.ix_(rows, cols)], Y[np.ix_(rows, cols)])
+        corner = np.ravel_multi_index((qy, qx), g.shape).reshape(len(rows), len(cols))
+        kr, _ = _weights(h, rows)
+        kc, _ = _weights(w, cols)
+        kr1, kc1 = np.minimum(kr + 1, len(rows) - 1), np.minimum(kc + 1, len(cols) - 1)
+        cs = [corner[kr][:, kc], corner[kr][:, kc1], corner[kr1][:, kc], corner[kr1][:, kc1]]
+        a = cs[0]
+        same = (a == cs[1]) & (a == cs[2]) & (a == cs[3])
+        flat[same] = a[same]
+        _near_corners(g, X, Y, cs, flat)
+    todo = finite & (flat < 0)
+    if todo.any():
+        qy, qx, _ = g.nearest(X[todo], Y[todo])
+        flat[todo] = np.ravel_multi_index((qy, qx), g.shape)
+    iy, ix = np.unravel_index(np.where(flat < 0, 0, flat), g.shape)
     if finite.any():
-        qy, qx, d = g.nearest(X[finite], Y[finite])
-        iy[finite], ix[finite] = qy, qx
-        finite[finite] = ~g.outside(qy, qx, d)
+        u = unit_vectors(X[finite], Y[finite])
+        cy, cx = iy[finite], ix[finite]
+        d = chord_to_m(np.linalg.norm(u - unit_vectors(g.lon[cy, cx], g.lat[cy, cx]), axis=1))
+        finite[finite] = ~g.outside(cy, cx, d)
     return Lookup(iy, ix, finite)
+
+
+def _near_corners(g, X, Y, corners, flat) -> None:
+    """Pixels of blocks whose four corner cells lie within one index step of each other: the nearest of the
+    4 x 4 cells around them (chord distance), in place in `flat`. Other blocks (cells smaller than the
+    block, a seam or a fold between the corners) are left for the KD-tree."""
+    from ..grids.curvilinear import unit_vectors
+
+    ny, nx = g.shape
+    cy = [c // nx for c in corners]
+    cx = [c % nx for c in corners]
+    y0, y1 = np.minimum.reduce(cy), np.maximum.reduce(cy)
+    x0, x1 = np.minimum.reduce(cx), np.maximum.reduce(cx)
+    local = (flat < 0) & (y1 - y0 <= 1) & (x1 - x0 <= 1)
+    if not local.any():
+        return
+    units = g._cached("render.units", lambda: np.where(
+        g.valid.ravel()[:, None], unit_vectors(g.lon, g.lat), np.nan).T.copy())  # (3, ny * nx)
+    u = unit_vectors(X[local], Y[local]).T  # (3, n)
+    by, bx = y0[local] - 1, x0[local] - 1
+    best = np.full(u.shape[1], np.inf)
+    pick = np.full(u.shape[1], -1, dtype=np.int64)
+    for dy in range(4):
+        yy = np.clip(by + dy, 0, ny - 1) * nx
+        for dx in range(4):
+            cell = yy + np.clip(bx + dx, 0, nx - 1)
+            c = units[:, cell]
+            d = (u[0] - c[0]) ** 2 + (u[1] - c[1]) ** 2 + (u[2] - c[2]) ** 2
+            better = d < best  # NaN (a cell without position) never wins
+            best[better] = d[better]
+            pick[better] = cell[better]
+    flat[local] = pick
 
 
 def _nodata_as_nan(window: xr.DataArray, values: np.ndarray) -> np.ndarray:
@@ -162,15 +269,21 @@ def read_window(field: xr.DataArray, iy: np.ndarray, ix: np.ndarray):
     return _nodata_as_nan(window, values), ly, lx
 
 
-def sample(field: xr.DataArray, lk: Lookup, height: int, width: int) -> np.ndarray:
-    """(height, width) float64 values of a lazy (y, x) field at the lookup's cells; NaN outside or nodata."""
+def sample(field, lk: Lookup, height: int, width: int) -> np.ndarray:
+    """(height, width) float64 values of a (y, x) field at the lookup's cells; NaN outside or nodata.
+
+    `field`: a lazy DataArray (only the window the pixels hit is read) or a decoded 2-D numpy array."""
     out = np.full((height, width), np.nan)
     valid = np.broadcast_to(lk.valid, (height, width))
     if not valid.any():
         return out
+    if isinstance(field, np.ndarray):
+        read_window_ = lambda f, a, b: (f, a, b)  # noqa: E731 - already in memory
+    else:
+        read_window_ = read_window
     iy, ix = np.broadcast_to(lk.iy, (height, width)), np.broadcast_to(lk.ix, (height, width))
     if lk.iy1 is None:
-        data, ly, lx = read_window(field, iy[valid], ix[valid])
+        data, ly, lx = read_window_(field, iy[valid], ix[valid])
         out[valid] = data[ly, lx]
         return out
     iy1, ix1 = np.broadcast_to(lk.iy1, (height, width))[valid], np.broadcast_to(lk.ix1, (height, width))[valid]
@@ -179,7 +292,7 @@ def sample(field: xr.DataArray, lk: Lookup, height: int, width: int) -> np.ndarr
     # corners: (i0 or i1) x (j0 or j1); weights (1-wy|wy) x (1-wx|wx); `near` is the nearest cell
     ys = np.concatenate([i0, i0, iy1, iy1])
     xs = np.concatenate([j0, ix1, j0, ix1])
-    data, ly, lx = read_window(field, ys, xs)
+    data, ly, lx = read_window_(field, ys, xs)
     n = i0.size
     vals = data[ly, lx].reshape(4, n)
     w = np.stack([(1 - wy) * (1 - wx), (1 - wy) * wx, wy * (1 - wx), wy * wx])

@@ -164,3 +164,12 @@ def test_scaling_keeps_the_aspect(client):
     r = client.get("/collections/coads/map?properties=SST")
     assert rgba(r.content).shape[:2] == (512, 1024)
     assert r.headers["content-bbox"] == "-180,-90,180,90"
+
+
+def test_accept_negotiates_the_image_format(client):
+    for accept, media in (("image/jpeg", "image/jpeg"), ("image/webp,*/*;q=0.8", "image/webp"), ("image/*", "image/png"),
+                          ("*/*", "image/png")):
+        r = client.get("/collections/coads/map?properties=SST&width=40", headers={"Accept": accept})
+        assert r.status_code == 200 and r.headers["content-type"] == media, accept
+    r = client.get("/collections/coads/map?properties=SST&width=40", headers={"Accept": "text/csv"})
+    assert r.status_code == 406

@@ -1,0 +1,71 @@
+"""A bounded in-memory cache of decoded 2-D fields, so the tiles of one layer do not each re-read the file.
+
+A map of one time step / level reads the cells its pixels hit (warp.read_window). When that 2-D
+field is small (at most `MAX_CELLS` cells, e.g. a 0.15-degree global grid or the 2.5 km HRDPS
+domain), the whole field is decoded once instead and kept here, least recently used first out,
+up to `MAX_BYTES` in all: every later tile of that layer is then a numpy lookup. Larger fields are
+never cached nor read whole. Entries hold the Dataset they came from, so a reopened collection
+(another Dataset object) never sees a stale field.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+import dask
+import numpy as np
+
+MAX_CELLS = 1 << 22  # 4,194,304 cells per field
+MAX_BYTES = 256 << 20  # all fields together
+
+_lock = threading.Lock()
+_fields: OrderedDict = OrderedDict()
+_bytes = 0
+
+
+def _storage_dtype(dtype: np.dtype) -> np.dtype:
+    """float32 holds float32 and 8/16-bit integers exactly; anything else stays float64."""
+    return np.dtype("float32") if dtype.kind == "f" and dtype.itemsize <= 4 or (dtype.kind in "iub" and dtype.itemsize <= 2) \
+        else np.dtype("float64")
+
+
+def field(c, name: str, index: dict[str, int]) -> np.ndarray | None:
+    """The (y, x) field of variable `name` at `index` (dimension -> position) as floats with NaN for nodata,
+    from the cache or read whole now; None when the field is larger than MAX_CELLS (read windows instead)."""
+    global _bytes
+    from .warp import _nodata_as_nan
+
+    var = c.ds[name]
+    ax = c.axes
+    ny, nx = var.sizes[ax.y], var.sizes[ax.x]
+    if ny * nx > MAX_CELLS:
+        return None
+    key = (c.id, name, tuple(sorted(index.items())))
+    with _lock:
+        hit = _fields.get(key)
+        if hit is not None and hit[0] is c.ds:
+            _fields.move_to_end(key)
+            return hit[1]
+    part = var.isel(index).transpose(ax.y, ax.x)
+    with dask.config.set(scheduler="threads"):
+        values = np.asarray(part.values)
+    data = _nodata_as_nan(part, values).astype(_storage_dtype(values.dtype), copy=False)
+    data.setflags(write=False)
+    with _lock:
+        old = _fields.pop(key, None)
+        if old is not None:
+            _bytes -= old[1].nbytes
+        _fields[key] = (c.ds, data)
+        _bytes += data.nbytes
+        while _bytes > MAX_BYTES and len(_fields) > 1:
+            _, (_, dropped) = _fields.popitem(last=False)
+            _bytes -= dropped.nbytes
+    return data
+
+
+def clear() -> None:
+    global _bytes
+    with _lock:
+        _fields.clear()
+        _bytes = 0
