@@ -19,8 +19,8 @@ from .registry import Registry
 
 # Each standard lives in its own subpackage exposing `install(app, ctx)`; a missing one is skipped.
 STANDARDS = ["cubeserver.common.install", "cubeserver.edr", "cubeserver.coverages", "cubeserver.maps", "cubeserver.features",
-             "cubeserver.processes", "cubeserver.zarr", "cubeserver.tiles", "cubeserver.wms", "cubeserver.auth",
-             "cubeserver.http", "cubeserver.ops"]
+             "cubeserver.processes", "cubeserver.zarr", "cubeserver.tiles", "cubeserver.wms", "cubeserver.viewer",
+             "cubeserver.auth", "cubeserver.http", "cubeserver.ops"]
 
 
 def create_app(config: ServerConfig, registry: Registry | None = None) -> FastAPI:
@@ -31,7 +31,7 @@ def create_app(config: ServerConfig, registry: Registry | None = None) -> FastAP
         description=config.description,
         version=__version__,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # cubeserver.viewer serves /docs with its vendored Swagger UI (FastAPI's page uses a CDN)
         redoc_url=None,
     )
     app.state.ctx = ctx

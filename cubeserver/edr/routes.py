@@ -30,7 +30,8 @@ DATETIME = Query(None, description="instant, interval a/b (open ends ..), or lis
 Z = Query(None, description="level, list 200,500, range 100/500, or R{n}/{min}/{step}")
 PARAMS = Query(None, alias="parameter-name", description="comma-separated variable names (default: all)")
 CRS = Query(None, description="CRS of coords/bbox and of the answer's coordinates: CRS84 (default), EPSG:4326 or the native CRS")
-F = Query(None, description="CoverageJSON (default), NetCDF, GeoJSON or CSV (the last two for point answers)")
+F = Query(None, description="CoverageJSON (default), NetCDF, GeoJSON or CSV (the last two for point answers); "
+          "html: a page drawing the answer (chart or map)")
 RES_X = Query(None, alias="resolution-x", description="number of positions across the x extent (0 = native)")
 RES_Y = Query(None, alias="resolution-y", description="number of positions across the y extent (0 = native)")
 RES_Z = Query(None, alias="resolution-z", description="number of levels spread evenly from the lowest to the highest "
@@ -104,11 +105,21 @@ def build_router(ctx: AppContext) -> APIRouter:
     def instance(collectionId: str, instanceId: str) -> Collection:
         return _view(ctx, collectionId, instanceId)
 
+    def allowed(qtype: str) -> list[str]:
+        """The query's formats, plus `html` when the viewer is installed (it draws the answer)."""
+        return FORMATS[qtype] + (["html"] if "edr_html" in ctx.services else [])
+
     async def run(request: Request, c: Collection, qtype: str) -> object:
         params = single_params(request)
         check_params(params, c, qtype)
-        fmt = _format(request, params, FORMATS[qtype])
+        fmt = _format(request, params, allowed(qtype))
         limit = ctx.config.limits.max_cells
+        if fmt == "html":  # parse and select (lazily) so a bad query is its 400, then the page fetches the data
+            try:
+                await run_blocking(lambda: QUERIES[qtype](c, params))
+            except NoData:
+                return Response(status_code=204)
+            return ctx.services["edr_html"](request, c, qtype, params)
         try:
             return await run_blocking(lambda: render(c, QUERIES[qtype](c, params), fmt, qtype, limit,
                                                      endpoint=str(request.url)))
@@ -194,8 +205,14 @@ def build_router(ctx: AppContext) -> APIRouter:
         params = single_params(request)
         kind, _ = locations.resolve(ctx.registry, c, loc_id)
         check_params(params, c, kind, location=True)
-        fmt = _format(request, params, FORMATS["locations" if kind != "area" else "area"])
+        fmt = _format(request, params, allowed("locations") if kind != "area" else FORMATS["area"])
         limit = ctx.config.limits.max_cells
+        if fmt == "html":
+            try:
+                await run_blocking(lambda: locations.answer(ctx.registry, c, loc_id, params))
+            except NoData:
+                return Response(status_code=204)
+            return ctx.services["edr_html"](request, c, "locations", params)
         try:
             return await run_blocking(lambda: render(c, locations.answer(ctx.registry, c, loc_id, params)[1], fmt,
                                                      f"location-{loc_id}", limit, endpoint=str(request.url)))

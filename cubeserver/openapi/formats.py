@@ -58,7 +58,8 @@ def f_values(keys: list[str], json_means: str | None = None) -> list[str]:
 
 
 def edr_keys(qtype: str) -> list[str]:
-    return list(EDR_FORMATS[qtype])
+    """The query's formats, then `html` (cubeserver.viewer's page drawing the answer)."""
+    return list(EDR_FORMATS[qtype]) + ["html"]
 
 
 def location_keys() -> list[str]:

@@ -2,8 +2,10 @@
 
 `nosniff` stops browsers from running a data answer as script; frame options and the CSP's
 `frame-ancestors` stop click-jacking of the HTML pages; `Referrer-Policy` keeps query strings
-(which may hold tokens) out of other sites' logs. The CSP allows only this server plus the
-external hosts the HTML templates still load from (`EXTERNAL`, until the viewer is bundled);
+(which may hold tokens) out of other sites' logs. The CSP allows only this server: every script,
+stylesheet, font and image of the pages (Leaflet, Swagger UI, uPlot, the Natural Earth base layer)
+is served by the server itself (cubeserver.viewer), and no page has an inline script or style.
+`data:`/`blob:` images are the libraries' own icons and canvases, not network requests.
 `http.content_security_policy` in the config replaces it.
 """
 
@@ -13,18 +15,17 @@ from starlette.datastructures import MutableHeaders
 
 from ..errors import BadRequest, _response
 
-EXTERNAL = ["https://unpkg.com", "https://cdn.jsdelivr.net"]  # Leaflet (Features pages), Swagger UI (/docs)
-TILES = ["https://tile.openstreetmap.org", "https://fastapi.tiangolo.com"]  # basemap, /docs favicon
-
 
 def default_csp() -> str:
-    ext = " ".join(EXTERNAL)
     return "; ".join([
         "default-src 'self'",
-        f"script-src 'self' 'unsafe-inline' {ext}",
-        f"style-src 'self' 'unsafe-inline' {ext}",
-        f"img-src 'self' data: blob: {' '.join(TILES + EXTERNAL)}",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "font-src 'self'",
         "connect-src 'self'",
+        "worker-src 'self' blob:",
+        "object-src 'none'",
         "frame-ancestors 'self'",
         "base-uri 'self'",
         "form-action 'self'",

@@ -170,6 +170,7 @@ def build_router(ctx: AppContext, jobs: JobManager) -> APIRouter:
         job = jobs.get(jobId)
         doc = status_doc(job, ctx.base_url(request))
         if fmt == "html":
+            doc["inputs"] = job.inputs
             if job.status == "successful":
                 doc["results"] = job.results
             if job.status == "failed":

@@ -65,6 +65,10 @@ def time_indices(axes: AxisModel, sel: TimeSelection, param: str = "datetime") -
     half = _half_step(vals)
     for ct in sel.instants:
         t, _ = _bound(ct, cal, shown_cal, "instant", param)
+        same_second = np.flatnonzero(vals // 1_000_000 == t // 1_000_000)
+        if same_second.size:  # a step as the server publishes it (whole seconds; stored 17:10:00.000018)
+            out.append(int(same_second[np.argmin(np.abs(vals[same_second] - t))]))
+            continue
         if t < vals.min() - half or t > vals.max() + half:
             raise BadRequest(f"{param}: {ct} is outside the temporal extent {_extent(axes)}", parameter=param)
         out.append(int(np.argmin(np.abs(vals - t))))
@@ -100,7 +104,12 @@ def same_instant(values: np.ndarray, text: str) -> int | None:
         us, _ = bound(parse_time(text, "instanceId"), cal, "instant", "instanceId")
     except APIError:
         return None
-    hits = np.flatnonzero(axis_micros(values, cal) == us)
+    micros = axis_micros(values, cal)
+    hits = np.flatnonzero(micros == us)
+    if not hits.size and "." not in text:
+        # the server publishes its time steps to the second (extent values, iso_times): a step stored
+        # with a fraction of a second (float encodings: 01:20:05.999999996) is named by its whole second
+        hits = np.flatnonzero(micros // 1_000_000 == us // 1_000_000)
     return int(hits[0]) if hits.size else None
 
 

@@ -101,7 +101,8 @@ def test_media_types_are_those_of_the_negotiation_tables(doc):
     lists those formats (EDR 1.1 /req/core/... output formats; the same tables choose the answer)."""
     for qtype in ("position", "area", "cube", "radius", "trajectory", "corridor"):
         op = doc["paths"][f"/collections/{{collectionId}}/{qtype}"]["get"]
-        assert set(op["responses"]["200"]["content"]) == {FORMATS[k].media_type for k in EDR_FORMATS[qtype]}
+        # plus the HTML page drawing the answer (cubeserver.viewer, issue 14)
+        assert set(op["responses"]["200"]["content"]) == {FORMATS[k].media_type for k in [*EDR_FORMATS[qtype], "html"]}
         f_enum = next(p for p in op["parameters"] if p["name"] == "f")["schema"]["enum"]
         assert set(EDR_FORMATS[qtype]) <= set(f_enum)
     cov = doc["paths"]["/collections/{collectionId}/coverage"]["get"]

@@ -14,7 +14,7 @@ def test_owslib_reads_collections_and_items(live_server, places_truth, lakes_tru
     from owslib.ogcapi.features import Features
 
     api = Features(live_server)
-    assert set(api.feature_collections()) == {"places", "lakes"}
+    assert set(api.feature_collections()) == {"places", "lakes", "countries"}
     assert api.collection("places")["itemType"] == "feature"
     page = api.collection_items("places", limit=7, offset=20)
     assert page["numberMatched"] == len(places_truth)
