@@ -233,4 +233,7 @@ def render(c, req, fmt: str, max_cells: int, name: str, cog: bool = False):
     sel = build(c, dataclasses.replace(req, properties=[field]), max_cells, image=True)
     ds = compute(sel.ds)
     out, axes = regrid(ds, sel.axes, selection_mask(ds, sel.axes, req), png.MAX_SIDE ** 2)
-    return Response(png.render_png(out[field], axes), media_type=png.MEDIA_TYPE, headers=disposition)
+    from ..render import find_style
+
+    return Response(png.render_png(out[field], axes, find_style(c, field, None)), media_type=png.MEDIA_TYPE,
+                    headers=disposition)

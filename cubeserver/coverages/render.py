@@ -19,6 +19,7 @@ from ..encode import covjson, geotiff, netcdf, png
 from ..encode.covjson_stream import stream_grid, streamable
 from ..negotiate import FORMATS, media_type
 from ..registry import Collection
+from ..render import find_style
 from ..select.core import compute
 from .headers import content_headers
 from .request import CoverageRequest, build, select
@@ -60,7 +61,8 @@ def _png(c: Collection, req: CoverageRequest, max_cells: int, name: str):
         if share >= 0.5:
             break
     _, var, axes = best
-    return Response(png.render_png(var, axes), media_type=png.MEDIA_TYPE,
+    style = find_style(c, str(var.name), None)
+    return Response(png.render_png(var, axes, style), media_type=png.MEDIA_TYPE,
                     headers={"Content-Disposition": f'inline; filename="{name}"', **content_headers(var.to_dataset(), axes)})
 
 

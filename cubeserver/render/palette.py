@@ -173,6 +173,8 @@ def _styles(c, parameter: str, fixed: dict) -> list[Style]:
         palette = "tab10" if len(codes) <= 10 else "tab20" if len(codes) <= 20 else "turbo"
         base = Style("default", f"{name}: categories", palette, min(v for v, _ in codes), max(v for v, _ in codes),
                      units, "categorical", categories=codes)
+    elif var.dtype == np.uint8:  # 8-bit imagery (a band of a scene): grey, as image viewers show it
+        base = Style("default", f"{name}: gray", "gray", lo, hi, units, "continuous")
     elif lo < 0 < hi and min(-lo, hi) > DIVERGING * max(-lo, hi):
         m = max(abs(lo), abs(hi))
         base = Style("default", f"{name}: RdBu_r, centred on 0", "RdBu_r", -m, m, units, "continuous")

@@ -174,6 +174,27 @@ def test_png_quicklook(client):
     assert (img[..., 3] == 0).any() and (img[..., 3] == 1).any()  # land transparent, sea opaque
 
 
+def test_png_quicklook_colours_are_the_map_style(client):
+    """One renderer: the quicklook colours each cell as the default map style (and its JSON legend) says."""
+    from matplotlib import colormaps
+
+    from ..conftest import open_source
+
+    img = imread(io.BytesIO(get(client, "coads", f="png", properties="SST", subset='TIME("2000-01-16T06:00:00Z")',
+                                **{"scale-size": "COADSX(180),COADSY(90)"}).content))
+    legend = client.get("/collections/coads/styles/default/legend", params={"properties": "SST", "f": "json"}).json()
+    lo, hi = legend["range"]
+    sst = open_source("coads_sst.nc").SST.isel(TIME=0).values[::-1].astype("float64")  # north up
+    assert img.shape[:2] == sst.shape
+    sea = np.isfinite(sst)
+    assert (img[..., 3][~sea] == 0).all() and (img[..., 3][sea] == 1).all()
+    import cmocean  # noqa: F401  (registers its cmo.* colormaps with matplotlib)
+
+    want = colormaps[legend["colormap"]](np.clip(np.floor((sst[sea] - lo) / (hi - lo) * 256), 0, 255).astype(int))
+    want = want[:, :3]
+    assert np.abs(img[..., :3][sea] - want).max() <= 1 / 255 + 1e-6
+
+
 def test_png_respects_scaling_and_field(client):
     img = imread(io.BytesIO(get(client, "landsat-rgb", f="png", properties="band_2", **{"scale-size": "x(100),y(50)"}).content))
     assert img.shape == (50, 100, 4)
