@@ -19,11 +19,7 @@ $(VENV)/.test: $(VENV)/.base
 	touch $@
 
 install: $(VENV)/.base
-install-# runs examples/subsetting.ipynb headless against a running server (CUBESERVER_URL, default http://$(HOST):$(PORT))
-notebook: $(VENV)/.base
-	CUBESERVER_URL=$${CUBESERVER_URL:-http://$(HOST):$(PORT)} $(PY) -m cubeserver.notebook examples/subsetting.ipynb
-
-test: $(VENV)/.test
+install-test: $(VENV)/.test
 
 serve: $(VENV)/.base
 	$(VENV)/bin/cubeserver serve --host $(HOST) --port $(PORT)
