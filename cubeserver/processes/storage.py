@@ -151,10 +151,7 @@ class ResultStorage:
         self.fs.invalidate_cache(prefix)
 
     def check(self) -> None:
-        """Raise when the store cannot be reached (listing the prefix; an absent prefix is fine)."""
+        """Raise when the object store or its bucket cannot be reached (asks for the bucket's info)."""
         if self.remote:
-            try:
-                self.fs.ls(self.url, detail=False, refresh=True)
-            except FileNotFoundError:
-                pass
-
+            bucket = self.url.split("://", 1)[1].split("/", 1)[0]
+            self.fs.info(f"{self.protocol}://{bucket}", refresh=True)

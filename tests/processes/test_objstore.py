@@ -153,6 +153,18 @@ def test_retention_deletes_the_objects(s3, tmp_path):
         assert c.get(f"/collections/job-{jid}").status_code == 404
 
 
+def test_ready_checks_the_bucket(s3, tmp_path):
+    endpoint, _ = s3
+    with client_for(COADS, tmp_path / "ok", jobs=jobs_cfg(endpoint, tmp_path, "run4")) as c:
+        r = c.get("/ready")
+        assert r.status_code == 200 and r.json()["checks"]["jobs:results"]["status"] == "pass"
+    missing = {**jobs_cfg(endpoint, tmp_path, "x"), "results": "s3://no-such-bucket/x"}
+    with client_for(COADS, tmp_path / "bad", jobs=missing) as c:
+        r = c.get("/ready")
+        assert r.status_code == 503 and r.json()["checks"]["jobs:results"]["status"] == "fail"
+        assert "no-such-bucket" not in r.text and endpoint not in r.text
+
+
 def test_the_local_default_is_unchanged(tmp_path):
     """Without `jobs.results` the files stay in state_dir/jobs/{id}, as before."""
     with client_for(COADS, tmp_path) as c:
