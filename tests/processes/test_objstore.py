@@ -198,3 +198,15 @@ def test_check_config_names_a_bad_results_url(tmp_path, capsys):
     assert e.value.code != 0
     printed = capsys.readouterr()
     assert "jobs.results" in printed.out + printed.err and "nosuch://" in printed.out + printed.err
+
+
+def test_check_config_reaches_the_bucket(s3, tmp_path, capsys):
+    from cubeserver.cli import main
+
+    endpoint, _ = s3
+    for bucket, code, said in ((BUCKET, 0, "job results: s3://"), ("no-such-bucket", 2, "does not exist")):
+        cfg = tmp_path / f"{bucket}.yaml"
+        cfg.write_text(f"collections: {{}}\njobs:\n  results: s3://{bucket}/p\n"
+                       f"  results_options: {{endpoint_url: '{endpoint}'}}\n")
+        assert main(["check-config", str(cfg)]) == code
+        assert said in capsys.readouterr().err
