@@ -210,3 +210,48 @@ def test_check_config_reaches_the_bucket(s3, tmp_path, capsys):
                        f"  results_options: {{endpoint_url: '{endpoint}'}}\n")
         assert main(["check-config", str(cfg)]) == code
         assert said in capsys.readouterr().err
+
+
+def test_two_server_processes_configured_from_the_environment(s3, tmp_path):
+    """Real `cubeserver serve` processes, separate state dirs; store, bucket, endpoint and keys only from
+    the environment (CUBESERVER_JOBS_STORE, CUBESERVER_JOBS_RESULTS, AWS_ENDPOINT_URL, AWS_*)."""
+    import requests
+    import yaml
+
+    from tests.conftest import start_server
+
+    endpoint, client = s3
+    env = {**CREDENTIALS, "AWS_SECRET_ACCESS_KEY": "s3cr3t-not-logged", "AWS_ENDPOINT_URL": endpoint,
+           "CUBESERVER_JOBS_STORE": f"sqlite:{tmp_path / 'shared.sqlite'}",
+           "CUBESERVER_JOBS_RESULTS": f"s3://{BUCKET}/run5"}
+    procs, bases = [], []
+    try:
+        for side in ("a", "b"):
+            cfg = tmp_path / f"{side}.yaml"
+            cfg.write_text(yaml.safe_dump({"state_dir": str(tmp_path / side), "collections": COADS}))
+            proc, base = start_server(cfg, tmp_path, env)
+            procs.append(proc)
+            bases.append(base)
+        a, b = bases
+        r = requests.post(f"{a}/processes/temporal-aggregate/execution", headers={"Prefer": "respond-async"},
+                          json={"inputs": AGGREGATE})
+        jid = r.json()["jobID"]
+        assert wait_job(requests.get, f"{b}/jobs/{jid}")["status"] == "successful"
+        assert f"run5/{jid}/result.nc" in keys(client, f"run5/{jid}/")
+        out = netcdf(requests.get(f"{b}/jobs/{jid}/results/result").content)
+        src = open_source("coads_sst.nc").sel(COADSX=slice(0, 90), COADSY=slice(-30, 30))
+        np.testing.assert_allclose(out["SST"].values, src["SST"].values, equal_nan=True)
+        cov = requests.get(f"{b}/collections/job-{jid}/position",
+                           params={"coords": "POINT(45 1)", "parameter-name": "SST"}).json()
+        np.testing.assert_allclose(cov["ranges"]["SST"]["values"],
+                                   src["SST"].sel(COADSX=45, COADSY=1, method="nearest").values, rtol=1e-6)
+        assert requests.delete(f"{a}/jobs/{jid}").status_code == 200
+        assert keys(client, f"run5/{jid}/") == []
+        assert requests.get(f"{b}/collections/job-{jid}").status_code == 404
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(30)
+    for log in tmp_path.glob("server-*.log"):
+        text = log.read_text()
+        assert "s3cr3t-not-logged" not in text and f"job files: s3://{BUCKET}/run5" in text
