@@ -171,10 +171,12 @@ def validate_setting(value: str | None) -> str | None:
     """Check `jobs.results`: a path, or a URL whose protocol fsspec knows and whose library is installed."""
     if not value or "://" not in value or value.startswith("file://"):
         return value
-    import fsspec
-    from fsspec.registry import known_implementations, registry
-
     protocol = value.split("://", 1)[0]
+    try:
+        import fsspec
+        from fsspec.registry import known_implementations, registry
+    except ImportError:
+        raise ValueError(f"{protocol}:// needs fsspec and the store's library, e.g. pip install 'cubeserver[s3]'") from None
     if protocol not in registry and protocol not in known_implementations:
         raise ValueError(f"{protocol}:// is not a storage fsspec knows; use e.g. s3://bucket/prefix, gs://..., "
                          "az://..., or a folder path")

@@ -188,6 +188,17 @@ def test_bad_results_settings_are_rejected(tmp_path, jobs, message):
     assert message in str(e.value)
 
 
+def test_a_store_whose_library_is_missing_is_named(tmp_path):
+    from importlib.util import find_spec
+
+    from cubeserver.config import ConfigError, config_from_dict
+
+    if find_spec("gcsfs") is not None:
+        pytest.skip("gcsfs is installed here")
+    with pytest.raises(ConfigError, match="gs:// needs a library that is not installed"):
+        config_from_dict({"collections": {}, "jobs": {"results": "gs://bucket/x"}}, tmp_path)
+
+
 def test_check_config_names_a_bad_results_url(tmp_path, capsys):
     from cubeserver.cli import main
 
