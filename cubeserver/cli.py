@@ -145,13 +145,39 @@ def cmd_check(args) -> int:
     registry = _registry(config)
     for c in registry:
         print(json.dumps(c.summary(), default=str))
+    results_problem = _results_problem(config)
+    if results_problem:
+        print(results_problem, file=sys.stderr)
     if registry.problems:
         _print_problems(registry.problem_lines())
         print(f"{len(registry.broken)} of {len(registry.broken) + len(list(registry))} collections broken, "
               f"{sum(map(len, registry.problems.values()))} problems", file=sys.stderr)
         return 2
+    if results_problem:
+        return 2
     print(f"ok: {len(config.collections)} collections", file=sys.stderr)
     return 0
+
+
+def _results_problem(config) -> str | None:
+    """A line saying why the object store of `jobs.results` cannot be used, or None (also for local folders)."""
+    from .processes.storage import ResultStorage
+
+    setting = config.jobs.results_setting
+    storage = ResultStorage(setting, config.jobs.results_options, config.state_path, config.resolve)
+    if not storage.remote:
+        return None
+    try:
+        storage.check()
+    except FileNotFoundError:
+        return f"jobs.results: the bucket of {setting} does not exist (create it first)"
+    except PermissionError:
+        return (f"jobs.results: access to {setting} denied; check the credentials (AWS_ACCESS_KEY_ID, "
+                "AWS_SECRET_ACCESS_KEY, AWS_PROFILE or jobs.results_options)")
+    except Exception as e:  # noqa: BLE001 - any other failure: its kind, never its text (may hold keys)
+        return f"jobs.results: {setting} cannot be reached ({type(e).__name__}); check endpoint_url and the network"
+    print(f"job results: {setting}", file=sys.stderr)
+    return None
 
 
 def cmd_openapi(args) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class Strict(BaseModel):
@@ -110,6 +110,18 @@ class JobsConfig(Strict):
                     "'sqlite:PATH', or 'postgresql://user@host:port/db' (shared by several server processes "
                     "and machines; psycopg 3). The environment variable CUBESERVER_JOBS_STORE overrides it.")
 
+    results: str | None = Field(
+        default=None,
+        description="where job result files live: unset -> state_dir/jobs/ (one machine); a folder path (relative to "
+                    "the config file; e.g. a shared NFS mount); or an fsspec URL such as 's3://bucket/prefix' (install "
+                    "cubeserver[s3]), 'gs://...', 'az://...', shared by every server process and machine. The "
+                    "environment variable CUBESERVER_JOBS_RESULTS overrides it.")
+    results_options: dict = Field(
+        default_factory=dict, repr=False,
+        description="fsspec storage options of `results`, e.g. {endpoint_url: 'http://minio:9000'} for an "
+                    "S3-compatible server; credentials best come from the environment (AWS_ACCESS_KEY_ID, "
+                    "AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL, AWS_PROFILE, ...)")
+
     retention: str | float | None = Field(
         default="7d", description="finished jobs (record, result files, job-{id} collection) are removed this long "
         "after they were created: seconds, or a number with s/m/h/d (e.g. '12h', '30d'); null: kept for ever")
@@ -124,6 +136,24 @@ class JobsConfig(Strict):
     def retention_seconds(self) -> float | None:
         return None if self.retention is None else seconds(self.retention)
 
+    @field_validator("results")
+    @classmethod
+    def _results(cls, v):
+        return validate_setting(v)
+
+    @model_validator(mode="after")
+    def _options_need_url(self):
+        if self.results_options and not (self.results and "://" in self.results):
+            raise ValueError("results_options: storage options need an object-store URL in jobs.results "
+                             "(e.g. s3://bucket/prefix)")
+        return self
+
+    @property
+    def results_setting(self) -> str | None:
+        """The effective `results`: CUBESERVER_JOBS_RESULTS wins over the file."""
+        env = os.environ.get("CUBESERVER_JOBS_RESULTS")
+        return validate_setting(env) if env else self.results
+
     @field_validator("store")
     @classmethod
     def _store(cls, v):
@@ -135,6 +165,29 @@ class JobsConfig(Strict):
     def store_setting(self) -> str | None:
         """The effective setting: CUBESERVER_JOBS_STORE wins over the file (keeps credentials out of the YAML)."""
         return os.environ.get("CUBESERVER_JOBS_STORE") or self.store
+
+
+def validate_setting(value: str | None) -> str | None:
+    """Check `jobs.results`: a path, or a URL whose protocol fsspec knows and whose library is installed."""
+    if not value or "://" not in value or value.startswith("file://"):
+        return value
+    protocol = value.split("://", 1)[0]
+    try:
+        import fsspec
+        from fsspec.registry import known_implementations, registry
+    except ImportError:
+        raise ValueError(f"{protocol}:// needs fsspec and the store's library, e.g. pip install 'cubeserver[s3]'") from None
+    if protocol not in registry and protocol not in known_implementations:
+        raise ValueError(f"{protocol}:// is not a storage fsspec knows; use e.g. s3://bucket/prefix, gs://..., "
+                         "az://..., or a folder path")
+    if not value.split("://", 1)[1].strip("/"):
+        raise ValueError(f"{value!r} names no bucket; use e.g. {protocol}://bucket/prefix")
+    try:
+        fsspec.get_filesystem_class(protocol)
+    except ImportError as e:
+        hint = " (pip install 'cubeserver[s3]')" if protocol in ("s3", "s3a") else ""
+        raise ValueError(f"{protocol}:// needs a library that is not installed{hint}: {e}") from None
+    return value
 
 
 class HTTPConfig(Strict):

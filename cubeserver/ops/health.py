@@ -63,7 +63,7 @@ def _answer(ctx: AppContext, request: Request, fmt: str, body: dict, title: str,
 
 
 def _checks(ctx: AppContext) -> dict:
-    """{name: {"status": "pass"|"fail", "output"?: str}} for collections and the job store."""
+    """{name: {"status": "pass"|"fail", "output"?: str}} for collections, the job store and (object) result storage."""
     out = {}
     n = sum(1 for _ in ctx.registry)
     out["collections"] = {"status": "pass" if n else "fail", "observedValue": n,
@@ -75,4 +75,10 @@ def _checks(ctx: AppContext) -> dict:
             out["jobs:store"] = {"status": "pass"}
         except Exception as e:  # any driver error means not ready; name its kind, never its text (may hold a DSN)
             out["jobs:store"] = {"status": "fail", "output": f"job store unreachable ({type(e).__name__})"}
+        if jobs.storage.remote:  # results on object storage: the bucket must answer
+            try:
+                jobs.storage.check()
+                out["jobs:results"] = {"status": "pass"}
+            except Exception as e:  # noqa: BLE001 - the kind only: the text may name endpoints or keys
+                out["jobs:results"] = {"status": "fail", "output": f"job result storage unreachable ({type(e).__name__})"}
     return out

@@ -7,13 +7,16 @@ content, or 204 with Link headers when it is sent by reference.
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
+
 import orjson
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, Response, StreamingResponse
 
 from ..context import json_response
 from ..errors import APIError, BadRequest
 from . import results
 from .base import Process
+from .storage import JobFiles
 from .store import Job
 
 
@@ -69,8 +72,8 @@ def _resolve_one(value, name: str, prefix: str, jobs):
         return entry["value"]
     if entry["kind"] == "file" and entry["mediaType"] in ("application/json", "application/geo+json", "text/plain",
                                                          "text/csv"):
-        return results.read_value(entry, jobs.job_dir(job_id)) if entry["mediaType"] == "application/json" \
-            else (jobs.job_dir(job_id) / entry["file"]).read_text()
+        return results.read_value(entry, jobs.files(job_id)) if entry["mediaType"] == "application/json" \
+            else jobs.files(job_id).read_bytes(entry["file"]).decode()
     raise BadRequest(f"{name}: {value['href']} is a gridded result; pass its collection id "
                      f"(job-{job_id}) instead", parameter=name)
 
@@ -120,7 +123,7 @@ def output_href(base: str, job: Job, oid: str) -> str:
     return f"{base}/jobs/{job.id}/results/{oid}"
 
 
-def results_document(job: Job, base: str, job_dir) -> dict:
+def results_document(job: Job, base: str, files: JobFiles) -> dict:
     doc = {}
     asked = (job.request or {}).get("outputs") or {k: {} for k in job.results}
     for oid, opts in asked.items():
@@ -130,7 +133,7 @@ def results_document(job: Job, base: str, job_dir) -> dict:
         mode = _mode(entry, opts)
         value = results.document_entry(entry, mode, output_href(base, job, oid))
         if value is None:
-            value = results.read_value(entry, job_dir)
+            value = results.read_value(entry, files)
         elif mode == "value" and entry["mediaType"] not in ("application/json", "text/plain", "application/geo+json"):
             value = {"value": value, "mediaType": entry["mediaType"]}
         if mode == "value" and entry["mediaType"] in JSON_TYPES and isinstance(value, dict):
@@ -144,26 +147,32 @@ def results_document(job: Job, base: str, job_dir) -> dict:
 JSON_TYPES = ("application/json", "application/geo+json")
 
 
-def raw_response(job: Job, base: str, job_dir) -> Response:
+def raw_response(job: Job, base: str, files: JobFiles) -> Response:
     """Sync `response: raw`: the single requested output as itself (204 + Link when by reference)."""
     asked = (job.request or {}).get("outputs") or {k: {} for k in job.results}
     if len(asked) != 1:
-        return json_response(results_document(job, base, job_dir))
+        return json_response(results_document(job, base, files))
     ((oid, opts),) = asked.items()
     entry = job.results[oid]
     if _mode(entry, opts) == "reference":
         href = output_href(base, job, oid)
         return Response(status_code=204, headers={"Link": f'<{href}>; rel="{oid}"; type="{entry["mediaType"]}"'})
-    return output_content(entry, job_dir, oid)
+    return output_content(entry, files, oid)
 
 
-def output_content(entry: dict, job_dir, oid: str) -> Response:
-    """One output's own content, with its media type."""
+def output_content(entry: dict, files: JobFiles, oid: str) -> Response:
+    """One output's own content, with its media type: a local file as itself (with Range support), a
+    remote one streamed in READ_BLOCK pieces (never read whole into memory)."""
     if entry["kind"] == "value":
         value = entry["value"]
         if entry["mediaType"] == "text/plain" and isinstance(value, str):
             return Response(value, media_type="text/plain; charset=utf-8")
         return json_response(value, media_type=entry["mediaType"])
-    path = job_dir / entry["file"]
-    filename = f"{oid}{path.suffix}"
-    return FileResponse(path, media_type=entry["mediaType"], filename=filename)
+    name = entry["file"]
+    filename = f"{oid}{PurePosixPath(name).suffix}"
+    path = files.path(name)
+    if path is not None:
+        return FileResponse(path, media_type=entry["mediaType"], filename=filename)
+    size = files.size(name)  # before the status line: a vanished object is an error, not a truncated 200
+    return StreamingResponse(files.chunks(name), media_type=entry["mediaType"], headers={
+        "Content-Length": str(size), "Content-Disposition": f'attachment; filename="{filename}"'})

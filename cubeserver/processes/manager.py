@@ -21,6 +21,7 @@ from .errors import Cancelled, NoSuchJob
 from .owners import STALE_S, Heartbeat, local, owner_alive, owner_id
 from .published import JobCollections, collection_id, open_result
 from .runner import DaskRunner
+from .storage import JobFiles, ResultStorage
 from .store import ACTIVE, FINAL, Job, JobStore, now, open_store, redact
 
 log = logging.getLogger("cubeserver.processes")
@@ -99,7 +100,9 @@ class JobManager:
         self._fresh: tuple[float, set[str]] = (-1e9, set())
         auth = ctx.config.auth
         self.admin_role = auth.admin_role if auth is not None else None  # None: open server, jobs are everyone's
-        self.collections = JobCollections(lambda: self.store, self.job_dir, lambda: self._started, self.admin_role)
+        jobs_cfg = ctx.config.jobs
+        self.storage = ResultStorage(jobs_cfg.results_setting, jobs_cfg.results_options, self.state, ctx.config.resolve)
+        self.collections = JobCollections(lambda: self.store, self.files, lambda: self._started, self.admin_role)
 
     # ------------------------------------------------------------ lifecycle
 
@@ -125,7 +128,8 @@ class JobManager:
             self._started = True
             self._pool = ThreadPoolExecutor(JOB_THREADS, thread_name_prefix="cubeserver-job")
         setting = self.ctx.config.jobs.store_setting
-        log.info("job store: %s; job files: %s", redact(setting) if setting else "SQLite in the state dir", self.state)
+        log.info("job store: %s; job files: %s", redact(setting) if setting else "SQLite in the state dir",
+                 self.storage.describe())
         self.store.beat(self.owner)
         self.sweep()
         self._heartbeat = Heartbeat(lambda: self.store.beat(self.owner), self.sweep)
@@ -229,7 +233,12 @@ class JobManager:
         self._started = False
 
     def job_dir(self, job_id: str) -> Path:
-        return self.state / "jobs" / job_id
+        """The local folder a job writes its files into (their final place unless `jobs.results` is a URL)."""
+        return self.storage.work_dir(job_id)
+
+    def files(self, job_id: str) -> JobFiles:
+        """A finished job's files where every server reads them (local folder or object store)."""
+        return self.storage.files(job_id)
 
     # ------------------------------------------------------------ submit / run
 
@@ -256,6 +265,8 @@ class JobManager:
                 jc.progress(1.0)  # computed; saving a large result may take a while yet
             manifest = results.save(outputs, jc.dir)
             jc.check()
+            self.storage.commit(job_id)  # remote results: uploaded before the job can be seen successful
+            jc.check()
             cid = self.publish(job_id, process.id, manifest)
             if self.store.update(job_id, only_if=("running",), status="successful", progress=100, finished=now(),
                                  results=manifest, message="finished", collection=cid):
@@ -281,7 +292,8 @@ class JobManager:
 
     def _scrub(self, text: str) -> str:
         """No server paths in client-visible messages."""
-        for p in (str(self.state), str(self.ctx.config.root.resolve()), str(self.ctx.config.root)):
+        for p in (str(self.state), str(self.ctx.config.root.resolve()), str(self.ctx.config.root),
+                  self.storage.describe()):
             if p and p != ".":
                 text = text.replace(p, ".")
         return text[:300]
@@ -298,16 +310,16 @@ class JobManager:
         The collection is served by every process sharing the store once the job is
         recorded successful with this id (see published.py).
         """
-        c = open_result(job_id, process_id, manifest, self.job_dir(job_id))
+        c = open_result(job_id, process_id, manifest, self.files(job_id))
         if c is None:
             return None
         self.collections.add(c)
         return c.id
 
     def cleanup(self, job_id: str) -> None:
-        """Remove a job's temporary collection and files (from the shared state dir)."""
+        """Remove a job's temporary collection and files (from the state dir or the object store)."""
         self.collections.drop(collection_id(job_id))
-        results.remove_dir(self.job_dir(job_id))
+        self.storage.remove(job_id)
 
     # ------------------------------------------------------------ queries
 

@@ -4,7 +4,7 @@ They are not held by one server process: the registry asks this source on every 
 and the source asks the job store whether the job is (still) successful, so every
 process sharing the store (uvicorn `--workers`, replicas on other machines) serves the
 same job collections, and none serves one after its job was dismissed. The result's
-Zarr lives in the shared state dir; opened datasets are cached per process (metadata
+Zarr lives where `jobs.results` says (the state dir, a shared folder or an object store); opened datasets are cached per process (metadata
 only, the data stays lazy).
 """
 
@@ -13,13 +13,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from pathlib import Path
 from typing import Callable
 
 from ..axes import build_axes
 from ..config import CollectionConfig
 from ..registry import Collection
 from . import policy, results
+from .storage import JobFiles
 from .store import Job, JobStore
 
 log = logging.getLogger("cubeserver.processes")
@@ -32,13 +32,13 @@ def collection_id(job_id: str) -> str:
     return f"{PREFIX}{job_id}"
 
 
-def open_result(job_id: str, process_id: str, manifest: dict, job_dir: Path) -> Collection | None:
+def open_result(job_id: str, process_id: str, manifest: dict, files: JobFiles) -> Collection | None:
     """The job's first gridded output as a Collection, or None when it has none (raises if it cannot be opened)."""
     for name, entry in (manifest or {}).items():
         if entry.get("kind") != "coverage":
             continue
-        ds = results.open_grid(job_dir, entry)
-        cc = CollectionConfig(path=str(job_dir / entry["zarr"]), format="zarr",
+        ds = results.open_grid(files, entry)
+        cc = CollectionConfig(path=files.location(entry["zarr"]), format="zarr",
                               title=f"Result '{name}' of job {job_id} ({process_id})",
                               description=f"Temporary collection: removed when job {job_id} is dismissed.")
         return Collection(collection_id(job_id), cc, ds=ds, axes=build_axes(ds), temporary=True)
@@ -48,9 +48,9 @@ def open_result(job_id: str, process_id: str, manifest: dict, job_dir: Path) -> 
 class JobCollections:
     """A registry source (`lookup`, `collections`) backed by the job store."""
 
-    def __init__(self, store: Callable[[], JobStore], job_dir: Callable[[str], Path], started: Callable[[], bool],
+    def __init__(self, store: Callable[[], JobStore], files: Callable[[str], JobFiles], started: Callable[[], bool],
                  admin_role: str | None = None):
-        self._store, self._job_dir, self._started = store, job_dir, started
+        self._store, self._files, self._started = store, files, started
         self._admin_role = admin_role  # None: an open server, every job collection is everyone's
         self._cache: OrderedDict[str, Collection] = OrderedDict()
         self._lock = threading.Lock()
@@ -105,7 +105,7 @@ class JobCollections:
             if c is not None:
                 self._cache.move_to_end(job.collection)
                 return c
-        c = open_result(job.id, job.process_id, job.results, self._job_dir(job.id))
+        c = open_result(job.id, job.process_id, job.results, self._files(job.id))
         if c is None:
             raise FileNotFoundError(f"job {job.id} has no gridded output")
         self.add(c)

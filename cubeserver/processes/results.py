@@ -20,6 +20,7 @@ import orjson
 import xarray as xr
 
 from ..encode.netcdf import WRITE_ENGINE
+from .storage import JobFiles
 
 NETCDF = "application/x-netcdf"
 ZARR = "application/vnd+zarr"
@@ -96,9 +97,9 @@ def remove_dir(job_dir: Path) -> None:
     shutil.rmtree(job_dir, ignore_errors=True)
 
 
-def open_grid(job_dir: Path, entry: dict) -> xr.Dataset:
-    """Lazily open a stored gridded result (Zarr: chunked reads, no file handle to leak)."""
-    return xr.open_zarr(job_dir / entry["zarr"], consolidated=True, zarr_format=2)
+def open_grid(files: JobFiles, entry: dict) -> xr.Dataset:
+    """Lazily open a stored gridded result (Zarr: chunked reads, no file handle to leak), local or remote."""
+    return xr.open_zarr(files.zarr_store(entry["zarr"]), consolidated=True, zarr_format=2)
 
 
 def document_entry(entry: dict, mode: str, href: str) -> Any:
@@ -110,14 +111,14 @@ def document_entry(entry: dict, mode: str, href: str) -> Any:
     return None  # file-backed: filled in by the caller with read_value
 
 
-def read_value(entry: dict, job_dir: Path) -> Any:
-    """A file-backed output inline: JSON parsed, text as is, binary as base64."""
-    path = job_dir / entry["file"]
+def read_value(entry: dict, files: JobFiles) -> Any:
+    """A file-backed output inline: JSON parsed, text as is, binary as base64 (local or remote files)."""
+    body = files.read_bytes(entry["file"])
     if entry["mediaType"] == "application/json":
-        return orjson.loads(path.read_bytes())
+        return orjson.loads(body)
     if entry["kind"] == "coverage":
-        return {"value": base64.b64encode(path.read_bytes()).decode(), "mediaType": entry["mediaType"], "encoding": "base64"}
-    return {"value": path.read_text(), "mediaType": entry["mediaType"]}
+        return {"value": base64.b64encode(body).decode(), "mediaType": entry["mediaType"], "encoding": "base64"}
+    return {"value": body.decode(), "mediaType": entry["mediaType"]}
 
 
 def _ext(media_type: str) -> str:

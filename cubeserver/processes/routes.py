@@ -124,9 +124,9 @@ def build_router(ctx: AppContext, jobs: JobManager) -> APIRouter:
             raise NoSuchJob(f"job {job.id} was {job.status}", parameter="jobId")
         headers = {"Link": f'<{base}/jobs/{job.id}>; rel="monitor"'}
         if options["response"] == "document":
-            resp = json_response(ex.results_document(job, base, jobs.job_dir(job.id)))
+            resp = json_response(ex.results_document(job, base, jobs.files(job.id)))
         else:
-            resp = ex.raw_response(job, base, jobs.job_dir(job.id))
+            resp = ex.raw_response(job, base, jobs.files(job.id))
         for k, v in headers.items():
             resp.headers.append(k, v)
         return resp
@@ -196,7 +196,7 @@ def build_router(ctx: AppContext, jobs: JobManager) -> APIRouter:
     @r.get("/jobs/{jobId}/results", summary="Results of a finished job")
     def job_results(jobId: str, request: Request):
         job = finished(jobId)
-        return json_response(ex.results_document(job, ctx.base_url(request), jobs.job_dir(job.id)))
+        return json_response(ex.results_document(job, ctx.base_url(request), jobs.files(job.id)))
 
     @r.get("/jobs/{jobId}/results/{outputId}", summary="One output of a finished job, as itself")
     def job_output(jobId: str, outputId: str) -> Response:
@@ -205,7 +205,7 @@ def build_router(ctx: AppContext, jobs: JobManager) -> APIRouter:
         if entry is None:
             raise NoSuchJob(f"job {jobId} has no output {outputId!r}; outputs are {', '.join(job.results)}",
                             parameter="outputId")
-        return ex.output_content(entry, jobs.job_dir(job.id), outputId)
+        return ex.output_content(entry, jobs.files(job.id), outputId)
 
     return r
 
