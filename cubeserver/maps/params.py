@@ -77,12 +77,34 @@ def extent_in(c, crs: CRS) -> tuple[float, float, float, float]:
     return tuple(float(v) for v in b)
 
 
+def _inside_area(bbox, dst: CRS) -> tuple[float, float, float, float]:
+    """A lon/lat bbox cut to where projected `dst` is defined (Web Mercator: ±85.0511°, else the CRS's
+    EPSG area of use), so e.g. the whole globe asked in EPSG:3857 maps the WebMercatorQuad square
+    instead of transforming ±90° to infinity; 400 naming `bbox` when nothing is left."""
+    from ..select.ranges import latitude_limits
+
+    minx, miny, maxx, maxy = bbox
+    limits = latitude_limits(dst)
+    if limits is None:
+        return bbox
+    miny, maxy = max(miny, limits[0]), min(maxy, limits[1])
+    area = dst.area_of_use
+    if area is not None and area.west < area.east and area.east - area.west < 359.0:
+        minx, maxx = max(minx, area.west), min(maxx, area.east)
+    if miny >= maxy or minx >= maxx:
+        raise BadRequest(f"bbox: {', '.join(f'{v:g}' for v in bbox)} lies outside the area where crs "
+                         f"{dst.name} is defined (lat {limits[0]:.6g}..{limits[1]:.6g})", parameter="bbox")
+    return minx, miny, maxx, maxy
+
+
 def _to_crs(bbox, src: CRS, dst: CRS) -> tuple[float, float, float, float]:
     if src.equals(dst, ignore_axis_order=True):
         return tuple(bbox)
     minx, miny, maxx, maxy = bbox
     if is_lonlat(src) and minx > maxx:
         maxx += 360.0
+    if is_lonlat(src) and dst.is_projected:
+        minx, miny, maxx, maxy = _inside_area((minx, miny, maxx, maxy), dst)
     b = Transformer.from_crs(src, dst, always_xy=True).transform_bounds(minx, miny, maxx, maxy,
                                                                           densify_pts=EDGE_POINTS, errcheck=False)
     if not all(math.isfinite(v) for v in b) or b[0] >= b[2] or b[1] >= b[3]:

@@ -173,3 +173,28 @@ def test_accept_negotiates_the_image_format(client):
         assert r.status_code == 200 and r.headers["content-type"] == media, accept
     r = client.get("/collections/coads/map?properties=SST&width=40", headers={"Accept": "text/csv"})
     assert r.status_code == 406
+
+
+@pytest.mark.parametrize("crs", ["EPSG:3857", "EPSG:32633", "EPSG:3413"])
+def test_lonlat_bbox_beyond_a_projection_is_cut_to_where_it_is_defined(client, crs):
+    """The whole globe asked in a projected crs maps the part where that crs is defined (Web Mercator:
+    the WebMercatorQuad square at ±85.0511°; others: their EPSG area of use), never ±90° sent to infinity."""
+    from pyproj import CRS, Transformer
+
+    r = client.get("/collections/eraint/map", params={"properties": "z", "crs": crs, "bbox": "-180,-90,180,90",
+                                                        "width": 200})
+    assert r.status_code == 200, r.text
+    got = [float(v) for v in r.headers["content-bbox"].split(",")]
+    dst = CRS.from_user_input(crs)
+    a = dst.area_of_use
+    south, north = (-85.0511287798066, 85.0511287798066) if crs == "EPSG:3857" else (a.south, a.north)
+    west, east = (a.west, a.east) if a.east - a.west < 359 else (-180.0, 180.0)
+    want = Transformer.from_crs("EPSG:4326", dst, always_xy=True).transform_bounds(west, south, east, north,
+                                                                                   densify_pts=21)
+    assert np.allclose(got, want, rtol=5e-3, atol=1.0), (got, want)  # edges densified more finely by the server
+    assert all(abs(v) < 2.1e7 for v in got)
+
+
+def test_bbox_outside_the_area_of_a_projection_is_a_400(client):
+    r = client.get("/collections/eraint/map", params={"properties": "z", "crs": "EPSG:3413", "bbox": "-180,-90,180,-60"})
+    assert r.status_code == 400 and r.json()["parameter"] == "bbox" and "lat 60..90" in r.json()["detail"]
