@@ -29,8 +29,8 @@ def _crs(text: str | None, param: str, default: str = CRS84_URI) -> tuple[CRS, s
         return CRS84, default
     try:
         return parse_crs(str(text)), str(text).strip()
-    except CRSError as e:
-        raise BadRequest(f"{param}: {text!r} is not a CRS this server knows ({e}); use e.g. "
+    except CRSError:
+        raise BadRequest(f"{param}: {text!r} is not a CRS this server knows; use e.g. "
                          "http://www.opengis.net/def/crs/EPSG/0/3857 or [EPSG:3857]", parameter=param) from None
 
 

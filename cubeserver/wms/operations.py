@@ -154,6 +154,9 @@ def get_feature_info(kvp: KVP, registry, version: str) -> tuple[bytes, str]:
     ij = []
     for name, limit in ((i_name, width), (j_name, height)):
         raw = kvp.get(name)
+        if raw is None or not str(raw).strip():
+            raise WMSError(f"missing parameter {name} (the pixel column/row of the click, 0..{limit - 1})",
+                           "MissingParameterValue", name)
         try:
             v = int(raw)
         except (TypeError, ValueError):

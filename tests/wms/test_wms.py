@@ -186,6 +186,7 @@ INFO = MAP.replace("GetMap", "GetFeatureInfo") + "&QUERY_LAYERS=coads/SST&INFO_F
     (INFO.replace("I=10", "I=64"), "InvalidPoint", "I"),
     (INFO.replace("J=10", "J=-1"), "InvalidPoint", "J"),
     (INFO.replace("I=10", "I=x"), "InvalidPoint", "I"),
+    (INFO.replace("&I=10", ""), "MissingParameterValue", "I"),
     (INFO.replace("application/json", "image/gif"), "InvalidFormat", "INFO_FORMAT"),
     ("SERVICE=WMS&REQUEST=GetStyles", "OperationNotSupported", "REQUEST"),
     ("SERVICE=WMS&REQUEST=GetLegendGraphic&LAYER=coads/SST&FORMAT=image/gif", "InvalidFormat", "FORMAT"),
