@@ -198,3 +198,10 @@ def test_lonlat_bbox_beyond_a_projection_is_cut_to_where_it_is_defined(client, c
 def test_bbox_outside_the_area_of_a_projection_is_a_400(client):
     r = client.get("/collections/eraint/map", params={"properties": "z", "crs": "EPSG:3413", "bbox": "-180,-90,180,-60"})
     assert r.status_code == 400 and r.json()["parameter"] == "bbox" and "lat 60..90" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("param", ["crs", "bbox-crs"])
+def test_unknown_crs_message_is_ours_not_proj(client, param):
+    r = client.get("/collections/coads/map", params={"properties": "SST", param: "foo", "bbox": "-10,-10,10,10"})
+    assert r.status_code == 400 and r.json()["parameter"] == param
+    assert "proj" not in r.json()["detail"].lower() and "EPSG" in r.json()["detail"]
