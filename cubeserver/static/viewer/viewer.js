@@ -33,7 +33,8 @@
   const levelBox = $("level-box"), levelSel = $("level");
   if (cfg.vertical) {
     $("level-label").textContent = `Level: ${cfg.vertical.name}${cfg.vertical.units ? " (" + cfg.vertical.units + ")" : ""}`;
-    cfg.vertical.values.forEach((v, i) => option(levelSel, i, v));
+    // shown to 6 significant digits (ORCA depths are stored as 4.999938011169434); the index is what is sent
+    cfg.vertical.values.forEach((v, i) => option(levelSel, i, typeof v === "number" ? String(Number(v.toPrecision(6))) : v));
   } else {
     levelBox.hidden = true;
   }
@@ -153,10 +154,9 @@
     const jobs = [];
     const series = {};
     if (cfg.vertical) series.z = cfg.vertical.values[state.level];
-    jobs.push(position(lon, lat, series));
-    if (cfg.vertical && cfg.vertical.values.length > 1) {
-      jobs.push(position(lon, lat, cfg.times.length ? {datetime: cfg.times[state.time]} : {}));
-    }
+    const profile = cfg.vertical && cfg.vertical.values.length > 1;
+    if (cfg.times.length > 1 || !profile) jobs.push(position(lon, lat, series));  // one time step: the profile says it all
+    if (profile) jobs.push(position(lon, lat, cfg.times.length ? {datetime: cfg.times[state.time]} : {}));
     Promise.all(jobs).then((docs) => {
       let drawn = 0, value = null;
       docs.forEach((doc, i) => {
