@@ -28,8 +28,11 @@ def _browser_path() -> str | None:
     return shutil.which(CHROMIUM)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
+    """Chromium for the tests of this package. Package scope, not session: Playwright's sync API keeps an
+    asyncio loop running in the main thread while it is open, which breaks every later test that calls
+    asyncio.run (the HTTP streaming tests) if it stays open until the session ends."""
     path = _browser_path()
     if path is None:
         pytest.skip(f"no Chromium binary at {CHROMIUM} (set CUBESERVER_CHROMIUM to a chromium executable)")
