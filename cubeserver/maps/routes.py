@@ -19,6 +19,20 @@ _SUBSET = Query(None, description='one value per z / extra dimension, e.g. level
                 'as an alternative to datetime; Lon(a:b),Lat(c:d) as a CRS84 area')
 
 
+# the map parameters, declared once for /map and /styles/{styleId}/map (the values are read by params.py)
+_PROPERTIES = Query(None, description="the field to draw (one; default: the first, see rangetype)")
+_BBOX = Query(None, description="minx,miny,maxx,maxy in bbox-crs (default: the collection's extent)")
+_BBOX_CRS = Query(None, alias="bbox-crs", description="CRS of bbox (default CRS84)")
+_CRS = Query(None, description="CRS of the map, e.g. http://www.opengis.net/def/crs/EPSG/0/3857 (default CRS84)")
+_WIDTH = Query(None, ge=1, le=4096, description="pixels (1-4096; default: from height and the bbox's aspect, or 1024)")
+_HEIGHT = Query(None, ge=1, le=4096, description="pixels (1-4096; default: from width and the bbox's aspect)")
+_DATETIME = Query(None, description="one time step of the data (default: the latest)")
+_TRANSPARENT = Query(None, description="true (default): nodata is transparent; false: bgcolor")
+_BGCOLOR = Query(None, description="background colour 0xRRGGBB, #RRGGBB or a colour name (default white)")
+_RESAMPLING = Query(None, description="nearest (default) or bilinear")
+_F = Query(None, description="png (default), jpeg or webp")
+
+
 def _properties(c, properties: str | None) -> str | None:
     if properties is None or not properties.strip():
         return None
@@ -49,38 +63,22 @@ def build_router(ctx: AppContext) -> APIRouter:
 
     @r.get("/collections/{collectionId}/map", summary="A map of one field (PNG, JPEG or WebP), any CRS, bbox and size")
     async def collection_map(
-        collectionId: str, request: Request,
-        properties: str | None = Query(None, description="the field to draw (one; default: the first, see rangetype)"),
-        bbox: str | None = Query(None, description="minx,miny,maxx,maxy in bbox-crs (default: the collection's extent)"),
-        bbox_crs: str | None = Query(None, alias="bbox-crs", description="CRS of bbox (default CRS84)"),
-        crs: str | None = Query(None, description="CRS of the map, e.g. http://www.opengis.net/def/crs/EPSG/0/3857 (default CRS84)"),
-        width: int | None = Query(None, ge=1, le=4096, description="pixels (1-4096; default: from height and the bbox's aspect, or 1024)"),
-        height: int | None = Query(None, ge=1, le=4096, description="pixels (1-4096; default: from width and the bbox's aspect)"),
-        datetime: str | None = Query(None, description="one time step of the data (default: the latest)"),
-        subset: list[str] | None = _SUBSET,
+        collectionId: str, request: Request, properties: str | None = _PROPERTIES, bbox: str | None = _BBOX,
+        bbox_crs: str | None = _BBOX_CRS, crs: str | None = _CRS, width: int | None = _WIDTH,
+        height: int | None = _HEIGHT, datetime: str | None = _DATETIME, subset: list[str] | None = _SUBSET,
         styles: str | None = Query(None, description="style id (see /collections/{collectionId}/styles; default: default)"),
-        transparent: str | None = Query(None, description="true (default): nodata is transparent; false: bgcolor"),
-        bgcolor: str | None = Query(None, description="background colour 0xRRGGBB, #RRGGBB or a colour name (default white)"),
-        resampling: str | None = Query(None, description="nearest (default) or bilinear"),
-        f: str | None = Query(None, description="png (default), jpeg or webp"),
+        transparent: str | None = _TRANSPARENT, bgcolor: str | None = _BGCOLOR, resampling: str | None = _RESAMPLING,
+        f: str | None = _F,
     ):
         return await _map(collectionId, request, properties, styles, f)
 
     @r.get("/collections/{collectionId}/styles/{styleId}/map", summary="A map of one field drawn in one style")
     async def styled_map(
-        collectionId: str, styleId: str, request: Request,
-        properties: str | None = Query(None, description="the field to draw (one; default: the first)"),
-        bbox: str | None = Query(None, description="minx,miny,maxx,maxy in bbox-crs (default: the collection's extent)"),
-        bbox_crs: str | None = Query(None, alias="bbox-crs", description="CRS of bbox (default CRS84)"),
-        crs: str | None = Query(None, description="CRS of the map (default CRS84)"),
-        width: int | None = Query(None, ge=1, le=4096, description="pixels (1-4096)"),
-        height: int | None = Query(None, ge=1, le=4096, description="pixels (1-4096)"),
-        datetime: str | None = Query(None, description="one time step of the data (default: the latest)"),
-        subset: list[str] | None = _SUBSET,
-        transparent: str | None = Query(None, description="true (default) or false"),
-        bgcolor: str | None = Query(None, description="background colour 0xRRGGBB, #RRGGBB or a colour name"),
-        resampling: str | None = Query(None, description="nearest (default) or bilinear"),
-        f: str | None = Query(None, description="png (default), jpeg or webp"),
+        collectionId: str, styleId: str, request: Request, properties: str | None = _PROPERTIES,
+        bbox: str | None = _BBOX, bbox_crs: str | None = _BBOX_CRS, crs: str | None = _CRS,
+        width: int | None = _WIDTH, height: int | None = _HEIGHT, datetime: str | None = _DATETIME,
+        subset: list[str] | None = _SUBSET, transparent: str | None = _TRANSPARENT, bgcolor: str | None = _BGCOLOR,
+        resampling: str | None = _RESAMPLING, f: str | None = _F,
     ):
         c = ctx.registry.gridded(collectionId)
         documents.check_style(c, styleId)
