@@ -104,8 +104,11 @@ def _processes(env: Env, c: Collection) -> list[str]:
     jobs = env.app.services.get("jobs")
     if jobs is None:
         return []
-    key = "collection" if c.ds is not None else "features"
-    return [pid for pid, p in jobs.processes.items() if key in p.inputs]
+    if c.ds is not None:
+        return [pid for pid, p in jobs.processes.items() if "collection" in p.inputs]
+    if c.features.geometry_type() not in (None, "Polygon", "MultiPolygon"):
+        return []  # the processes that take a features collection take polygons (zonal statistics)
+    return [pid for pid, p in jobs.processes.items() if "features" in p.inputs]
 
 
 def describe_collection(env: Env, cid: str) -> CollectionDescription:
