@@ -26,7 +26,7 @@ def install(app, ctx) -> None:
     try:
         from mcp.server.transport_security import TransportSecuritySettings
     except ImportError:  # the optional SDK is missing: the rest of the server works without it
-        log.warning("the mcp package is not installed: no MCP endpoint (pip install 'cubeserver[mcp]')")
+        log.warning("the mcp package is not installed: no MCP endpoint (pip install 'mcp>=2.3')")
         return
     from .server import build_server
 

@@ -44,7 +44,7 @@ def run_stdio(config, registry) -> int:
     ctx = app.state.ctx
     found = ctx.services.get("mcp")
     if found is None:
-        print("cubeserver mcp: the mcp package is not installed (pip install 'cubeserver[mcp]')", file=sys.stderr)
+        print("cubeserver mcp: the mcp package is not installed (pip install 'mcp>=2.3')", file=sys.stderr)
         return 2
     server, caller = found
     try:
