@@ -14,7 +14,7 @@ import base64
 from urllib.parse import urlencode
 
 import shapely
-from mcp.types import CallToolResult, ImageContent, TextContent
+from mcp.types import CallToolResult, ImageContent
 from starlette.datastructures import QueryParams
 
 from ..errors import BadRequest, NotFound
