@@ -17,6 +17,8 @@ from __future__ import annotations
 import logging
 from contextlib import asynccontextmanager
 
+from starlette.routing import Route
+
 log = logging.getLogger("cubeserver.mcp")
 
 PATH = "/mcp"
@@ -40,8 +42,10 @@ def install(app, ctx) -> None:
         streamable_http_path=PATH, stateless_http=True, json_response=True,
         max_request_body_size=ctx.config.limits.max_body_bytes,
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False))
-    for route in sub.routes:  # the one Route at /mcp: part of this app, behind its middleware
-        app.router.routes.append(route)
+    # the SDK's one Route at /mcp, as part of this app (behind its middleware). POST only: stateless
+    # JSON answers offer no GET event stream and no session to DELETE (405 + Allow, an OGC exception)
+    (endpoint,) = [r.endpoint for r in sub.routes if getattr(r, "path", None) == PATH]
+    app.router.routes.append(Route(PATH, endpoint=endpoint, methods=["POST"], include_in_schema=False))
 
     previous = app.router.lifespan_context
 

@@ -344,3 +344,26 @@ def test_execute_async_then_results(mcp_server):
     stats = data(call(mcp_server, "area_statistics", {"collection": o["collection"], "bbox": [-40, 30, -20, 50]}, BOB))
     src = open_source("coads_sst.nc").SST.sel(COADSX=slice(-40, -20), COADSY=slice(30, 50)).mean("TIME")
     assert math.isclose(stats["statistics"][0]["mean"][0], float(src.mean()), rel_tol=1e-5)
+
+
+def test_handshake_era_clients_and_methods(mcp_server):
+    """A client of the 2025 protocol (initialize handshake, as most desktop agents speak it) works too; /mcp
+    answers POST only (stateless JSON: no GET event stream, no session to DELETE): 405 with Allow."""
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared._httpx_utils import create_mcp_http_client
+
+    async def go():
+        async with create_mcp_http_client() as hc:
+            async with Client(streamable_http_client(f"{mcp_server}/mcp", http_client=hc), mode="legacy") as c:
+                return c.protocol_version, await c.call_tool("point_series", {"collection": "coads", "lon": -29.4,
+                                                                              "lat": 41.3, "variables": ["SST"]})
+    version, r = run(go)
+    assert version.startswith("2025")
+    ds = open_source("coads_sst.nc")
+    truth = ds.SST.isel(COADSX=_nearest(ds.COADSX, -29.4), COADSY=_nearest(ds.COADSY, 41.3)).values
+    np.testing.assert_allclose(data(r)["series"][0]["values"], truth, rtol=1e-6)
+    for method in ("GET", "DELETE"):
+        resp = requests.request(method, f"{mcp_server}/mcp", timeout=30)
+        assert resp.status_code == 405 and resp.headers["Allow"] == "POST"
+        assert resp.json()["code"] == "MethodNotAllowed"
