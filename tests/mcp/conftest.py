@@ -68,15 +68,16 @@ def mcp_server(mcp_config):
 
 
 @asynccontextmanager
-async def http_client(base: str, key: str | None = None):
-    """The SDK's client on `{base}/mcp` over Streamable HTTP, as the holder of `key` (a bearer token)."""
+async def http_client(base: str, key: str | None = None, mode: str = "auto"):
+    """The SDK's client on `{base}/mcp` over Streamable HTTP, as the holder of `key` (a bearer token);
+    `mode` "legacy": the 2025 protocol's initialize handshake."""
     from mcp import Client
     from mcp.client.streamable_http import streamable_http_client
     from mcp.shared._httpx_utils import create_mcp_http_client
 
     headers = {"Authorization": f"Bearer {key}"} if key else None
     async with create_mcp_http_client(headers=headers) as hc:
-        async with Client(streamable_http_client(f"{base}/mcp", http_client=hc)) as client:
+        async with Client(streamable_http_client(f"{base}/mcp", http_client=hc), mode=mode) as client:
             yield client
 
 

@@ -94,3 +94,12 @@ def test_stdio_without_a_token_is_anonymous(mcp_config):
     listed, refused = run(go)
     assert "embargoed" not in _ids(data(listed)) and "coads" in _ids(data(listed))
     assert refused.is_error and refused.structured_content["status"] == 401
+
+
+def test_identity_with_a_handshake_era_client(mcp_server):
+    """The 2025 protocol (initialize, then stateless POSTs): each call still runs as its bearer token."""
+    async def go(key):
+        async with http_client(mcp_server, key, mode="legacy") as c:
+            return await c.call_tool("list_collections", {})
+    assert "embargoed" in _ids(data(run(lambda: go(ALICE))))
+    assert "embargoed" not in _ids(data(run(lambda: go(BOB))))
