@@ -103,3 +103,19 @@ def test_identity_with_a_handshake_era_client(mcp_server):
             return await c.call_tool("list_collections", {})
     assert "embargoed" in _ids(data(run(lambda: go(ALICE))))
     assert "embargoed" not in _ids(data(run(lambda: go(BOB))))
+
+
+def test_stdio_refuses_a_wrong_token(mcp_config):
+    """A credential that is not valid stops `cubeserver mcp` at start (exit 2, one line on stderr, stdout clean)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CUBESERVER_MCP_TOKEN": "not-a-key"}
+    p = subprocess.run([sys.executable, "-m", "cubeserver.cli", "mcp", "--config", str(mcp_config)], env=env,
+                       cwd=str(ROOT), capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300)
+    assert p.returncode == 2
+    assert "CUBESERVER_MCP_TOKEN: the credential is not valid" in p.stderr
+    assert p.stdout == ""
