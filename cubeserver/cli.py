@@ -1,4 +1,4 @@
-"""`cubeserver serve | check-config | openapi`: the command line users script against.
+"""`cubeserver serve | check-config | openapi | mcp`: the command line users script against.
 
 Every problem of every collection is one `config error: collections.<id>.<key>: ...` line on
 stderr (never a traceback) and exit status 2. `serve` refuses such a config unless
@@ -192,6 +192,20 @@ def cmd_openapi(args) -> int:
     return 0
 
 
+def cmd_mcp(args) -> int:
+    """The MCP server over stdio (cubeserver.mcp.stdio): stdout carries only MCP messages, logs go to stderr."""
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.config:
+        os.environ["CUBESERVER_CONFIG"] = os.path.abspath(args.config)
+    config = _load(args.config)
+    registry = _registry(config)
+    _refuse_or_skip(registry, bool(args.skip_broken or config.skip_broken))
+    from .mcp.stdio import run_stdio
+
+    return run_stdio(config, registry)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="cubeserver", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -211,6 +225,12 @@ def main(argv: list[str] | None = None) -> int:
     o = sub.add_parser("openapi", help="print the OpenAPI document")
     o.add_argument("--config", default=None)
     o.set_defaults(func=cmd_openapi)
+    m = sub.add_parser("mcp", help="serve the Model Context Protocol over stdio (for desktop AI agents); "
+                                   "the credential is read from $CUBESERVER_MCP_TOKEN")
+    m.add_argument("--config", default=None, help="YAML config (default: $CUBESERVER_CONFIG or the bundled datasets)")
+    m.add_argument("--skip-broken", action="store_true", help="serve the healthy collections when some cannot be opened")
+    m.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
+    m.set_defaults(func=cmd_mcp)
     args = p.parse_args(argv)
     return args.func(args)
 

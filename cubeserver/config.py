@@ -19,8 +19,8 @@ from pydantic import Field, PrivateAttr, ValidationError, ValidationInfo, field_
 from .auth.settings import Access, AuthConfig
 from .render.styles import VariableStyles
 # the server-wide sections live in their own module; re-exported here (`from cubeserver.config import LimitsConfig`)
-from .config_sections import (DaskConfig, HTTPConfig, JobsConfig, LimitsConfig, Strict, TilesConfig,  # noqa: F401
-                              seconds)
+from .config_sections import (DaskConfig, HTTPConfig, JobsConfig, LimitsConfig, McpConfig, Strict,  # noqa: F401
+                              TilesConfig, seconds)
 
 _seconds = seconds  # the old private name
 
@@ -138,6 +138,7 @@ class ServerConfig(Strict):
     http: HTTPConfig = HTTPConfig()
     jobs: JobsConfig = JobsConfig()
     tiles: TilesConfig = TilesConfig()
+    mcp: McpConfig = McpConfig()
     auth: AuthConfig | None = Field(default=None, description="access control; without it the server is open")
     skip_broken: bool = Field(default=False, description="serve the healthy collections when some cannot be opened "
                               "(each broken one is logged); `serve --skip-broken` does the same")

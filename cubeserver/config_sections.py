@@ -211,3 +211,15 @@ class TilesConfig(Strict):
                              "the least recently used tiles are removed beyond it")
     cache_control: str = Field(default="public, max-age=3600", description="Cache-Control of tiles and WMS maps; "
                                "ETags follow the source file's modification time, so a revalidation is cheap")
+
+
+class McpConfig(Strict):
+    """The Model Context Protocol server (cubeserver.mcp): `/mcp` over Streamable HTTP and `cubeserver mcp` over stdio."""
+
+    enabled: bool = Field(default=True, description="mount the MCP endpoint at /mcp (stdio works either way)")
+    max_values: int = Field(default=2000, ge=10, le=1_000_000, description="numbers one tool result may hold at "
+                            "most: longer series are downsampled (block means, with a summary of the full series), "
+                            "longer tables cut (with the link to the full answer); agents' context windows are small")
+    max_image_side: int = Field(default=1024, ge=16, le=4096, description="pixels per side of a render_map image")
+    max_features: int = Field(default=100, ge=1, le=10_000, description="features one features_query returns at most")
+

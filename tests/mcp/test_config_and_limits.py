@@ -1,0 +1,57 @@
+"""The `mcp` config section, the data rate limit on tools, and where /mcp is (not) mounted (in process)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import DATASETS
+from tests.mcp.conftest import run
+
+
+def _app(tmp_path, **server):
+    from cubeserver.app import create_app
+    from cubeserver.config import config_from_dict
+
+    raw = {"state_dir": str(tmp_path / "state"), "collections": {"coads": {"path": str(DATASETS / "coads_sst.nc")}},
+           **server}
+    return create_app(config_from_dict(raw, tmp_path))
+
+
+@pytest.mark.parametrize("section, line", [
+    ({"max_values": 5}, "mcp.max_values: Input should be greater than or equal to 10"),
+    ({"nope": 1}, "mcp.nope: unknown key"),
+])
+def test_bad_mcp_section_is_one_config_line(tmp_path, section, line):
+    from cubeserver.config import ConfigError, config_from_dict
+
+    with pytest.raises(ConfigError) as e:
+        config_from_dict({"mcp": section, "collections": {}}, tmp_path)
+    assert line in e.value.problems
+
+
+def test_data_rate_counts_tool_calls(tmp_path):
+    """limits.data_rate applies to the data tools as to EDR queries (429 wording of the HTTP API)."""
+    from mcp import Client
+
+    app = _app(tmp_path, limits={"data_rate": "2/minute", "execute_rate": None})
+    server, _ = app.state.ctx.services["mcp"]
+    args = {"collection": "coads", "lon": -29.4, "lat": 41.3, "variables": ["SST"]}
+
+    async def go():
+        async with Client(server) as c:
+            out = [await c.call_tool("point_series", args) for _ in range(3)]
+            out.append(await c.call_tool("describe_collection", {"collection": "coads"}))  # metadata: not counted
+            return out
+    first, second, third, meta = run(go)
+    assert not first.is_error and not second.is_error and not meta.is_error
+    assert third.is_error and third.content[0].text.startswith("Too Many Requests (429): data: more than 2 per 1 minute")
+    assert third.structured_content["status"] == 429
+
+
+def test_endpoint_mounted_but_not_in_openapi(tmp_path):
+    app = _app(tmp_path)
+    assert "/mcp" in [getattr(r, "path", None) for r in app.router.routes]
+    assert "/mcp" not in app.openapi()["paths"]
+    off = _app(tmp_path, mcp={"enabled": False})
+    assert "/mcp" not in [getattr(r, "path", None) for r in off.router.routes]
+    assert "mcp" in off.state.ctx.services  # stdio still works
