@@ -33,8 +33,8 @@ def load() -> dict:
     from .indicator import XclimIndicator
 
     out = {}
-    for key, cls in sorted(registry.items(), key=lambda kv: (kv[0].count("."), kv[1].realm, kv[1].identifier)):
-        if cls.realm not in REALMS or key.startswith("xclim."):  # xclim.core.indicator.*: abstract templates
+    for key, cls in sorted(registry.items(), key=lambda kv: (_virtual(kv[0]), kv[1].realm, kv[1].identifier)):
+        if cls.realm not in REALMS:
             continue
         ind = cls.get_instance()
         if not supported(ind):
@@ -44,3 +44,8 @@ def load() -> dict:
     ens = Ensemble()
     out[ens.id] = ens
     return out
+
+
+def _virtual(key: str) -> bool:
+    """Registered by a virtual module (icclim.*, cf.*, anuclim.*) rather than a realm module."""
+    return "." in key and not key.startswith("xclim.")

@@ -29,11 +29,11 @@ INDEXER = {
                    "(1-12 or a list), doy_bounds [first, last] day of year, date_bounds [\"MM-DD\", \"MM-DD\"] "
                    "(xclim.indices.generic.select_time)",
     "schema": {"type": "object", "maxProperties": 1, "additionalProperties": False, "properties": {
-        "season": {"oneOf": [{"type": "string", "enum": SEASONS, "title": "season"},
-                             {"type": "array", "items": {"type": "string", "enum": SEASONS}, "minItems": 1, "title": "seasons"}]},
-        "month": {"oneOf": [{"type": "integer", "minimum": 1, "maximum": 12, "title": "month"},
+        "season": {"oneOf": [{"type": "string", "enum": SEASONS, "title": "season DJF, MAM, JJA or SON"},
+                             {"type": "array", "items": {"type": "string", "enum": SEASONS}, "minItems": 1, "title": "list of seasons"}]},
+        "month": {"oneOf": [{"type": "integer", "minimum": 1, "maximum": 12, "title": "month 1-12"},
                             {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 12}, "minItems": 1,
-                             "title": "months"}]},
+                             "title": "list of months 1-12"}]},
         "doy_bounds": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 366}, "minItems": 2, "maxItems": 2},
         "date_bounds": {"type": "array", "items": {"type": "string", "pattern": "^[01][0-9]-[0-3][0-9]$"},
                         "minItems": 2, "maxItems": 2},

@@ -27,11 +27,12 @@ from . import variables as V
 
 # xclim's options are process-global: one indicator call at a time holds them (graph building only)
 OPTIONS_LOCK = threading.Lock()
+SAMPLING = {"D": "daily", "h": "hourly", "H": "hourly", "MS": "monthly", "YS": "annual"}
 
 
 def process_id(key: str, ind) -> str:
     """`xclim.<realm>.<identifier>`, or `xclim.<module>.<identifier>` for a virtual module (icclim, cf, anuclim)."""
-    group = key.split(".")[0] if "." in key else ind.realm
+    group = key.split(".")[0] if "." in key and not key.startswith("xclim.") else ind.realm
     return f"xclim.{group}.{ind.identifier}"
 
 
@@ -179,8 +180,8 @@ class XclimIndicator(Process):
                 res = self.ind(**kwargs)
         except ValidationError as e:
             raise BadRequest(f"collection: {c.id} does not suit {self.ind.identifier}: {e.msg if hasattr(e, 'msg') else e} "
-                             f"(the indicator needs {self.ind.src_freq or 'other'} input; data_validation=log computes "
-                             "anyway)", parameter="collection") from None
+                             f"(the indicator needs {SAMPLING.get(self.ind.src_freq, self.ind.src_freq or 'other')} input; "
+                             "data_validation=log computes anyway)", parameter="collection") from None
         except BadRequest:
             raise
         except (ValueError, TypeError, KeyError, AttributeError, NotImplementedError) as e:
