@@ -79,8 +79,8 @@ class XclimIndicator(Process):
         var_params = [k for k, p in ind.parameters.items() if D.kind_name(p) in ("VARIABLE", "OPTIONAL_VARIABLE")]
         sources, used = {}, {}
         for name in var_params:
-            if name.endswith("_per"):
-                continue
+            if name.endswith("_per") or (name == "lat" and name not in mapping):
+                continue  # percentiles come from `baseline`; latitude from the grid (below)
             optional = D.kind_name(ind.parameters[name]) == "OPTIONAL_VARIABLE"
             try:
                 sources[name] = V.match(c, name, mapping.get(name), used)
@@ -93,6 +93,8 @@ class XclimIndicator(Process):
         if ds.sizes.get(t, 0) == 0:
             raise BadRequest(f"datetime: no time steps of {c.id} in {values.get('datetime')}", parameter="datetime")
         kwargs = {name: _prepare(ds[src], name, src, t) for name, src in sources.items()}
+        if "lat" in var_params and "lat" not in mapping:
+            kwargs["lat"] = _latitude(ds, c)
         kwargs.update(self._percentiles(c, values, sources, t))
         kwargs.update(self._parameters(values))
         result = self._call(c, kwargs, values)
@@ -209,6 +211,17 @@ def _prepare(da: xr.DataArray, name: str, source: str, t: str) -> xr.DataArray:
         da = da.rename({t: "time"})
     chunks = {"time": -1, **{d: "auto" for d in da.dims if d != "time"}}
     return da.chunk(chunks).rename(name)
+
+
+def _latitude(ds: xr.Dataset, c) -> xr.DataArray:
+    """The latitude of the cells (xclim's `lat` input: day length, insolation), from the grid's coordinates."""
+    for name, coord in ds.coords.items():
+        if coord.attrs.get("standard_name") == "latitude" or name in ("lat", "latitude", "nav_lat"):
+            lat = coord.copy()
+            lat.attrs.setdefault("units", "degrees_north")
+            return lat.rename("lat")
+    raise BadRequest(f"collection: {c.id} has no latitude coordinate, which this indicator needs (name a variable "
+                     "holding it with variables.lat)", parameter="collection")
 
 
 def _refuse_shared(sources: dict, mapping: dict) -> None:
