@@ -145,3 +145,41 @@ def test_result_is_a_collection_served_by_edr(xc):
     values = r.json()["ranges"]["frost_days"]["values"]
     np.testing.assert_allclose(values, out["frost_days"].sel(lon=lon, lat=lat).values.ravel())
     assert xc.get(f"/collections/job-{job}/coverage", params={"f": "netcdf"}).status_code == 200
+
+
+def test_convert_realm_pet_with_latitude(xc):
+    """xclim's `convert` realm too: Thornthwaite potential evapotranspiration, whose `lat` input comes from the grid's
+    latitude. All its variables are optional, matched by name/alias only, so `tas` is named."""
+    out, _ = run(xc, "xclim.convert.potential_evapotranspiration", {"collection": "taiesm", "z": PLEV, "method": "TW48",
+                                                                   "variables": {"tas": "ta"},
+                                                                   "datetime": "2001-01-01/2002-12-31"})
+    da = ta("taiesm", slice("2001-01-01", "2002-12-31"))
+    want = direct("potential_evapotranspiration", tas=da, lat=da.lat, method="TW48")
+    assert_values(out["evspsblpot"], want)
+    assert float(abs(want).max()) > 0
+
+
+def test_polygon_nulls_cells_outside(xc):
+    """A polygon around two of the CMIP5 cells: those computed as xclim computes them, the rest of the window null."""
+    poly = {"type": "Polygon", "coordinates": [[[-100, 40], [-96, 40], [-96, 41.2], [-100, 40]]]}
+    out, _ = run(xc, "xclim.atmos.prcptot", {"collection": "cmip5-pr", "polygon": poly, "data_validation": "log",
+                                             "missing": "skip", "datetime": "2006/2010"})
+    import shapely
+    from shapely.geometry import shape
+
+    pr = source("cmip5-pr")["pr"].sel(time=slice("2006", "2010"))
+    want = direct("prcptot", {"data_validation": "log", "check_missing": "skip"}, pr=pr)
+    got = out["prcptot"]
+    inside = 0
+    for lat in got.lat.values:
+        for lon in got.lon.values:
+            cell = got.sel(lat=lat, lon=lon).values
+            if shapely.intersects_xy(shape(poly), lon, lat):
+                inside += 1
+                np.testing.assert_allclose(cell, want.sel(lat=lat, lon=lon).values, rtol=1e-5)
+            else:
+                assert np.isnan(cell).all()
+    assert inside >= 1
+    r = xc.post("/processes/xclim.atmos.prcptot/execution", json={"inputs": {
+        "collection": "cmip5-pr", "polygon": {"type": "Polygon", "coordinates": [[[0, 0], [1, 1]]]}}})
+    assert r.status_code == 400 and r.json()["parameter"] == "polygon"

@@ -15,7 +15,7 @@ import warnings
 
 log = logging.getLogger("cubeserver.processes")
 
-REALMS = ("atmos", "land", "seaIce")
+REALMS = ("atmos", "land", "seaIce", "convert")  # convert: derived variables (PET, humidex, wind...)
 PREFIX = "xclim."
 
 

@@ -16,11 +16,12 @@ import re
 from ..inputs import BBOX, COLLECTION, DATETIME, Z
 from ..results import NETCDF
 from . import variables as V
+from .region import POLYGON
 
 FREQS = ["YS", "YS-JUL", "YS-OCT", "QS-DEC", "MS", "W", "D"]
 SEASONS = ["DJF", "MAM", "JJA", "SON"]
 MISSING = ["any", "wmo", "pct", "at_least_n", "skip"]
-COMMON = ("collection", "variables", "bbox", "datetime", "z", "missing", "missing_options", "data_validation")
+COMMON = ("collection", "variables", "bbox", "polygon", "datetime", "z", "missing", "missing_options", "data_validation")
 SKIPPED_KINDS = {"DATASET", "KWARGS", "DICT", "MASK", "OTHER_PARAMETER", "NUMBER_SEQUENCE"}
 
 INDEXER = {
@@ -184,7 +185,7 @@ def variable_input(ind) -> dict:
 
 
 def inputs(ind) -> dict:
-    spec = {"collection": COLLECTION, "variables": variable_input(ind), "bbox": BBOX,
+    spec = {"collection": COLLECTION, "variables": variable_input(ind), "bbox": BBOX, "polygon": POLYGON,
             "datetime": {**DATETIME, "description": "the period to compute the indicator over (default: all)"},
             "z": {**Z, "description": "vertical level (one value) when the collection has a vertical axis"}}
     pers = per_variables(ind)

@@ -23,6 +23,7 @@ from ..base import Process
 from ..inputs import add_history, gridded, guard_cells, keep_time_encoding, select, time_dim
 from ..results import Output
 from . import describe as D
+from . import region
 from . import variables as V
 
 # xclim's options are process-global: one indicator call at a time holds them (graph building only)
@@ -77,28 +78,37 @@ class XclimIndicator(Process):
         ind = self.ind
         mapping = values.get("variables") or {}
         var_params = [k for k, p in ind.parameters.items() if D.kind_name(p) in ("VARIABLE", "OPTIONAL_VARIABLE")]
-        sources, used = {}, {}
-        for name in var_params:
+        sources = {}
+        # required inputs first; an optional one is used only when it finds a variable no other input reads
+        ordered = sorted(var_params, key=lambda n: D.kind_name(ind.parameters[n]) == "OPTIONAL_VARIABLE")
+        for name in ordered:
             if name.endswith("_per") or (name == "lat" and name not in mapping):
                 continue  # percentiles come from `baseline`; latitude from the grid (below)
             optional = D.kind_name(ind.parameters[name]) == "OPTIONAL_VARIABLE"
             try:
-                sources[name] = V.match(c, name, mapping.get(name), used)
+                src = V.match(c, name, mapping.get(name), by_standard_name=not optional)
             except BadRequest:
                 if optional and name not in mapping:
                     continue
                 raise
+            if optional and name not in mapping and src in sources.values():
+                continue
+            sources[name] = src
         _refuse_shared(sources, mapping)
-        ds = select(c, values, sorted(set(sources.values())), var_input="variables")
+        inside = region.cells(c, values.get("polygon"), values.get("bbox"))
+        ds = region.apply(c, select(c, values, sorted(set(sources.values())), var_input="variables"), inside)
         if ds.sizes.get(t, 0) == 0:
             raise BadRequest(f"datetime: no time steps of {c.id} in {values.get('datetime')}", parameter="datetime")
         kwargs = {name: _prepare(ds[src], name, src, t) for name, src in sources.items()}
+        for name in var_params:  # optional inputs not found: None, or xclim looks for them in a `ds`
+            if D.kind_name(ind.parameters[name]) == "OPTIONAL_VARIABLE" and name not in kwargs and name != "lat":
+                kwargs[name] = None
         if "lat" in var_params and "lat" not in mapping:
             kwargs["lat"] = _latitude(ds, c)
         kwargs.update(self._percentiles(c, values, sources, t))
         kwargs.update(self._parameters(values))
         result = self._call(c, kwargs, values)
-        out = xr.Dataset({r.name: r for r in result})
+        out = region.remask(c, xr.Dataset({r.name: r for r in result}), inside)
         if t != "time" and "time" in out.dims:
             out = out.rename({"time": t})  # back to the collection's own axis name
         out = keep_time_encoding(out, ds, t)
@@ -117,8 +127,9 @@ class XclimIndicator(Process):
         out = {}
         for name in pers:
             base_name = name.removesuffix("_per")
-            src = sources.get(base_name) or V.match(c, base_name, (values.get("variables") or {}).get(base_name), {})
+            src = sources.get(base_name) or V.match(c, base_name, (values.get("variables") or {}).get(base_name))
             base = select(c, values, [src], var_input="variables", datetime=values["baseline"], datetime_input="baseline")
+            base = region.apply(c, base, region.cells(c, values.get("polygon"), values.get("bbox")))
             if base.sizes.get(t, 0) < 2:
                 raise BadRequest(f"baseline: {values['baseline']} holds fewer than two time steps of {c.id}",
                                  parameter="baseline")

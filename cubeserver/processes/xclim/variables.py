@@ -1,7 +1,7 @@
 """Which collection variable feeds each xclim input variable, in which units.
 
 Matching order (documented in the process descriptions): the caller's `variables`
-mapping; then the CF standard name xclim expects (xclim's variables.yml, plus the
+mapping; then (required inputs only) the CF standard name xclim expects (xclim's variables.yml, plus the
 documented `STANDARD_ALIASES`); then the xclim name itself; then the `NAME_ALIASES`
 list. Units are converted to xclim's canonical units with xclim's own pint registry
 (`xclim.core.units.convert_units_to`, hydro context for precipitation), after the
@@ -54,8 +54,12 @@ def describe(name: str) -> str:
             f"canonical units {meta.get('canonical_units')}; names tried: {', '.join(NAME_ALIASES.get(name, [name]))})")
 
 
-def match(collection, name: str, override: str | None, used: dict) -> str:
-    """The collection variable for xclim input `name`; 400 naming `variables` when none or ambiguous."""
+def match(collection, name: str, override: str | None, by_standard_name: bool = True) -> str:
+    """The collection variable for xclim input `name`; 400 naming `variables` when none or ambiguous.
+
+    `by_standard_name=False` (xclim's optional inputs) matches by name and alias only: an optional
+    `tasmin` must not silently read the one `air_temperature` a required `tas` reads.
+    """
     have = list(collection.variables)
     ds = collection.ds
     if override is not None:
@@ -65,7 +69,7 @@ def match(collection, name: str, override: str | None, used: dict) -> str:
         return override
     meta = expected(name)
     stds = STANDARD_ALIASES.get(name, [meta["standard_name"]] if meta.get("standard_name") else [])
-    by_std = [v for v in have if ds[v].attrs.get("standard_name") in stds]
+    by_std = [v for v in have if ds[v].attrs.get("standard_name") in stds] if by_standard_name else []
     if len(by_std) > 1:
         exact = [v for v in by_std if v == name]
         methods = [v for v in by_std if meta.get("cell_methods") and meta["cell_methods"] in ds[v].attrs.get("cell_methods", "")]
