@@ -117,3 +117,22 @@ def test_missing_rule_masking_every_period_is_a_400_not_nan(xc):
     r = xc.post("/processes/xclim.atmos.tg_mean/execution", json={"response": "document", "inputs": {
         "collection": "ipsl", "z": PLEV, "datetime": "2001-02-01/2001-06-30", "missing": "skip"}})
     assert r.status_code == 200, r.text
+
+
+def test_owslib_runs_an_indicator_over_http(xc):
+    """The README example: OWSLib's Processes client over a real socket lists, describes and executes."""
+    import requests
+    from owslib.ogcapi.processes import Processes
+
+    from ..conftest import serve_in_thread
+    from .conftest import netcdf
+
+    with serve_in_thread(xc.app) as base:
+        api = Processes(base)
+        desc = api.process("xclim.atmos.frost_days")
+        assert desc["inputs"]["thresh"]["schema"]["default"] == "0 degC"
+        doc = api.execute("xclim.atmos.frost_days", inputs={"collection": "ipsl", "z": PLEV,
+                                                             "datetime": "2001-01-01/2002-12-31"})
+        href = doc["result"]["href"]
+        out = netcdf(requests.get(href, timeout=60).content)
+    assert out["frost_days"].attrs["units"] == "days" and out["frost_days"].sizes["time"] == 2
