@@ -76,5 +76,10 @@ def _xclim() -> dict:
     return load()
 
 
-def builtin_processes() -> ProcessCatalog:
-    return ProcessCatalog({p.id: p() for p in BUILTIN}, [("xclim.", _xclim)])
+def builtin_processes(preload: bool = True) -> ProcessCatalog:
+    """The catalogue; `preload` starts loading the extensions (xclim's import, seconds) in a background
+    thread, so the first GET /processes does not wait for it (it waits only if it comes sooner)."""
+    catalog = ProcessCatalog({p.id: p() for p in BUILTIN}, [("xclim.", _xclim)])
+    if preload:
+        threading.Thread(target=catalog._load, name="cubeserver-process-catalog", daemon=True).start()
+    return catalog
