@@ -207,14 +207,14 @@ def _check_keyed_by_id(client, described_ids, member: str) -> None:
 
 def test_conf_ogc_process_description_inputs_def(client, described_ids):
     """/conf/ogc-process-description/inputs-def: `inputs` is an object keyed by input id."""
-    _check_keyed_by_id(client, process_ids, "inputs")
+    _check_keyed_by_id(client, described_ids, "inputs")
 
 
 def test_conf_ogc_process_description_input_def(client, described_ids):
     """/conf/ogc-process-description/input-def: each input has a JSON Schema and min/maxOccurs that make sense."""
     from jsonschema import Draft7Validator
 
-    for pid, iid, spec in _schemas(client, process_ids, "inputs"):
+    for pid, iid, spec in _schemas(client, described_ids, "inputs"):
         Draft7Validator.check_schema(spec["schema"])
         assert 0 <= spec.get("minOccurs", 1) <= (spec.get("maxOccurs", 1) if spec.get("maxOccurs") != "unbounded"
                                                    else 10**9), (pid, iid)
@@ -224,7 +224,7 @@ def test_conf_ogc_process_description_input_mixed_type(client, described_ids):
     """/conf/ogc-process-description/input-mixed-type: inputs offering several forms use oneOf with valid branches."""
     from jsonschema import Draft7Validator
 
-    mixed = [spec for _, _, spec in _schemas(client, process_ids, "inputs") if "oneOf" in spec["schema"]]
+    mixed = [spec for _, _, spec in _schemas(client, described_ids, "inputs") if "oneOf" in spec["schema"]]
     for spec in mixed:
         for branch in spec["schema"]["oneOf"]:
             Draft7Validator.check_schema(branch)
@@ -233,14 +233,14 @@ def test_conf_ogc_process_description_input_mixed_type(client, described_ids):
 
 def test_conf_ogc_process_description_outputs_def(client, described_ids):
     """/conf/ogc-process-description/outputs-def: `outputs` is an object keyed by output id."""
-    _check_keyed_by_id(client, process_ids, "outputs")
+    _check_keyed_by_id(client, described_ids, "outputs")
 
 
 def test_conf_ogc_process_description_output_def(client, described_ids):
     """/conf/ogc-process-description/output-def: each output has a JSON Schema."""
     from jsonschema import Draft7Validator
 
-    for _, _, spec in _schemas(client, process_ids, "outputs"):
+    for _, _, spec in _schemas(client, described_ids, "outputs"):
         Draft7Validator.check_schema(spec["schema"])
 
 
