@@ -1,0 +1,51 @@
+"""xclim climate indicators (and ensemble statistics) as OGC API processes.
+
+`load()` imports xclim (a few seconds) and returns {process id: Process} for every
+indicator of the realms in `REALMS` whose parameters a web client can pass, plus
+the ensemble process. Ids are `xclim.<realm>.<identifier>` (`xclim.atmos.tg_mean`) and,
+for xclim's virtual modules, `xclim.<module>.<identifier>` (`xclim.icclim.TG`, `xclim.cf.cdd`). It is called by the catalogue on first need, not at start-up;
+descriptions are built per process on first request and cached. Without xclim
+installed (the optional `climate` extra) it returns nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+log = logging.getLogger("cubeserver.processes")
+
+REALMS = ("atmos", "land", "seaIce", "convert")  # convert: derived variables (PET, humidex, wind...)
+PREFIX = "xclim."
+
+
+def load() -> dict:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import xclim  # noqa: F401
+            from xclim.core.indicator import registry
+    except ImportError:
+        log.info("xclim is not installed: no climate indicator processes")
+        return {}
+    from .describe import supported
+    from .ensemble import Ensemble
+    from .indicator import XclimIndicator
+
+    out = {}
+    for key, cls in sorted(registry.items(), key=lambda kv: (_virtual(kv[0]), kv[1].realm, kv[1].identifier)):
+        if cls.realm not in REALMS:
+            continue
+        ind = cls.get_instance()
+        if not supported(ind):
+            continue
+        p = XclimIndicator(key, ind)
+        out.setdefault(p.id, p)
+    ens = Ensemble()
+    out[ens.id] = ens
+    return out
+
+
+def _virtual(key: str) -> bool:
+    """Registered by a virtual module (icclim.*, cf.*, anuclim.*) rather than a realm module."""
+    return "." in key and not key.startswith("xclim.")

@@ -1,0 +1,155 @@
+"""Generated xclim process descriptions against the official Processes 1.0 schemas, and the 400s.
+
+Every description (all realms, ~300 processes) must validate against process.yaml; the list
+pages against processList.yaml. Each refused request names the input at fault.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conformance.official import errors
+
+from ..conftest import client_for
+from .xclim_support import PLEV, collections
+
+pytest.importorskip("xclim")
+
+
+@pytest.fixture(scope="module")
+def xc(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("xclim-describe")
+    with client_for(collections(tmp), tmp, dask={"workers": 1}) as c:
+        yield c
+
+
+def xclim_ids(client) -> list[str]:
+    doc = client.get("/processes", params={"limit": 10000}).json()
+    return [p["id"] for p in doc["processes"] if p["id"].startswith("xclim.")]
+
+
+def test_catalogue_lists_the_atmos_land_seaice_indicators_with_paging(xc):
+    import xclim
+    from xclim.core.indicator import registry
+
+    ids = xclim_ids(xc)
+    for key in ("TG_MEAN", "FROST_DAYS", "TG90P", "CDD", "xclim.core.indicator.SPI", "SNOW_DEPTH", "SEA_ICE_AREA"):
+        cls = registry[key]
+        assert f"xclim.{cls.realm}.{cls.identifier}" in ids, key
+    assert "xclim.icclim.TG90p" in ids and "xclim.ensembles" in ids
+    assert len(ids) > 250
+    page = xc.get("/processes", params={"limit": 5, "offset": 20}).json()
+    assert len(page["processes"]) == 5 and any(link["rel"] == "next" for link in page["links"])
+    assert not errors(page, "processes-1.0/processList.yaml")
+    desc = xc.get("/processes/xclim.atmos.tg_mean").json()
+    assert desc["version"] == xclim.__version__ and f"xclim {xclim.__version__}" in desc["description"]
+
+
+def test_every_description_validates(xc):
+    """process.yaml is processSummary.yaml + each input per inputDescription.yaml + each output per
+    outputDescription.yaml: every description is checked that way, each distinct input/output description once
+    (most are shared), and a few whole descriptions against process.yaml itself."""
+    import json
+
+    bad, seen = {}, set()
+    ids = xclim_ids(xc)
+    for i, pid in enumerate(ids):
+        doc = xc.get(f"/processes/{pid}").json()
+        assert doc["id"] == pid
+        if i % 60 == 0:
+            bad.update({pid: e[:2] for e in [errors(doc, "processes-1.0/process.yaml")] if e})
+        summary = {k: v for k, v in doc.items() if k not in ("inputs", "outputs")}
+        bad.update({pid: e[:2] for e in [errors(summary, "processes-1.0/processSummary.yaml")] if e})
+        for member, schema in (("inputs", "inputDescription.yaml"), ("outputs", "outputDescription.yaml")):
+            assert isinstance(doc[member], dict) and doc[member], (pid, member)
+            for key, spec in doc[member].items():
+                text = json.dumps(spec, sort_keys=True)
+                if text in seen:
+                    continue
+                seen.add(text)
+                bad.update({f"{pid} {member}.{key}": e[:2] for e in [errors(spec, f"processes-1.0/{schema}")] if e})
+    assert not bad, bad
+    assert len(seen) > 100  # the generated parameters really are many different descriptions
+
+
+def test_description_content_from_xclim_metadata(xc):
+    from xclim.core.indicator import registry
+
+    ind = registry["TX_DAYS_ABOVE"].get_instance()
+    doc = xc.get("/processes/xclim.atmos.tx_days_above").json()
+    assert doc["title"] == ind.title
+    ins = doc["inputs"]
+    assert ins["thresh"]["schema"]["default"] == ind.parameters["thresh"].default
+    assert ins["freq"]["schema"]["default"] == "YS" and "MS" in ins["freq"]["schema"]["enum"]
+    assert set(ins["op"]["schema"]["enum"]) == set(ind.parameters["op"].choices)
+    assert "tasmax" in ins["variables"]["schema"]["properties"]
+    assert ins["missing"]["schema"]["enum"][0] == "any" and "indexer" in ins
+    assert ins["collection"]["minOccurs"] == 1
+    cf = {p["name"]: p["value"][0] for p in doc["outputs"]["result"]["additionalParameters"]["parameters"]}
+    assert cf["tx_days_above.units"] == ind.cf_attrs[0]["units"]
+    assert cf["tx_days_above.standard_name"] == ind.cf_attrs[0]["standard_name"]
+    tg90p = xc.get("/processes/xclim.atmos.tg90p").json()["inputs"]
+    assert tg90p["baseline"]["minOccurs"] == 1 and tg90p["percentile"]["schema"]["default"] == 90
+
+
+def execute(client, pid, inputs):
+    return client.post(f"/processes/{pid}/execution", json={"inputs": inputs})
+
+
+@pytest.mark.parametrize(("pid", "inputs", "parameter", "says"), [
+    # a collection without the variable: COADS has no minimum temperature
+    ("xclim.atmos.frost_days", {"collection": "coads"}, "variables", "tasmin"),
+    # the caller names a variable the collection lacks
+    ("xclim.atmos.tg_mean", {"collection": "ipsl", "variables": {"tas": "tas"}}, "variables", "tas"),
+    # monthly data for a daily indicator: xclim refuses to infer the frequency
+    ("xclim.atmos.tg_mean", {"collection": "coads"}, "collection", "data_validation"),
+    # annual 360_day data, same
+    ("xclim.atmos.tx_max", {"collection": "hadcm3"}, "collection", "daily"),
+    ("xclim.atmos.frost_days", {"collection": "ipsl", "z": PLEV, "thresh": "0 metre"}, "thresh", "temperature"),
+    ("xclim.atmos.frost_days", {"collection": "ipsl", "z": PLEV, "thresh": "cold"}, "thresh", "quantity"),
+    ("xclim.atmos.frost_days", {"collection": "ipsl", "z": PLEV, "freq": "fortnightly"}, "freq", "YS"),
+    ("xclim.atmos.tg90p", {"collection": "ipsl", "z": PLEV}, "baseline", "missing"),
+    ("xclim.atmos.tg90p", {"collection": "ipsl", "z": PLEV, "baseline": "1900-01-01/1901-12-31"}, "baseline", ""),
+    ("xclim.atmos.tg_mean", {"collection": "ipsl", "indexer": {"season": "XYZ"}}, "indexer", "DJF"),
+    ("xclim.atmos.tg_mean", {"collection": "ipsl", "missing": "pct", "missing_options": {"n": 3}}, "missing_options", "tolerance"),
+    ("xclim.atmos.tg_mean", {"collection": "nope"}, "collection", "available"),
+    ("xclim.atmos.tg_mean", {"collection": "ipsl", "datetime": "1700-01-01/1701-01-01"}, "datetime", ""),
+    ("xclim.atmos.dtr", {"collection": "ipsl"}, "variables", "tasmin"),  # tasmin and tasmax from one variable
+])
+def test_bad_inputs_are_400_naming_the_input(xc, pid, inputs, parameter, says):
+    r = execute(xc, pid, inputs)
+    assert r.status_code == 400, r.text
+    body = r.json()
+    assert body["parameter"] == parameter, body
+    assert says in body["detail"], body["detail"]
+    assert "Traceback" not in r.text and "/work/" not in r.text
+
+
+def test_missing_rule_masking_every_period_is_a_400_not_nan(xc):
+    """A half year with the default missing=any: xclim masks the year; the job fails with a 400 naming `missing`."""
+    r = execute(xc, "xclim.atmos.tg_mean", {"collection": "ipsl", "z": PLEV, "datetime": "2001-02-01/2001-06-30"})
+    assert r.status_code == 400, r.text
+    assert r.json()["parameter"] == "missing" and "missing=pct" in r.json()["detail"]
+    # the same period with a tolerant rule computes (xclim's own missing options)
+    r = xc.post("/processes/xclim.atmos.tg_mean/execution", json={"response": "document", "inputs": {
+        "collection": "ipsl", "z": PLEV, "datetime": "2001-02-01/2001-06-30", "missing": "skip"}})
+    assert r.status_code == 200, r.text
+
+
+def test_owslib_runs_an_indicator_over_http(xc):
+    """The README example: OWSLib's Processes client over a real socket lists, describes and executes."""
+    import requests
+    from owslib.ogcapi.processes import Processes
+
+    from ..conftest import serve_in_thread
+    from .conftest import netcdf
+
+    with serve_in_thread(xc.app) as base:
+        api = Processes(base)
+        desc = api.process("xclim.atmos.frost_days")
+        assert desc["inputs"]["thresh"]["schema"]["default"] == "0 degC"
+        doc = api.execute("xclim.atmos.frost_days", inputs={"collection": "ipsl", "z": PLEV,
+                                                             "datetime": "2001-01-01/2002-12-31"})
+        href = doc["result"]["href"]
+        out = netcdf(requests.get(href, timeout=60).content)
+    assert out["frost_days"].attrs["units"] == "days" and out["frost_days"].sizes["time"] == 2
