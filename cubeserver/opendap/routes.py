@@ -44,8 +44,9 @@ class OpendapService:
     def model(self, cid: str) -> DapDataset:
         return self.models.get(self.ctx.registry.gridded(cid))
 
-    def guarded(self, cid: str, query: str, dap4: bool) -> tuple[DapDataset, list[Hyperslab], bool]:
-        """The model, the hyperslabs asked for, and whether DAP4 checksums are wanted; 400/404/413 as APIError."""
+    def guarded(self, cid: str, query: str, dap4: bool, data: bool = True) -> tuple[DapDataset, list[Hyperslab], bool]:
+        """The model, the hyperslabs asked for, and whether DAP4 checksums are wanted; 400/404 as APIError, and
+        for `data` answers 413 over `limits.max_cells` (the size is then booked on the memory budget)."""
         model = self.model(cid)
         checksums = False
         if dap4:
@@ -56,6 +57,8 @@ class OpendapService:
         else:
             slabs = parse_dap2(query, model)
         n = sum(s.size for s in slabs)
+        if not data:
+            return model, slabs, checksums
         limit = self.ctx.config.limits.max_cells
         if n > limit:
             raise TooLarge(f"the constraint selects {n:,} values, more than this server's limit of {limit:,}; "
@@ -95,7 +98,7 @@ def build_router(ctx: AppContext, service: OpendapService) -> APIRouter:
     @r.get(base + ".dds", summary="DAP2 Dataset Descriptor Structure (constraint expression applies)")
     async def get_dds(collectionId: str, request: Request):
         try:
-            model, slabs, _ = await run_blocking(service.guarded, collectionId, _query(request), False)
+            model, slabs, _ = await run_blocking(service.guarded, collectionId, _query(request), False, False)
         except APIError as err:
             return _dap2_error(err)
         return Response(text.dds(model, slabs), media_type="text/plain",
@@ -151,7 +154,7 @@ def build_router(ctx: AppContext, service: OpendapService) -> APIRouter:
 
     async def _dmr(collectionId: str, request: Request):
         try:
-            model, slabs, _ = await run_blocking(service.guarded, collectionId, _query(request), True)
+            model, slabs, _ = await run_blocking(service.guarded, collectionId, _query(request), True, False)
         except APIError as err:
             return _dap4_error(err)
         return Response(text.dmr(model, slabs), media_type=DMR_MEDIA)

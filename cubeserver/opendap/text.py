@@ -34,7 +34,7 @@ def das_string(text: str) -> str:
 def _number(v, dap_type: str) -> str:
     if dap_type == "Float32":
         f = np.float32(v)
-        return "NaN" if math.isnan(f) else str(f).replace("inf", "Infinity")
+        return "NaN" if math.isnan(f) else repr(float(f)).replace("inf", "Infinity")  # exact when read as a double
     if dap_type == "Float64":
         f = float(v)
         return "NaN" if math.isnan(f) else repr(f).replace("inf", "Infinity")
