@@ -56,6 +56,8 @@ class DapVar:
         out = {}
         for k, v in self.attrs.items():
             out[k] = (own, v) if k in _FILL_ATTRS and own != "String" else (None, v)
+        if own == "Byte" and "_Unsigned" not in out:
+            out["_Unsigned"] = ("String", "true")  # netCDF-C reads a DAP2 Byte as signed unless told (as THREDDS does)
         return out
 
     def values(self, piece: xr.Variable, protocol: str) -> np.ndarray:

@@ -71,6 +71,8 @@ def attr_type(value, protocol: str) -> tuple[str, list]:
 def _typed(kind: str | None, value, protocol: str) -> tuple[str, list]:
     if kind is None:
         return attr_type(value, protocol)
+    if kind == "String":
+        return kind, [str(value)]
     vals = np.atleast_1d(np.asarray(value)).ravel()
     if kind in ("Float32", "Float64"):
         return kind, [float(x) for x in vals]
