@@ -125,6 +125,10 @@ def parse_dap2(query: str, model: DapDataset) -> list[Hyperslab]:
 def parse_dap4(ce: str | None, model: DapDataset) -> list[Hyperslab]:
     """The `dap4.ce` value of a DAP4 request -> hyperslabs in dataset order (all variables when absent)."""
     text = (ce or "").strip()
+    for _ in range(3):  # netCDF-C 4.9 escapes the brackets of `?dap4.ce=` up to three times (%25255b)
+        if "%" not in text:
+            break
+        text = unquote(text)
     if "|" in text or "{" in text:
         raise _bad("DAP4 filters and structure projections are not offered; use /var[start:stride:stop];/var2")
     return _finish([_clause(c, model, True) for c in text.split(";") if c.strip()], model)

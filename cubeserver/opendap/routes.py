@@ -52,7 +52,7 @@ class OpendapService:
         if dap4:
             params = parse_qs(query, keep_blank_values=True)
             ce = params.get("dap4.ce", [None])[0]
-            checksums = params.get("dap4.checksum", ["false"])[0].strip().lower() == "true"
+            checksums = params.get("dap4.checksum", ["true"])[0].strip().lower() == "true"
             slabs = parse_dap4(ce, model)
         else:
             slabs = parse_dap2(query, model)

@@ -65,6 +65,13 @@ SOURCES = {
 }
 
 
+# collections whose float32 _FillValue meets netCDF-C 4.9's DAP4 attribute parser, which reads Float32 values one unit
+# in the last place off (0.1 -> 0.09999998; -1e34 -> -1.00000004e34), so the fill no longer matches the data
+DAP4_FLOAT32_FILL = {"coads", "orca2"}
+NETCDF_C_DAP4_BUG = ("netCDF-C 4.9's DAP4 parses Float32 attributes one unit in the last place off, so a float32 "
+                     "_FillValue no longer matches its data (DAP2, the default for http:// URLs, is exact)")
+
+
 def spatial_window(var: xr.DataArray, stride: int = 3, n: int = 12) -> dict:
     """The hyperslab the value tests ask for: index 0 (or 0..1) on leading dimensions, a strided window on
     the last two (`stride`, at most `n` values each)."""

@@ -8,9 +8,12 @@ import subprocess
 
 import numpy as np
 import pytest
+import requests
 import xarray as xr
 
-from .conftest import SOURCES, need
+from tests.conftest import DATASETS
+
+from .conftest import DAP4_FLOAT32_FILL, NETCDF_C_DAP4_BUG, SOURCES, need
 
 # every bundled gridded collection: its header must read, with each data variable and its units
 HEADER_IDS = sorted(SOURCES)
@@ -37,9 +40,10 @@ def test_ncdump_header_every_collection(dap_base, cid):
     src = SOURCES[cid]()
     out = run(ncdump, "-h", f"{dap_base}/collections/{cid}/opendap").stdout
     for name, var in src.data_vars.items():
-        assert re.search(rf"\s{re.escape(name)}\(", out), (name, out[:3000])
+        assert re.search(rf"\s{re.escape(name)}(\(| ;)", out), (name, out[:3000])
         if "units" in var.attrs:
-            assert f'{name}:units = "{var.attrs["units"]}"' in out
+            # ncdump writes `data :units` for a name that is a CDL keyword
+            assert re.search(rf'{re.escape(name)} ?:units = "{re.escape(var.attrs["units"])}"', out), out
 
 
 @pytest.mark.parametrize("cid,var", [("coads", "SST"), ("cmip5-pr", "pr"), ("rotated-pole", "air_pressure_at_sea_level"),
@@ -48,23 +52,25 @@ def test_ncdump_header_every_collection(dap_base, cid):
 def test_ncdump_hyperslab(dap_base, cid, var, proto):
     """`ncdump -v var 'URL?var[a:s:b]...'`: the strided hyperslab equals the source's (NaN where masked)."""
     ncdump = need("ncdump")
+    if proto == "dap4" and cid in DAP4_FLOAT32_FILL:
+        pytest.xfail(NETCDF_C_DAP4_BUG)
     src = SOURCES[cid]()[var]
-    slices = [slice(0, 1)] * (src.ndim - 2) + [slice(2, 12, 3), slice(1, 14, 4)]
+    served = requests.get(f"{dap_base}/collections/{cid}/opendap.dds?{var}").text.count("[")  # its dimensions
+    slices = [slice(0, 1)] * (served - 2) + [slice(2, 12, 3), slice(1, 14, 4)]
     ce = var + "".join(f"[{s.start}:{s.step or 1}:{s.stop - 1}]" for s in slices)
     if proto == "http":
         url = f"{dap_base}/collections/{cid}/opendap?{ce}"
     else:  # netCDF-C's DAP4 takes the constraint as dap4.ce
         url = f"{dap_base.replace('http://', 'dap4://')}/collections/{cid}/opendap?dap4.ce=/{ce}"
     got = numbers(run(ncdump, "-v", var, url).stdout, var)
-    want = src.isel(dict(zip(src.dims, slices))).values.ravel().astype("float64")
+    want = src.isel(dict(zip(src.dims, slices[served - src.ndim:]))).values.ravel().astype("float64")
     np.testing.assert_allclose(got, want, rtol=2e-6, equal_nan=True)  # ncdump prints 7 significant digits
 
 
 def test_ncdump_packed_values_stay_packed(dap_base):
     """MUR SST: the shorts on the wire are the source's shorts, with scale_factor/add_offset/_FillValue."""
     ncdump = need("ncdump")
-    raw = xr.open_zarr(SOURCES.__module__ and __import__("tests.conftest", fromlist=["DATASETS"]).DATASETS
-                       / "analysed_sst.zarr", consolidated=False, mask_and_scale=False)["analysed_sst"]
+    raw = xr.open_zarr(DATASETS / "analysed_sst.zarr", consolidated=False, mask_and_scale=False)["analysed_sst"]
     out = run(ncdump, "-v", "analysed_sst", f"{dap_base}/collections/mur-sst/opendap?analysed_sst[3:1:3][10:2:20][0:5:50]").stdout
     assert "short analysed_sst(time, lat, lon)" in out
     assert "analysed_sst:scale_factor = 0.001" in out and "analysed_sst:add_offset = 298.15" in out
