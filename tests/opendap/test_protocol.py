@@ -178,3 +178,21 @@ def test_private_collection_as_other_apis(tmp_path):
         assert c.get("/collections/coads/opendap.dds").status_code == 401
         assert c.get("/collections/coads/opendap.dds", headers={"X-API-Key": "bob-key"}).status_code == 403
         assert c.get("/collections/coads/opendap.dds", headers={"X-API-Key": KEY}).status_code == 200
+
+
+def test_job_result_collection_over_opendap(dap_base, tmp_path):
+    """A process's published result (`job-{id}`) is served like any collection: values equal its NetCDF result."""
+    r = requests.post(f"{dap_base}/processes/temporal-aggregate/execution",
+                      json={"inputs": {"collection": "coads", "variables": ["SST"], "grouping": "season"},
+                            "response": "document"}, timeout=300)
+    assert r.status_code == 200, r.text
+    job = r.headers["link"].split("/jobs/")[1].split(">")[0]
+    result = tmp_path / "result.nc"
+    result.write_bytes(requests.get(f"{dap_base}/jobs/{job}/results/result", timeout=120).content)
+    want = xr.open_dataset(result)
+    got = xr.open_dataset(f"{dap_base}/collections/job-{job}/opendap", engine="netcdf4")
+    np.testing.assert_array_equal(got.SST.values, want.SST.values)
+    assert [str(t) for t in got.TIME.values] == [str(t) for t in want.TIME.values]
+    ncdump = need("ncdump")
+    out = subprocess.run([ncdump, "-h", f"{dap_base}/collections/job-{job}/opendap"], capture_output=True, text=True)
+    assert out.returncode == 0 and "float SST(TIME, COADSY, COADSX)" in out.stdout
