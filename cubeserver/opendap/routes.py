@@ -92,7 +92,9 @@ def _logged(chunks, what: str):
 
 
 def build_router(ctx: AppContext, service: OpendapService) -> APIRouter:
-    r = APIRouter(tags=["OPeNDAP"])
+    # not in the OpenAPI document: DAP is its own protocol (DAP 2.0 / DAP4 specifications), its errors are DAP
+    # documents rather than the OGC exception JSON, and clients find it by the dataset URL, not by OpenAPI
+    r = APIRouter(tags=["OPeNDAP"], include_in_schema=False)
     base = "/collections/{collectionId}/opendap"
 
     @r.get(base + ".dds", summary="DAP2 Dataset Descriptor Structure (constraint expression applies)")
