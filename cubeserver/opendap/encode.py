@@ -16,7 +16,6 @@ by its CRC32 when the client asked for checksums (`dap4.checksum=true`).
 from __future__ import annotations
 
 import logging
-import math
 import struct
 import zlib
 from typing import Iterator
