@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import requests
 import xarray as xr
+from pydap.client import open_url
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -48,7 +49,8 @@ def main(argv=None) -> int:
         try:
             openers = {
                 "OPeNDAP netCDF4 (DAP2)": lambda: xr.open_dataset(dap, engine="netcdf4"),
-                "OPeNDAP pydap (DAP4)": lambda: xr.open_dataset(dap.replace("http://", "dap4://"), engine="pydap"),
+                # the protocol given to pydap directly: a dap4:// URL makes pydap try https first
+                "OPeNDAP pydap (DAP4)": lambda: xr.open_dataset(xr.backends.PydapDataStore(open_url(dap, protocol="dap4"))),
                 "Zarr over HTTP": lambda: xr.open_zarr(f"{base}/collections/cube/zarr"),
             }
             opened = {}
