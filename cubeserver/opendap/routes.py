@@ -170,7 +170,7 @@ def build_router(ctx: AppContext, service: OpendapService) -> APIRouter:
             model, slabs, checksums = await run_blocking(service.guarded, collectionId, _query(request), True)
         except APIError as err:
             return _dap4_error(err)
-        body = encode.dap(text.dmr(model, slabs, checksums), model.variables, slabs, checksums)
+        body = encode.dap(text.dmr(model, slabs), model.variables, slabs, checksums)
         return StreamingResponse(_logged(body, f"{collectionId}.dap"), media_type=DAP_MEDIA)
 
     return r

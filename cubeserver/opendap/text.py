@@ -138,7 +138,7 @@ def dimension_sizes(model: DapDataset, slabs: list[Hyperslab]) -> dict[str, int 
     return {d: (next(iter(v)) if len(v) == 1 else None) for d, v in sizes.items()}
 
 
-def dmr(model: DapDataset, slabs: list[Hyperslab], checksums: bool = False) -> str:
+def dmr(model: DapDataset, slabs: list[Hyperslab]) -> str:
     """The DMR of the variables in `slabs` (all of them for a `.dmr` without a constraint)."""
     dims = dimension_sizes(model, slabs)
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
@@ -152,8 +152,6 @@ def dmr(model: DapDataset, slabs: list[Hyperslab], checksums: bool = False) -> s
             lines.append(f"    <Dim name={quoteattr('/' + d)}/>" if dims.get(d) is not None else f'    <Dim size="{n}"/>')
         typed = var.attributes("dap4")
         lines += _xml_attrs({k: v for k, (_, v) in typed.items()}, "    ", {k: t for k, (t, _) in typed.items()})
-        if checksums:
-            lines.append('    <Attribute name="_DAP4_Checksum_CRC32" type="UInt32"><Value>0</Value></Attribute>')
         lines.append(f"  </{var.dap4}>")
     lines += _xml_attrs(model.attrs, "  ")
     lines.append("</Dataset>")
