@@ -58,6 +58,10 @@ def create_app(config: ServerConfig, registry: Registry | None = None) -> FastAP
         return spec
 
     app.openapi = openapi_30
+    if config.http.forwarded_prefix:  # outermost: every middleware and route sees the proxy's root path
+        from .http.prefix import ForwardedPrefixMiddleware
+
+        app.add_middleware(ForwardedPrefixMiddleware)
 
     @app.get("/openapi", include_in_schema=False)
     def openapi(request: Request, f: str | None = None):

@@ -197,6 +197,9 @@ class HTTPConfig(Strict):
     trusted_hosts: list[str] = Field(
         default=["*"], description="Host header values answered (exact or *.domain); others get a 400. "
         "Set it (or base_url) in production so links never reflect a client's Host")
+    forwarded_prefix: bool = Field(
+        default=False, description="serve under the sub-path a reverse proxy names in X-Forwarded-Prefix (e.g. "
+        "/cubeserver): links then carry it. Only behind a proxy that sets (or removes) that header")
     content_security_policy: str | None = Field(default=None, description="replaces the CSP sent with HTML pages")
     gzip_min_size: int = Field(default=1024, ge=0)
     cache_control: str = "public, max-age=60"

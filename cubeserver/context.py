@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import quote
 
 import orjson
 from fastapi import Request
@@ -34,22 +35,27 @@ class AppContext:
         self.jinja.filters["tojson"] = lambda v: orjson.dumps(v, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY).decode()
 
     def base_url(self, request: Request) -> str:
+        """The API's public root without a trailing slash: `base_url` of the config, else the request's
+        scheme, host and root path (a sub-path behind a proxy: cubeserver.http.prefix)."""
         if self.config.base_url:
             return self.config.base_url.rstrip("/")
         return str(request.base_url).rstrip("/")
 
+    def request_url(self, request: Request, **params: str) -> str:
+        """The request's own URL as clients see it (`base_url` + the path below the root + the query),
+        with the query parameters `params` set: self links, alternate formats, the data URL of a page."""
+        from .http.prefix import route_path
+
+        url = request.url.include_query_params(**params) if params else request.url
+        path = quote(route_path(request.scope), safe="/:@!$&'()*+,;=-._~")
+        return f"{self.base_url(request)}{path}" + (f"?{url.query}" if url.query else "")
+
     def html(self, template: str, request: Request, data: dict, title: str, status: int = 200) -> HTMLResponse:
         page = self.jinja.get_template(template).render(
             data=data, title=title, base=self.base_url(request), server_title=self.config.title,
-            json_url=_with_f(request, "json"),
+            json_url=self.request_url(request, f="json"),
         )
         return HTMLResponse(page, status_code=status)
-
-
-def _with_f(request: Request, f: str) -> str:
-    params = dict(request.query_params)
-    params["f"] = f
-    return str(request.url.replace_query_params(**params))
 
 
 def json_response(data: Any, media_type: str = "application/json", status: int = 200, headers: dict | None = None) -> Response:

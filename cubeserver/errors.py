@@ -203,7 +203,9 @@ def _response(err: APIError, headers: dict | None = None) -> JSONResponse:
 
 def _allowed_methods(request: Request) -> str:
     """Every method some route offers at this path (Starlette's own Allow names only the first route's)."""
-    path = request.scope.get("path", "")
+    from .http.prefix import route_path
+
+    path = route_path(request.scope)
     methods: set[str] = set()
     for route in _leaf_routes(request.app.router.routes):
         regex = getattr(route, "path_regex", None)

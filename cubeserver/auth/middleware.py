@@ -13,6 +13,7 @@ import asyncio
 import re
 
 from ..errors import _response
+from ..http.prefix import route_path
 from . import identity as ident
 from .credentials import Authenticator, Forbidden, Unauthorized, challenge, presented
 from .settings import AuthConfig
@@ -42,7 +43,7 @@ class AuthMiddleware:
             return await self.app(scope, receive, send)
         try:
             who = await self._identify(dict(scope.get("headers") or ()))
-            self._authorize(who, area_of(scope["method"], scope["path"]))
+            self._authorize(who, area_of(scope["method"], route_path(scope)))
         except Unauthorized as err:
             err.headers = err.headers or challenge(self.cfg.realm)
             return await _response(err, headers=err.headers)(scope, receive, send)

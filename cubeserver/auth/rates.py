@@ -22,6 +22,7 @@ from limits.strategies import MovingWindowRateLimiter
 from starlette.concurrency import run_in_threadpool
 
 from ..errors import TooManyRequests, _response  # noqa: F401 - re-exported
+from ..http.prefix import route_path
 from . import identity as ident
 from .middleware import area_of
 
@@ -61,7 +62,7 @@ class RateLimitMiddleware:
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http" and self.rates:
-            area = rate_area(scope["method"], scope["path"])
+            area = rate_area(scope["method"], route_path(scope))
             rate = self.rates.get(area)
             if rate is not None:
                 who = ident.current()

@@ -122,7 +122,7 @@ def build_router(ctx: AppContext) -> APIRouter:
             return ctx.services["edr_html"](request, c, qtype, params)
         try:
             return await run_blocking(lambda: render(c, QUERIES[qtype](c, params), fmt, qtype, limit,
-                                                     endpoint=str(request.url)))
+                                                     endpoint=ctx.request_url(request)))
         except NoData:
             return Response(status_code=204)
 
@@ -215,7 +215,7 @@ def build_router(ctx: AppContext) -> APIRouter:
             return ctx.services["edr_html"](request, c, "locations", params)
         try:
             return await run_blocking(lambda: render(c, locations.answer(ctx.registry, c, loc_id, params)[1], fmt,
-                                                     f"location-{loc_id}", limit, endpoint=str(request.url)))
+                                                     f"location-{loc_id}", limit, endpoint=ctx.request_url(request)))
         except NoData:
             return Response(status_code=204)
 

@@ -15,6 +15,7 @@ import re
 from starlette.datastructures import Headers, MutableHeaders
 
 from . import codings
+from .prefix import route_path
 from .validators import (Validator, body_etag, etag_matches, http_date, not_modified_since,
                          source_mtime, stable_validator)
 
@@ -34,8 +35,7 @@ class ConditionalMiddleware:
         self.generation = hashlib.blake2b(ctx.config.model_dump_json().encode(), digest_size=8).hexdigest()
 
     def _path(self, scope) -> str:
-        path, root = scope.get("path", ""), scope.get("root_path", "")
-        return path[len(root):] if root and path.startswith(root) else path
+        return route_path(scope)
 
     def _stable(self, scope, headers: Headers, path: str) -> Validator | None:
         m = _COLLECTION_PATH.match(path)

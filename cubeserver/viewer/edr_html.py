@@ -37,7 +37,7 @@ def edr_page(ctx: AppContext, request: Request, c, qtype: str, params: dict):
     from .pages import script_json, viewer_config
 
     base = ctx.base_url(request)
-    data_url = str(request.url.include_query_params(f="covjson"))  # the same query, as CoverageJSON
+    data_url = ctx.request_url(request, f="covjson")  # the same query, as CoverageJSON
     cfg = viewer_config(ctx, c, base)
     names = [p.strip() for p in (params.get("parameter-name") or "").split(",") if p.strip()]
     shown = [p for p in cfg["parameters"] if not names or p["id"] in names]
