@@ -117,8 +117,15 @@ class _FileSource:
     def version(self, name: str | None = None, block: tuple | None = None) -> tuple:
         return tuple(_stat(f) for f in self.files)
 
+    def __getstate__(self):  # graphs are pickled to dask workers: no lock, no Dataset (nothing to close there)
+        return {"ds": None, "files": self.files, "key": self.key, "_seen": self._seen}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def check(self, version: tuple) -> None:
-        if version == self._seen:
+        if version == self._seen or self.ds is None:
             return
         with self._lock:
             if version != self._seen:
@@ -137,6 +144,10 @@ class _ZarrSource:
         self.root = root
         self.key = str(root)
         self._encoders: dict = {}
+        self._shapes: dict = {}
+
+    def __getstate__(self):  # zarr's chunk-key functions are looked up again where the graph runs
+        return {"root": self.root, "key": self.key, "_encoders": {}, "_shapes": self._shapes}
 
     def encoder(self, name: str, chunks: tuple):
         """The chunk-key function of array `name` when its chunks are `chunks` (tuple of ints), else None."""
@@ -158,9 +169,12 @@ class _ZarrSource:
             return None
         encode = arr.metadata.encode_chunk_key
         self._encoders[name] = (encode, str(meta))
+        self._shapes[name] = tuple(chunks)
         return encode
 
     def version(self, name: str, block: tuple) -> tuple:
+        if name not in self._encoders and self.encoder(name, self._shapes[name]) is None:
+            return ("uncached", block)
         encode, meta = self._encoders[name]
         return (_stat(str(self.root / name / encode(block))), _stat(meta))
 
