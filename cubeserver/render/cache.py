@@ -6,7 +6,8 @@ domain), the whole field is decoded once instead and kept here, least recently u
 up to `MAX_BYTES` in all: every later tile of that layer is then a numpy lookup. Larger fields are
 never cached nor read whole. Entries hold the Dataset they came from, so a reopened collection
 (another Dataset object) never sees a stale field, and with the chunk cache (sources/chunk_cache.py) each
-entry also holds the version of the source chunks it was read from: a source rewritten in place is read again.
+entry also holds the version of the source it was read from (file stat; Zarr store, array directory and
+metadata): a source rewritten in place is read again.
 """
 
 from __future__ import annotations
@@ -44,7 +45,9 @@ def field(c, name: str, index: dict[str, int]) -> np.ndarray | None:
         return None
     from ..sources.chunk_cache import version_at
 
-    version = version_at(var, index)  # the source's chunks changed: read again (never a stale field)
+    # a rewritten source file / Zarr store or array is read again (a Zarr chunk replaced alone is not seen
+    # here: checking every chunk of a field per tile would cost ~1 ms; the EDR/Coverages chunk reads are exact)
+    version = version_at(var, index, coarse=True)
     key = (c.id, name, tuple(sorted(index.items())))
     with _lock:
         hit = _fields.get(key)

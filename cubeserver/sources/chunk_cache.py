@@ -204,10 +204,16 @@ class _Blocks:
         self.arr = arr
         self.dims: tuple = ()
 
-    def version_at(self, index: dict) -> tuple:
-        """The version of every chunk holding values at `index` (dimension -> position; others: all)."""
+    def version_at(self, index: dict, coarse: bool = False) -> tuple:
+        """The version of every chunk holding values at `index` (dimension -> position; others: all).
+        `coarse`: for Zarr only the store's, the array's directory and metadata (3 stats instead of 2 per
+        chunk: a rewritten store or array is seen, a chunk replaced alone is not)."""
         if isinstance(self.source, _FileSource):
             return self.source.version()
+        if coarse:
+            root = self.source.root
+            return (_stat(str(root)), _stat(str(root / self.name)), _stat(self.source._encoders[self.name][1])
+                    if self.name in self.source._encoders else None)
         axes = []
         for dim, chunks in zip(self.dims, self.arr.chunks):
             if dim in index:
@@ -270,7 +276,7 @@ def attach(ds, path: Path, fmt: str, files: list[str] | None = None):
     return out
 
 
-def version_at(var, index: dict) -> tuple | None:
+def version_at(var, index: dict, coarse: bool = False) -> tuple | None:
     """The source version of the chunks of a (cached) variable at `index` (dimension -> position), for caches
     of values derived from them (e.g. render.cache's decoded fields); None when `var` is not served through
     the chunk cache."""
@@ -281,7 +287,7 @@ def version_at(var, index: dict) -> tuple | None:
     for name in layers:
         fn = _layers.get(name) if str(name).startswith("chunk-cache-") else None
         if fn is not None:
-            return (name, fn.version_at(index))
+            return (name, fn.version_at(index, coarse))
     return None
 
 
