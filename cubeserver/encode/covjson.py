@@ -172,13 +172,35 @@ def _plain(v):
 
 
 def collection_or_single(coverages: list[dict]) -> dict:
-    """One coverage as is; several as a CoverageCollection with shared parameters."""
+    """One coverage as is; several as a CoverageCollection with shared parameters (see `hoist`)."""
     if len(coverages) == 1:
         return coverages[0]
     params = {}
     for c in coverages:
         params.update(c.get("parameters", {}))
-    return {"type": "CoverageCollection", "parameters": params, "coverages": coverages}
+    return hoist({"type": "CoverageCollection", "parameters": params, "coverages": coverages})
+
+
+def hoist(collection: dict) -> dict:
+    """A CoverageCollection without repeats: `parameters` that every coverage shares, and a domain
+    `referencing` that every domain shares, are written once at collection level and left out of each
+    coverage, as CoverageJSON allows (OGC CoverageJSON 1.0, 6.4 / schema coverageCollection.json: a
+    coverage takes them from its collection). In place; returns `collection`."""
+    covs = collection.get("coverages") or []
+    if len(covs) < 2:
+        return collection
+    params = collection.get("parameters")
+    if params is not None and all(c.get("parameters") == params for c in covs):
+        for c in covs:
+            c.pop("parameters", None)
+    domains = [c.get("domain") for c in covs]
+    if all(isinstance(d, dict) and "referencing" in d for d in domains):
+        refs = domains[0]["referencing"]
+        if all(d["referencing"] == refs for d in domains[1:]):
+            collection["referencing"] = refs
+            for d in domains:
+                d.pop("referencing")
+    return collection
 
 
 def grid(ds: xr.Dataset, axes: AxisModel) -> dict:

@@ -12,7 +12,7 @@ import xarray as xr
 from pyproj import CRS
 
 from ..axes import AxisModel, iso_times
-from .covjson import (axis_values, collection_or_single, data_type, horizontal_system, masked_values, parameters,
+from .covjson import (axis_values, collection_or_single, data_type, hoist, horizontal_system, masked_values, parameters,
                       referencing, split_extra_dims)
 
 
@@ -111,7 +111,7 @@ def _collection(covs: list[dict], force: bool = False) -> dict:
     kinds = {c["domain"].get("domainType") for c in covs}
     if len(kinds) == 1:
         out["domainType"] = kinds.pop()
-    return out
+    return hoist(out)
 
 
 # ---------------------------------------------------------------- paths
