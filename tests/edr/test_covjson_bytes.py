@@ -39,3 +39,35 @@ def test_shared_members_are_not_repeated_in_bytes(client):
     body = r.content
     assert body.count(b'"observedProperty"') == 1 and body.count(b'"referencing"') == 1
     assert orjson.loads(body)["type"] == "CoverageCollection"
+
+
+def test_whole_floats_without_trailing_zero(tmp_path):
+    """Float data holding whole numbers (counts, zero precipitation) are written `3`, not `3.0`; decoded they
+    equal the source's values; the answer stays a valid CoverageJSON float NdArray."""
+    import pandas as pd
+    import xarray as xr
+
+    from tests.conftest import client_for
+
+    rng = np.random.default_rng(0)
+    values = rng.integers(0, 5, (6, 4, 5)).astype("float32")
+    values[0, 0, 0] = np.nan
+    values[1, 1, 1] = 2.5
+    ds = xr.Dataset({"pr": (("time", "lat", "lon"), values, {"units": "mm"})},
+                    coords={"time": pd.date_range("2020-01-01", periods=6, freq="D"),
+                            "lat": ("lat", [40.0, 41.0, 42.0, 43.0], {"units": "degrees_north"}),
+                            "lon": ("lon", [0.0, 1.0, 2.0, 3.0, 4.0], {"units": "degrees_east"})})
+    path = tmp_path / "pr.nc"
+    ds.to_netcdf(path)
+    with client_for({"pr": {"path": str(path)}}, tmp_path) as client:
+        r = client.get("/collections/pr/cube", params={"bbox": "0,40,4,43", "f": "CoverageJSON"},
+                       headers={"Accept-Encoding": "identity"})
+        assert r.status_code == 200, r.text
+        assert b".0," not in r.content and b".0]" not in r.content
+        doc = orjson.loads(r.content)
+        check_covjson(doc)
+        assert doc["ranges"]["pr"]["dataType"] == "float"
+        got = np.array([np.nan if v is None else v for v in doc["ranges"]["pr"]["values"]], dtype="float64")
+        with xr.open_dataset(path) as src:
+            expected = src["pr"].transpose("time", "lat", "lon").values.reshape(-1).astype("float64")
+        np.testing.assert_array_equal(got, expected)
