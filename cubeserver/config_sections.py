@@ -37,6 +37,9 @@ class LimitsConfig(Strict):
     """Per-request and server-wide limits (issue 13): each a clear 4xx/503 when passed."""
 
     max_cells: int = Field(default=50_000_000, gt=0, description="cells per request before 413")
+    chunk_cache_bytes: int = Field(default=256 * 1024 * 1024, ge=0, description="in-process cache of decoded "
+                                   "chunks shared by requests (bytes; never stale: keyed by the source file's or Zarr "
+                                   "chunk's version); 0 disables it")
     max_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0, description="request body size before 413")
     max_url_bytes: int = Field(default=64 * 1024, gt=0, description="path + query string length before 414")
     max_jobs_per_identity: int = Field(default=50, gt=0, description="queued + running jobs of one identity "

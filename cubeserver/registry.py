@@ -110,6 +110,9 @@ class Registry:
 
     def __init__(self, config: ServerConfig, skip_broken: bool = False):
         self.config = config
+        from .sources.chunk_cache import configure
+
+        configure(config.limits.chunk_cache_bytes)  # before any collection is opened
         self._collections: dict[str, Collection] = {}
         self._lock = threading.Lock()
         # collections not opened at start but looked up on every request (job results: processes/published.py),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import orjson
 import xarray as xr
 
 from ..axes import AxisModel, crs_label, crs_uri, is_lonlat, iso_times
@@ -118,23 +119,43 @@ def masked_values(var: xr.DataArray) -> np.ndarray:
     return values
 
 
+_NUMPY = orjson.OPT_SERIALIZE_NUMPY
+
+
+def number_text(values: np.ndarray) -> bytes:
+    """A 1-D numeric array as JSON numbers, `[...]`: floats as their shortest round-trip text in their own
+    precision (orjson: float32 280.1 -> `280.1`, not `280.1000061035156`), whole floats without `.0`
+    (`280.0` -> `280`; JSON numbers either way, CoverageJSON keeps dataType float), NaN as null."""
+    text = orjson.dumps(np.ascontiguousarray(values).reshape(-1), option=_NUMPY)  # orjson needs C order
+    if values.dtype.kind == "f" and b".0" in text:  # orjson's only trailing zero is a whole float's ".0"
+        text = text.replace(b".0,", b",").replace(b".0]", b"]")
+    return text
+
+
+def values_fragment(values: np.ndarray) -> orjson.Fragment:
+    """`number_text` as an orjson Fragment, to put in a document that orjson serialises."""
+    return orjson.Fragment(number_text(values))
+
+
 def ndarray(var: xr.DataArray, axis_names: list[str]) -> dict:
+    """An NdArray of a variable's values (nodata -> null), written by `number_text`."""
     values = masked_values(var)
     return {
         "type": "NdArray",
         "dataType": data_type(values),
         "axisNames": axis_names,
         "shape": list(values.shape),
-        "values": np.ascontiguousarray(values).reshape(-1),  # orjson needs C order; 1-D views may be strided
+        "values": values_fragment(values),
     }
 
 
 def axis_values(values: np.ndarray) -> dict:
-    """Axis values; time as RFC 3339 strings with a zone."""
+    """Axis values; time as RFC 3339 strings with a zone; numbers in float64 by `number_text` (whole ones
+    without `.0`)."""
     values = np.asarray(values)
     if values.dtype.kind == "M" or values.dtype == object:
         return {"values": iso_times(values)}
-    return {"values": values.astype("float64") if values.dtype.kind == "f" else values}
+    return {"values": values_fragment(values.astype("float64") if values.dtype.kind == "f" else values)}
 
 
 def domain_axes(ds: xr.Dataset, axes: AxisModel) -> tuple[dict, list[str], list[str]]:
@@ -172,13 +193,35 @@ def _plain(v):
 
 
 def collection_or_single(coverages: list[dict]) -> dict:
-    """One coverage as is; several as a CoverageCollection with shared parameters."""
+    """One coverage as is; several as a CoverageCollection with shared parameters (see `hoist`)."""
     if len(coverages) == 1:
         return coverages[0]
     params = {}
     for c in coverages:
         params.update(c.get("parameters", {}))
-    return {"type": "CoverageCollection", "parameters": params, "coverages": coverages}
+    return hoist({"type": "CoverageCollection", "parameters": params, "coverages": coverages})
+
+
+def hoist(collection: dict) -> dict:
+    """A CoverageCollection without repeats: `parameters` that every coverage shares, and a domain
+    `referencing` that every domain shares, are written once at collection level and left out of each
+    coverage, as CoverageJSON allows (OGC CoverageJSON 1.0, 6.4 / schema coverageCollection.json: a
+    coverage takes them from its collection). In place; returns `collection`."""
+    covs = collection.get("coverages") or []
+    if len(covs) < 2:
+        return collection
+    params = collection.get("parameters")
+    if params is not None and all(c.get("parameters") == params for c in covs):
+        for c in covs:
+            c.pop("parameters", None)
+    domains = [c.get("domain") for c in covs]
+    if all(isinstance(d, dict) and "referencing" in d for d in domains):
+        refs = domains[0]["referencing"]
+        if all(d["referencing"] == refs for d in domains[1:]):
+            collection["referencing"] = refs
+            for d in domains:
+                d.pop("referencing")
+    return collection
 
 
 def grid(ds: xr.Dataset, axes: AxisModel) -> dict:

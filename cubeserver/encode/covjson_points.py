@@ -12,8 +12,8 @@ import xarray as xr
 from pyproj import CRS
 
 from ..axes import AxisModel, iso_times
-from .covjson import (axis_values, collection_or_single, data_type, horizontal_system, masked_values, parameters,
-                      referencing, split_extra_dims)
+from .covjson import (axis_values, collection_or_single, data_type, hoist, horizontal_system, masked_values, parameters,
+                      referencing, split_extra_dims, values_fragment)
 
 
 def _xy_system(crs: CRS) -> dict:
@@ -29,7 +29,7 @@ def _refs(axes: AxisModel, crs: CRS | None, with_z: bool, with_t: bool) -> list[
 def _range(var: xr.DataArray, dims: list[str], names: list[str]) -> dict:
     values = masked_values(var.transpose(*dims)) if dims else masked_values(var)
     return {"type": "NdArray", "dataType": data_type(values), "axisNames": names,
-            "shape": list(values.shape), "values": np.ascontiguousarray(values).reshape(-1)}
+            "shape": list(values.shape), "values": values_fragment(values)}
 
 
 def _scalar_or_dim(ds: xr.Dataset, name: str | None) -> tuple[str, int]:
@@ -111,7 +111,7 @@ def _collection(covs: list[dict], force: bool = False) -> dict:
     kinds = {c["domain"].get("domainType") for c in covs}
     if len(kinds) == 1:
         out["domainType"] = kinds.pop()
-    return out
+    return hoist(out)
 
 
 # ---------------------------------------------------------------- paths

@@ -5,7 +5,9 @@ field is small (at most `MAX_CELLS` cells, e.g. a 0.15-degree global grid or the
 domain), the whole field is decoded once instead and kept here, least recently used first out,
 up to `MAX_BYTES` in all: every later tile of that layer is then a numpy lookup. Larger fields are
 never cached nor read whole. Entries hold the Dataset they came from, so a reopened collection
-(another Dataset object) never sees a stale field.
+(another Dataset object) never sees a stale field, and with the chunk cache (sources/chunk_cache.py) each
+entry also holds the version of the source it was read from (file stat; Zarr store, array directory and
+metadata): a source rewritten in place is read again.
 """
 
 from __future__ import annotations
@@ -41,10 +43,15 @@ def field(c, name: str, index: dict[str, int]) -> np.ndarray | None:
     ny, nx = var.sizes[ax.y], var.sizes[ax.x]
     if ny * nx > MAX_CELLS:
         return None
+    from ..sources.chunk_cache import version_at
+
+    # a rewritten source file / Zarr store or array is read again (a Zarr chunk replaced alone is not seen
+    # here: checking every chunk of a field per tile would cost ~1 ms; the EDR/Coverages chunk reads are exact)
+    version = version_at(var, index, coarse=True)
     key = (c.id, name, tuple(sorted(index.items())))
     with _lock:
         hit = _fields.get(key)
-        if hit is not None and hit[0] is c.ds:
+        if hit is not None and hit[0] is c.ds and hit[2] == version:
             _fields.move_to_end(key)
             return hit[1]
     part = var.isel(index).transpose(ax.y, ax.x)
@@ -56,10 +63,10 @@ def field(c, name: str, index: dict[str, int]) -> np.ndarray | None:
         old = _fields.pop(key, None)
         if old is not None:
             _bytes -= old[1].nbytes
-        _fields[key] = (c.ds, data)
+        _fields[key] = (c.ds, data, version)
         _bytes += data.nbytes
         while _bytes > MAX_BYTES and len(_fields) > 1:
-            _, (_, dropped) = _fields.popitem(last=False)
+            _, (_, dropped, _) = _fields.popitem(last=False)
             _bytes -= dropped.nbytes
     return data
 

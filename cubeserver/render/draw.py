@@ -19,7 +19,7 @@ from .palette import Style, category_colours, colormap
 from .request import MapRequest, background
 
 LUT_SIZE = 256
-PNG_LEVEL = 3  # zlib level: 3 writes a 256 x 256 tile several times faster than 6, ~10 % larger
+PNG_LEVEL = 1  # zlib level: 1 writes a 256 x 256 palette tile ~4x faster than 6, ~8 % larger (3: ~1.5x slower than 1, 3 % smaller)
 
 
 def lut(style: Style) -> np.ndarray:
@@ -38,10 +38,20 @@ def _lut(name: str) -> np.ndarray:
 
 def ramp_index(values: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
     """Colour index 0..255 of each value (matplotlib's Normalize then Colormap: floor(x * N), clipped)."""
+    return ramp_index8(values, vmin, vmax).astype(np.intp)
+
+
+def ramp_index8(values: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
+    """`ramp_index` as uint8, in place on one float temporary (NaN -> 0, +inf -> 255, -inf -> 0, as
+    matplotlib's Colormap treats nan_to_num'd values after Normalize)."""
     with np.errstate(invalid="ignore"):
-        x = (values - vmin) / (vmax - vmin)
-        idx = np.floor(np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=0.0) * LUT_SIZE)
-    return np.clip(idx, 0, LUT_SIZE - 1).astype(np.intp)
+        x = np.subtract(values, vmin, dtype="float64")
+        x /= (vmax - vmin)
+        x *= LUT_SIZE
+        np.floor(x, out=x)
+        np.clip(x, 0, LUT_SIZE - 1, out=x)  # +-inf to the ends; NaN stays NaN
+    x[np.isnan(x)] = 0
+    return x.astype(np.uint8)
 
 
 def colour(values: np.ndarray, style: Style) -> np.ndarray:
@@ -109,15 +119,16 @@ def indexed(values: np.ndarray, style: Style) -> tuple[np.ndarray, np.ndarray] |
     and nodata occur at once (no free index for transparency)."""
     finite = np.isfinite(values)
     if style.kind == "continuous":
-        idx = ramp_index(values, style.vmin, style.vmax)
-        palette = lut(style).copy()
+        idx = ramp_index8(values, style.vmin, style.vmax)
+        palette = lut(style)
         if not finite.all():
             free = np.flatnonzero(np.bincount(idx[finite], minlength=LUT_SIZE) == 0)
             if free.size == 0:
                 return None
             idx[~finite] = free[0]
+            palette = palette.copy()
             palette[free[0]] = 0
-        return idx.astype(np.uint8), palette
+        return idx, palette
     if style.kind == "categorical":
         codes = np.asarray([v for v, _ in style.categories or ()], dtype="float64")
         if codes.size == 0 or codes.size > 255:

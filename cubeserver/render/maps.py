@@ -25,7 +25,7 @@ def map_values(collection, req: MapRequest) -> np.ndarray:
     dst = check(req)
     ax = collection.axes
     index = slicing.indices(collection, req.parameter, req.datetime, req.subset)
-    lk = warp.lookup(ax, dst, req.bbox, req.width, req.height, req.resampling == "bilinear")
+    lk = warp.cached_lookup(ax, dst, str(req.crs), req.bbox, req.width, req.height, req.resampling == "bilinear")
     field = cache.field(collection, req.parameter, index)
     if field is None:  # a large field: read only the window the pixels hit
         field = collection.ds[req.parameter].isel(index).transpose(ax.y, ax.x)

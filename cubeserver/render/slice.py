@@ -15,6 +15,8 @@ from ..axes import iso_times
 from ..errors import BadRequest
 
 SHOWN = 12  # values listed in an error message
+INDEX_MEMO = 4096  # (parameter, datetime, subset) -> indices answers kept per collection
+_INDEX_KEY = "render.indices"
 
 
 def _shown(values) -> str:
@@ -79,8 +81,22 @@ def indices(c, parameter: str, datetime: str | None = None, subset: dict | None 
     """Index of every non-spatial dimension of `parameter`: the time step of `datetime` (the latest when
     None; left out when `time` is False), the z / extra values of `subset` (the first when not given).
 
-    Raises BadRequest naming `properties`, `datetime` or `subset`.
+    Raises BadRequest naming `properties`, `datetime` or `subset`. Answers are kept per collection
+    (INDEX_MEMO of them; a collection's axes never change), since every tile of a layer asks the same.
     """
+    memo = c.extra.setdefault(_INDEX_KEY, {})
+    key = (parameter, datetime, tuple(sorted((str(k), str(v)) for k, v in (subset or {}).items())), time)
+    hit = memo.get(key)
+    if hit is not None:
+        return dict(hit)
+    index = _indices(c, parameter, datetime, subset, time)
+    if len(memo) >= INDEX_MEMO:
+        memo.clear()
+    memo[key] = dict(index)
+    return index
+
+
+def _indices(c, parameter: str, datetime: str | None, subset: dict | None, time: bool) -> dict[str, int]:
     ax = c.axes
     check_parameter(c, parameter)
     var = c.ds[parameter]

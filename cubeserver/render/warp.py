@@ -20,6 +20,8 @@ columns when a slice would be much larger: e.g. a whole-world map of a fine grid
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import dask
@@ -35,6 +37,7 @@ SLICE_FACTOR = 4  # read a contiguous window unless it is this much larger than 
 SLICE_MIN = 1 << 18  # ... or smaller than this many cells anyway
 APPROX_STEP = 8  # non-separable transforms: exact every 8th pixel, linear in between ...
 APPROX_ERROR = 0.05  # ... when that is within this share of a source cell (GDAL's default: 0.125 pixel)
+LOOKUP_BYTES = 64 << 20  # the per-map index maps kept for reuse (cached_lookup), all together
 
 
 @dataclass
@@ -49,6 +52,32 @@ class Lookup:
     ix1: np.ndarray | None = None
     wy: np.ndarray | None = None
     wx: np.ndarray | None = None
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self.iy, self.ix, self.valid, self.iy1, self.ix1, self.wy, self.wx)
+                   if a is not None)
+
+    def frozen(self) -> "Lookup":
+        """This lookup with read-only arrays (it is shared by the requests of a cache) and `all_valid` set."""
+        for a in (self.iy, self.ix, self.valid, self.iy1, self.ix1, self.wy, self.wx):
+            if a is not None:
+                a.setflags(write=False)
+        self.all_valid = bool(np.all(self.valid))
+        return self
+
+    all_valid: bool | None = None
+    _flat: tuple | None = None
+
+    def flat_index(self, nx: int) -> np.ndarray:
+        """(height, width) positions in a C-ordered (ny, nx) field of every pixel's (nearest) cell, kept."""
+        cached = self._flat
+        if cached is not None and cached[0] == nx:
+            return cached[1]
+        flat = np.add(np.multiply(self.iy, nx, dtype=np.intp), self.ix, dtype=np.intp)
+        flat.setflags(write=False)
+        self._flat = (nx, flat)
+        return flat
 
 
 def pixel_centres(bbox, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
@@ -168,6 +197,43 @@ def lookup(axes, dst: CRS, bbox, width: int, height: int, bilinear: bool) -> Loo
     return Lookup(iy, ix, vx & vy, iy1, ix1, wy, wx)
 
 
+_lookups: OrderedDict = OrderedDict()
+_lookups_bytes = 0
+_lookups_lock = threading.Lock()
+
+
+def cached_lookup(axes, dst: CRS, crs_key: str, bbox, width: int, height: int, bilinear: bool) -> Lookup:
+    """`lookup` through a bounded LRU (LOOKUP_BYTES in all): the tiles of a layer repeat the same output
+    grids (same TMS, z, x, y) for every time step, level and style, and the pyproj work per map is then
+    done once. Keyed by the output CRS text `crs_key`, bbox, size and resampling, per grid (`axes` object:
+    a reopened collection has new axes and never sees another grid's maps). Entries are read-only."""
+    global _lookups_bytes
+    key = (id(axes), crs_key, tuple(float(v) for v in bbox), int(width), int(height), bool(bilinear))
+    with _lookups_lock:
+        hit = _lookups.get(key)
+        if hit is not None and hit[0] is axes:
+            _lookups.move_to_end(key)
+            return hit[1]
+    lk = lookup(axes, dst, bbox, width, height, bilinear).frozen()
+    with _lookups_lock:
+        old = _lookups.pop(key, None)
+        if old is not None:
+            _lookups_bytes -= old[1].nbytes
+        _lookups[key] = (axes, lk)
+        _lookups_bytes += lk.nbytes
+        while _lookups_bytes > LOOKUP_BYTES and len(_lookups) > 1:
+            _, (_, dropped) = _lookups.popitem(last=False)
+            _lookups_bytes -= dropped.nbytes
+    return lk
+
+
+def clear_lookups() -> None:
+    global _lookups_bytes
+    with _lookups_lock:
+        _lookups.clear()
+        _lookups_bytes = 0
+
+
 def _curvilinear(axes, dst: CRS, xs, ys) -> Lookup:
     """Nearest cell on the sphere of every pixel centre. The KD-tree is asked for a lattice of every
     APPROX_STEP-th pixel; a block of pixels whose four lattice corners share their nearest cell lies
@@ -273,6 +339,14 @@ def sample(field, lk: Lookup, height: int, width: int) -> np.ndarray:
     """(height, width) float64 values of a (y, x) field at the lookup's cells; NaN outside or nodata.
 
     `field`: a lazy DataArray (only the window the pixels hit is read) or a decoded 2-D numpy array."""
+    if isinstance(field, np.ndarray) and lk.iy1 is None:  # decoded field, nearest: one gather
+        flat = lk.flat_index(field.shape[1])
+        out = field.reshape(-1).take(flat).astype("float64", copy=False) if field.flags.c_contiguous \
+            else np.asarray(field[lk.iy, lk.ix], dtype="float64")
+        out = np.broadcast_to(out, (height, width)).copy() if out.shape != (height, width) else out
+        if not (lk.all_valid if lk.all_valid is not None else np.all(lk.valid)):
+            out[~np.broadcast_to(lk.valid, (height, width))] = np.nan
+        return out
     out = np.full((height, width), np.nan)
     valid = np.broadcast_to(lk.valid, (height, width))
     if not valid.any():

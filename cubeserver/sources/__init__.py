@@ -22,7 +22,11 @@ def open_gridded(path: Path, fmt: str, chunks: dict | None = None) -> xr.Dataset
         from ..grids.detect import prepare
 
         # 2-D lat/lon grids: coordinates and time made usable; grid mappings and bounds become coordinates
-        return promote(prepare(_open(path, fmt, chunks)))
+        ds = promote(prepare(_open(path, fmt, chunks)))
+    from .chunk_cache import attach  # decoded chunks shared by requests (cache.chunk_bytes; 0: off)
+
+    text = str(path)
+    return attach(ds, path, fmt, files=sorted(_glob.glob(text)) if any(ch in text for ch in "*?[") else None)
 
 
 def _open(path: Path, fmt: str, chunks: dict) -> xr.Dataset:
