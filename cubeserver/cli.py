@@ -190,6 +190,9 @@ def cmd_build_timeseries(args) -> int:
 
     config = _load(args.config)
     cc = config.collections.get(args.collection)
+    if cc is None and config.problems.get(args.collection):
+        _print_problems(config.problems[args.collection])
+        return 2
     if cc is None:
         known = ", ".join(config.collections) or "none"
         print(f"config error: no collection {args.collection!r} (collections: {known})", file=sys.stderr)

@@ -131,6 +131,9 @@ class TimeSeriesLayout:
         return self._direct if direct else self._vars
 
     def chunks(self, name: str) -> dict[str, int]:
+        """The copy's chunk size per dimension of variable `name` (KeyError when the copy is not in use)."""
+        if name not in self._chunks:
+            self.variables()
         return self._chunks[name]
 
     def describe(self) -> dict:
