@@ -42,7 +42,7 @@ def layout_of(collection) -> "TimeSeriesLayout | None":
     return collection.extra.get("timeseries") if collection.extra else None
 
 
-def _stat(path: Path):
+def _stat(path: str):
     try:
         st = os.stat(path)
     except OSError:
@@ -56,6 +56,7 @@ class TimeSeriesLayout:
     def __init__(self, collection, path: Path, recheck: float = 1.0):
         self.collection = collection
         self.path = Path(path)
+        self._manifest_path = str(self.path / MANIFEST)  # a str: os.stat on it is cheaper than on a Path
         self.recheck = recheck
         self._lock = threading.Lock()
         self._manifest_sig = None
@@ -113,7 +114,7 @@ class TimeSeriesLayout:
         `direct`: variables read by xarray's lazy indexing straight from Zarr, without a dask graph (for
         small point/path selections: ~ms less per request); otherwise dask-backed ones (grids: masking,
         size guards and streaming stay lazy)."""
-        sig = _stat(self.path / MANIFEST)
+        sig = _stat(self._manifest_path)
         if sig != self._manifest_sig:
             with self._lock:
                 if sig != self._manifest_sig:
