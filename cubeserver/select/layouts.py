@@ -91,7 +91,7 @@ def _copy_variables(collection, ds: xr.Dataset, idx: dict, points: dict | None) 
     from ..timeseries.layout import layout_of
 
     layout = layout_of(collection)
-    if layout is None:
+    if layout is None or layout.collection.ds is not collection.ds:  # e.g. a view (an EDR instance) of it
         return {}
     ax = collection.axes
     single = isinstance(idx.get(ax.x), (int, np.integer)) and isinstance(idx.get(ax.y), (int, np.integer))
@@ -101,7 +101,7 @@ def _copy_variables(collection, ds: xr.Dataset, idx: dict, points: dict | None) 
     src = collection.ds
     out = {}
     for name in ds.data_vars:
-        if name not in copy or src[name].dims != ds[name].dims:
+        if name not in copy or src[name].dims != ds[name].dims or copy[name].shape != src[name].shape:
             continue
         full = src[name].variable
         if bytes_touched(full, layout.chunks(name), idx, points) < bytes_touched(full, stored_chunks(full), idx, points):
