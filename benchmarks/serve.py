@@ -20,12 +20,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(cube: Path, workdir: Path, extra_yaml: str = "") -> tuple[subprocess.Popen, str]:
-    """Serve `cube` as collection `cube` from a config in `workdir`; returns (process, base URL)."""
+def start_server(cube: Path, workdir: Path, extra_yaml: str = "", args: tuple = (),
+                 collection_yaml: str = "") -> tuple[subprocess.Popen, str]:
+    """Serve `cube` as collection `cube` from a config in `workdir`; returns (process, base URL).
+    `args`: more CLI options, e.g. ("--workers", "2"); `collection_yaml`: more keys of the collection
+    (lines indented by 4 spaces)."""
     cfg = workdir / "bench.yaml"
     cfg.write_text(f"state_dir: {workdir / 'state'}\n{extra_yaml}"
-                   f"collections:\n  cube:\n    path: {Path(cube).resolve()}\n    title: synthetic\n")
-    return launch(cfg, workdir)
+                   f"collections:\n  cube:\n    path: {Path(cube).resolve()}\n    title: synthetic\n{collection_yaml}")
+    return launch(cfg, workdir, args=args)
 
 
 def launch(cfg: Path, workdir: Path, env: dict | None = None, args: tuple = ()) -> tuple[subprocess.Popen, str]:

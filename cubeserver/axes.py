@@ -121,8 +121,9 @@ def iso_times(values) -> list[str]:
     if values.size == 0:
         return []
     if np.issubdtype(values.dtype, np.datetime64):
-        text = np.datetime_as_string(values.astype("datetime64[s]"), unit="s")
-        return [None if nat else s + "Z" for s, nat in zip(text.ravel(), np.isnat(values).ravel())]
+        from .timeseries.iso_cache import iso_strings  # long axes formatted once (10 years hourly: 87 600)
+
+        return iso_strings(values)
     return [v.strftime("%Y-%m-%dT%H:%M:%S") + "Z" if hasattr(v, "strftime") else None for v in values.ravel()]
 
 

@@ -1,4 +1,4 @@
-"""`cubeserver serve | check-config | openapi | mcp`: the command line users script against.
+"""`cubeserver serve | check-config | build-timeseries | openapi | mcp`: the command line users script against.
 
 Every problem of every collection is one `config error: collections.<id>.<key>: ...` line on
 stderr (never a traceback) and exit status 2. `serve` refuses such a config unless
@@ -144,7 +144,10 @@ def cmd_check(args) -> int:
     config = _load(args.config)
     registry = _registry(config)
     for c in registry:
-        print(json.dumps(c.summary(), default=str))
+        summary = c.summary()
+        if c.extra.get("timeseries") is not None:
+            summary["timeseries"] = c.extra["timeseries"].describe()
+        print(json.dumps(summary, default=str))
     results_problem = _results_problem(config)
     if results_problem:
         print(results_problem, file=sys.stderr)
@@ -178,6 +181,51 @@ def _results_problem(config) -> str | None:
         return f"jobs.results: {setting} cannot be reached ({type(e).__name__}); check endpoint_url and the network"
     print(f"job results: {setting}", file=sys.stderr)
     return None
+
+
+def cmd_build_timeseries(args) -> int:
+    """Build (or rebuild) the time-series copy of one collection (`timeseries:` in its config); exit 2 on a problem."""
+    from .timeseries.build import BuildError, build
+    from .timeseries.layout import copy_path
+
+    config = _load(args.config)
+    cc = config.collections.get(args.collection)
+    if cc is None and config.problems.get(args.collection):
+        _print_problems(config.problems[args.collection])
+        return 2
+    if cc is None:
+        known = ", ".join(config.collections) or "none"
+        print(f"config error: no collection {args.collection!r} (collections: {known})", file=sys.stderr)
+        return 2
+    if cc.timeseries is None:
+        print(f"config error: collections.{args.collection}.timeseries: not set; add `timeseries: true` (or "
+              "`timeseries: {path: ..., chunks: {...}}`) so the server uses the copy", file=sys.stderr)
+        return 2
+    from .registry import open_collection
+    from .sources.diagnose import open_problem
+
+    source = config.resolve(cc.path)
+    try:
+        c = open_collection(args.collection, cc, source)
+    except Exception as e:  # noqa: BLE001 - the same one-line report as check-config
+        _print_problems([open_problem(args.collection, cc.format, source, cc.path, e)])
+        return 2
+    if c.ds is None or c.axes.t is None:
+        print(f"config error: collections.{args.collection}.timeseries: the collection has no time axis",
+              file=sys.stderr)
+        return 2
+    try:
+        m = build(c, copy_path(args.collection, cc.timeseries, config), source, cc.timeseries.chunks,
+                  cc.timeseries.chunk_bytes, log=lambda line: print(line, file=sys.stderr))
+    except BuildError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    finally:
+        c.ds.close()
+    print(json.dumps({"collection": args.collection, "path": str(copy_path(args.collection, cc.timeseries, config)),
+                      "chunks": {n: v["chunks"] for n, v in m["variables"].items()},
+                      "bytes": m["bytes"], "seconds": m["seconds"]}))
+    return 0
 
 
 def cmd_openapi(args) -> int:
@@ -222,6 +270,10 @@ def main(argv: list[str] | None = None) -> int:
     c = sub.add_parser("check-config", help="validate a config and print what each collection resolved to")
     c.add_argument("config", nargs="?", default=None)
     c.set_defaults(func=cmd_check)
+    b = sub.add_parser("build-timeseries", help="build the time-series copy of a collection (its `timeseries:` key)")
+    b.add_argument("--config", default=None)
+    b.add_argument("collection", help="collection id")
+    b.set_defaults(func=cmd_build_timeseries)
     o = sub.add_parser("openapi", help="print the OpenAPI document")
     o.add_argument("--config", default=None)
     o.set_defaults(func=cmd_openapi)

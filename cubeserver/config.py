@@ -18,6 +18,7 @@ from pydantic import Field, PrivateAttr, ValidationError, ValidationInfo, field_
 
 from .auth.settings import Access, AuthConfig
 from .render.styles import VariableStyles
+from .timeseries.settings import TimeSeriesConfig
 # the server-wide sections live in their own module; re-exported here (`from cubeserver.config import LimitsConfig`)
 from .config_sections import (DaskConfig, HTTPConfig, JobsConfig, LimitsConfig, McpConfig, Strict,  # noqa: F401
                               TilesConfig, seconds)
@@ -74,6 +75,13 @@ class CollectionConfig(Strict):
     reference_time: str | None = Field(default=None, description="dimension holding forecast reference times (EDR instances)")
     access: Access | None = Field(default=None, description="private collection: roles that may see it (needs auth)")
     styles: dict[str, VariableStyles] = Field(default={}, description="map styles per variable (cubeserver.render.styles)")
+    timeseries: TimeSeriesConfig | None = Field(default=None, description="a copy chunked for time series "
+                                                "(`cubeserver build-timeseries`); `true` for the defaults")
+
+    @field_validator("timeseries", mode="before")
+    @classmethod
+    def _timeseries_flag(cls, v):
+        return {} if v is True else None if v is False else v
 
     @field_validator("crs")
     @classmethod

@@ -19,6 +19,7 @@ from .sources import open_gridded
 from .sources.diagnose import CollectionProblem, format_mismatch, open_problem
 from .sources.coords import drop_missing_positions, promote_scalar_axes
 from .sources.times import clean_time_axes, decoding_note
+from .timeseries.layout import attach as attach_timeseries
 
 log = logging.getLogger("cubeserver")
 
@@ -217,6 +218,7 @@ def _try_open(cid: str, cc: CollectionConfig, config: ServerConfig) -> tuple[Col
     path = config.resolve(cc.path)
     try:
         c = open_collection(cid, cc, path)
+        attach_timeseries(c, config)  # its time-series copy, if configured (cubeserver/timeseries)
         c.summary()  # extents and axis values: what every collection document needs
         return c, None
     except Exception as e:  # noqa: BLE001 - any data library's error is this collection's problem

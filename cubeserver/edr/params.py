@@ -18,6 +18,7 @@ from ..axes import CRS84, CRS84_URI, crs_uri, is_lonlat, parse_crs
 from ..errors import BadRequest
 from ..query.parse import TimeSelection, ValueSelection, parse_datetime, parse_list, parse_number, parse_z
 from ..registry import Collection
+from ..select import layouts
 from ..select.core import select_variables, time_indices, value_indices
 
 EPSG4326_URI = "http://www.opengis.net/def/crs/EPSG/0/4326"
@@ -186,8 +187,10 @@ def as_index(idx: np.ndarray):
 
 
 def apply_common(ds: xr.Dataset, c: Collection, q: Query, *, time: bool = True, z: bool = True,
-                 also: dict | None = None) -> xr.Dataset:
-    """Variables, datetime, z, extra dimensions (and `also`, e.g. a spatial window) in one lazy isel.
+                 also: dict | None = None, points: dict | None = None) -> xr.Dataset:
+    """Variables, datetime, z, extra dimensions (and `also`, e.g. a spatial window) in one lazy isel,
+    then the pointwise `points` indexers (dim -> positions, along a new `points` dimension), each variable
+    read from its cheaper stored layout (`select.layouts`: the source or its time-series copy).
 
     One isel rather than one per parameter: each costs a dask graph rewrite. A single
     extra-dimension value drops that dimension.
@@ -205,7 +208,7 @@ def apply_common(ds: xr.Dataset, c: Collection, q: Query, *, time: bool = True, 
         if dim in out.dims:
             found = value_indices(out[dim].values, sel, dim, dim)
             idx[dim] = int(found[0]) if found.size == 1 else as_index(found)
-    return out.isel(idx) if idx else out
+    return layouts.isel(c, out, idx, points)
 
 
 def number(params: Mapping[str, str], name: str, *, required: bool = False, default: float | None = None,

@@ -40,11 +40,6 @@ class Answer:
     cells: geo.Cells | None = None
 
 
-def _points(ds: xr.Dataset, indexers: dict) -> xr.Dataset:
-    """Pointwise (vectorised) selection along a new `points` dimension."""
-    return ds.isel({dim: xr.DataArray(np.asarray(v), dims="points") for dim, v in indexers.items()})
-
-
 def window(c: Collection, cells: geo.Cells) -> dict:
     """isel indexers of a grid window."""
     return {c.axes.y: as_index(cells.iy), c.axes.x: as_index(cells.ix)}
@@ -87,11 +82,10 @@ def position(c: Collection, params: Mapping[str, str], coords: Coords | None = N
         if per_point_z:
             sel[ax.z] = int(geo.nearest_levels(ax, coords.z)[0])
         return Answer(POINTS, apply_common(c.ds, c, q, also=sel), q, xs, ys, single=True)
-    ds = apply_common(c.ds, c, q)
     sel = {ax.y: iy, ax.x: ix}
     if per_point_z:
         sel[ax.z] = geo.nearest_levels(ax, coords.z)
-    return Answer(POINTS, _points(ds, sel), q, xs, ys)
+    return Answer(POINTS, apply_common(c.ds, c, q, points=sel), q, xs, ys)
 
 
 def _resolution(params: Mapping[str, str], name: str) -> int | None:
@@ -186,9 +180,9 @@ def trajectory(c: Collection, params: Mapping[str, str], coords: Coords | None =
         sel[ax.t] = it[keep]
     if iz is not None:
         sel[ax.z] = iz[keep]
-    ds = apply_common(c.ds, c, q, time=it is None, z=iz is None)
+    ds = apply_common(c.ds, c, q, time=it is None, z=iz is None, points=sel)
     xs, ys = geo.cell_xy(ax, iy[keep], ix[keep], q.out_crs, sx[keep])
-    return Answer(PATH, _points(ds, sel), q, xs, ys)
+    return Answer(PATH, ds, q, xs, ys)
 
 
 def corridor(c: Collection, params: Mapping[str, str]) -> Answer:
