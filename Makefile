@@ -28,8 +28,10 @@ serve: $(VENV)/.base
 notebook: $(VENV)/.base
 	CUBESERVER_URL=$${CUBESERVER_URL:-http://$(HOST):$(PORT)} $(PY) -m cubeserver.notebook examples/subsetting.ipynb
 
+# the suite on every core (pytest-xdist; a test file stays on one worker: they share fixtures per file)
+TEST_JOBS ?= auto
 test: $(VENV)/.test
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n $(TEST_JOBS) --dist loadfile $(PYTEST_ARGS)
 
 bench: $(VENV)/.test
 	$(PY) benchmarks/edr.py

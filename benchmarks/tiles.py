@@ -13,11 +13,13 @@ with xarray, sampled nearest per pixel, coloured through a 256-colour viridis ta
     python benchmarks/tiles.py                                   # cube: benchmarks/data/cube.zarr (generated if absent)
     python benchmarks/tiles.py --cube /tmp/cube.zarr --days 2 --repeat 3
     python benchmarks/tiles.py --venv /tmp/xpt-venv              # where xpublish-tiles lives (created if absent)
+    python benchmarks/tiles.py --workers 2                       # both servers with 2 processes (one per core)
 
 xpublish-tiles is never installed into the project's venv: its own venv (default /tmp/xpublish-tiles-venv)
 is created and filled with `pip install xpublish-tiles uvicorn` on first use; it serves the same Zarr
 cube through benchmarks/peers/xpublish_tiles_app.py under uvicorn (one process, like cubeserver), with the
-same colour range (`colorscalerange`) and time step.
+same colour range (`colorscalerange`) and time step. `--workers N` gives both servers N processes
+(`cubeserver serve --workers N`; uvicorn's `workers=N` for the peer).
 """
 
 from __future__ import annotations
@@ -106,7 +108,7 @@ class Floor:
         return buf.getvalue()
 
 
-def start_cubeserver(cube: Path, tmp: Path, vmin: float, vmax: float):
+def start_cubeserver(cube: Path, tmp: Path, vmin: float, vmax: float, workers: int = 1):
     """`cubeserver serve` on the cube with t2m drawn in viridis over [vmin, vmax] (the peer's colour range)."""
     import os
 
@@ -115,7 +117,7 @@ def start_cubeserver(cube: Path, tmp: Path, vmin: float, vmax: float):
                    f"    styles:\n      t2m:\n        colormap: viridis\n        range: [{vmin}, {vmax}]\n")
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "cubeserver.cli", "serve", "--config", str(cfg), "--port", str(port),
-                             "--log-level", "warning"], cwd=str(HERE.parent), stdout=open(tmp / "server.log", "w"),
+                             "--log-level", "warning", "--workers", str(workers)], cwd=str(HERE.parent), stdout=open(tmp / "server.log", "w"),
                             stderr=subprocess.STDOUT, env=dict(os.environ))
     wait_ready(proc, f"http://127.0.0.1:{port}/conformance", tmp / "server.log")
     return proc, f"http://127.0.0.1:{port}"
@@ -171,6 +173,7 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="timed rounds over the 64 tiles")
     ap.add_argument("--venv", type=Path, default=Path(tempfile.gettempdir()) / "xpublish-tiles-venv")
     ap.add_argument("--skip-peer", action="store_true", help="only cubeserver and the floor")
+    ap.add_argument("--workers", type=int, default=1, help="server processes of each server")
     args = ap.parse_args(argv)
     synthetic.ensure(args.cube, args.days)
     ds = xr.open_zarr(args.cube)
@@ -182,7 +185,7 @@ def main(argv=None) -> int:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        proc, base = start_cubeserver(args.cube, tmp, vmin, vmax)
+        proc, base = start_cubeserver(args.cube, tmp, vmin, vmax, args.workers)
         try:
             url = (f"{base}/collections/cube/map/tiles/WebMercatorQuad/{{z}}/{{y}}/{{x}}?properties=t2m"
                    f"&datetime={when}")
@@ -196,7 +199,7 @@ def main(argv=None) -> int:
             port = free_port()
             log = tmp / "xpublish-tiles.log"
             peer = subprocess.Popen([str(bin_dir / "python"), str(HERE / "peers" / "xpublish_tiles_app.py"),
-                                     str(args.cube), str(port)], stdout=open(log, "w"), stderr=subprocess.STDOUT)
+                                     str(args.cube), str(port), str(args.workers)], stdout=open(log, "w"), stderr=subprocess.STDOUT)
             try:
                 wait_ready(peer, f"http://127.0.0.1:{port}/datasets/cube/tiles/", log)
                 purl = (f"http://127.0.0.1:{port}/datasets/cube/tiles/WebMercatorQuad/{{z}}/{{y}}/{{x}}?variables=t2m"
@@ -210,7 +213,7 @@ def main(argv=None) -> int:
         floor = Floor(var, vmin, vmax)
         rows.append(("in-process floor (numpy + Pillow)", measure(lambda t: floor(*t), tiles, args.repeat)))
     print(f"\n{len(tiles)} WebMercatorQuad 256x256 PNG tiles (z {ZOOMS[0]}-{ZOOMS[-1]}) of {args.cube.name}, "
-          f"warm, {args.repeat} rounds; {CLIENTS} clients for the throughput\n")
+          f"warm, {args.repeat} rounds; {CLIENTS} clients for the throughput; {args.workers} server process(es)\n")
     print("| server | p50 1 client (ms) | p50 at 8 clients (ms) | tiles/s at 8 clients |")
     print("|---|---:|---:|---:|")
     for name, m in rows:
