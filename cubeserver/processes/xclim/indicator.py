@@ -70,6 +70,20 @@ class XclimIndicator(Process):
                                f"{self.ind.realm}; input sampling {self.ind.src_freq or 'any'}).")
         return doc
 
+    def accepts(self, collection) -> bool:
+        """Whether `collection` has a variable for every required xclim input (matched as `check` matches
+        them, without a `variables` mapping): the processes MCP's describe_collection lists for it."""
+        if collection.ds is None or collection.axes.t is None:
+            return False
+        for name, p in self.ind.parameters.items():
+            if D.kind_name(p) != "VARIABLE" or name.endswith("_per") or name == "lat":
+                continue
+            try:
+                V.match(collection, name, None)
+            except BadRequest:
+                return False
+        return True
+
     # ------------------------------------------------------------------ check
 
     def check(self, values, ctx):
