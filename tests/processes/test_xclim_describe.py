@@ -115,6 +115,10 @@ def execute(client, pid, inputs):
     ("xclim.atmos.tg_mean", {"collection": "nope"}, "collection", "available"),
     ("xclim.atmos.tg_mean", {"collection": "ipsl", "datetime": "1700-01-01/1701-01-01"}, "datetime", ""),
     ("xclim.atmos.dtr", {"collection": "ipsl"}, "variables", "tasmin"),  # tasmin and tasmax from one variable
+    ("xclim.atmos.frost_days", {"collection": "ipsl", "z": PLEV, "indexer": {"date_bounds": ["13-45", "02-30"]}},
+     "indexer", "MM-DD"),
+    ("xclim.atmos.frost_days", {"collection": "ipsl", "z": PLEV, "missing": "pct",
+                                "missing_options": {"tolerance": 0.5, "subfreq": "XYZ"}}, "missing_options", "subfreq"),
 ])
 def test_bad_inputs_are_400_naming_the_input(xc, pid, inputs, parameter, says):
     r = execute(xc, pid, inputs)
@@ -123,6 +127,23 @@ def test_bad_inputs_are_400_naming_the_input(xc, pid, inputs, parameter, says):
     assert body["parameter"] == parameter, body
     assert says in body["detail"], body["detail"]
     assert "Traceback" not in r.text and "/work/" not in r.text
+
+
+def test_every_offered_freq_is_accepted(xc):
+    """Each value of a freq enum computes (cftime calendars have no weeks: "W" was offered and always refused)."""
+    freqs = xc.get("/processes/xclim.atmos.frost_days").json()["inputs"]["freq"]["schema"]["enum"]
+    for freq in freqs:
+        r = xc.post("/processes/xclim.atmos.frost_days/execution", json={"response": "document", "inputs": {
+            "collection": "ipsl", "z": PLEV, "freq": freq, "datetime": "2001-01-01/2001-12-31", "missing": "skip"}})
+        assert r.status_code == 200, (freq, r.text)
+
+
+def test_too_many_output_periods_is_a_413_before_any_graph(xc):
+    """freq=D over 30 years: ~11,000 periods; refused at once (it used to build a graph for minutes, then run
+    a job at 5 % for ten minutes)."""
+    r = execute(xc, "xclim.atmos.tg_mean", {"collection": "ipsl", "z": PLEV, "freq": "D"})
+    assert r.status_code == 413, r.text
+    assert r.json()["parameter"] == "freq" and "10,957 output periods" in r.json()["detail"]
 
 
 def test_missing_rule_masking_every_period_is_a_400_not_nan(xc):
