@@ -105,6 +105,8 @@ def execute(client, pid, inputs):
     ("xclim.atmos.tg_mean", {"collection": "coads"}, "collection", "data_validation"),
     # annual 360_day data, same
     ("xclim.atmos.tx_max", {"collection": "hadcm3"}, "collection", "daily"),
+    # SPI takes daily or monthly input (xclim's src_freq is a list): annual data was a 500
+    ("xclim.atmos.spi", {"collection": "cmip5-pr"}, "collection", "daily or monthly"),
     ("xclim.atmos.frost_days", {"collection": "ipsl", "z": PLEV, "thresh": "0 metre"}, "thresh", "temperature"),
     ("xclim.atmos.frost_days", {"collection": "ipsl", "z": PLEV, "thresh": "cold"}, "thresh", "quantity"),
     ("xclim.atmos.frost_days", {"collection": "ipsl", "z": PLEV, "freq": "fortnightly"}, "freq", "YS"),

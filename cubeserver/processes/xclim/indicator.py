@@ -70,7 +70,7 @@ class XclimIndicator(Process):
     def describe(self, base: str) -> dict:
         doc = super().describe(base)
         doc["description"] += (f" Computed with xclim {self.version} (indicator {self.ind.identifier}, realm "
-                               f"{self.ind.realm}; input sampling {self.ind.src_freq or 'any'}).")
+                               f"{self.ind.realm}; input sampling {_sampling(self.ind.src_freq) if self.ind.src_freq else 'any'}).")
         return doc
 
     def accepts(self, collection) -> bool:
@@ -238,7 +238,7 @@ class XclimIndicator(Process):
                 res = self.ind(**kwargs)
         except ValidationError as e:
             raise BadRequest(f"collection: {c.id} does not suit {self.ind.identifier}: {e.msg if hasattr(e, 'msg') else e} "
-                             f"(the indicator needs {SAMPLING.get(self.ind.src_freq, self.ind.src_freq or 'other')} input; "
+                             f"(the indicator needs {_sampling(self.ind.src_freq)} input; "
                              "data_validation=log computes anyway)", parameter="collection") from None
         except BadRequest:
             raise
@@ -278,6 +278,12 @@ def _latitude(ds: xr.Dataset, c) -> xr.DataArray:
             return lat.rename("lat")
     raise BadRequest(f"collection: {c.id} has no latitude coordinate, which this indicator needs (name a variable "
                      "holding it with variables.lat)", parameter="collection")
+
+
+def _sampling(src_freq) -> str:
+    """xclim's `src_freq` (None, one alias or a list of them, e.g. SPI's ['D', 'MS']) in words."""
+    freqs = src_freq if isinstance(src_freq, (list, tuple)) else [src_freq] if src_freq else []
+    return " or ".join(SAMPLING.get(f, f) for f in freqs) or "other"
 
 
 def _check_dates(bounds: list) -> None:
