@@ -159,6 +159,15 @@ def test_missing_rule_masking_every_period_is_a_400_not_nan(xc):
     assert r.status_code == 200, r.text
 
 
+def test_all_null_result_with_missing_skip_says_why(xc):
+    """At 850 hPa near the pole no growing season ends: with missing=skip nothing was masked, so the 400 must not
+    send the caller back to missing=skip (it did)."""
+    r = execute(xc, "xclim.atmos.growing_season_end", {"collection": "ipsl", "z": PLEV, "missing": "skip",
+                                                       "datetime": "2001-01-01/2002-12-31"})
+    assert r.status_code == 400, r.text
+    assert r.json()["parameter"] == "datetime" and "found nothing" in r.json()["detail"]
+
+
 def test_owslib_runs_an_indicator_over_http(xc):
     """The README example: OWSLib's Processes client over a real socket lists, describes and executes."""
     import requests

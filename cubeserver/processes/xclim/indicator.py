@@ -253,6 +253,11 @@ class XclimIndicator(Process):
         ds = job.compute(params["lazy"])
         for name, var in ds.data_vars.items():
             if var.size and not np.isfinite(np.asarray(var.values, dtype="float64")).any():
+                if params["missing"] == "skip":  # nothing was masked: the indicator itself found nothing
+                    raise BadRequest(f"datetime: every value of {name} is null although missing='skip' masks nothing: "
+                                     "the indicator found nothing to measure here (e.g. no season starts or ends, "
+                                     "or the period is shorter than the indicator's window); choose another period, "
+                                     "area, level or thresholds", parameter="datetime")
                 raise BadRequest(f"missing: every value of {name} is missing with missing={params['missing']!r} (a "
                                  "period with missing input days is masked); choose complete periods, or "
                                  "missing=pct with missing_options tolerance, or missing=skip", parameter="missing")
