@@ -104,8 +104,9 @@ def _processes(env: Env, c: Collection) -> list[str]:
     jobs = env.app.services.get("jobs")
     if jobs is None:
         return []
-    if c.ds is not None:
-        return [pid for pid, p in jobs.processes.items() if "collection" in p.inputs]
+    if c.ds is not None:  # a process may know better (xclim: the collection has the variables it needs)
+        return [pid for pid, p in jobs.processes.items()
+                if "collection" in p.inputs and getattr(p, "accepts", lambda _: True)(c)]
     if c.features.geometry_type() not in (None, "Polygon", "MultiPolygon"):
         return []  # the processes that take a features collection take polygons (zonal statistics)
     return [pid for pid, p in jobs.processes.items() if "features" in p.inputs]

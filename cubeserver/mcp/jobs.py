@@ -29,10 +29,29 @@ def _process(env: Env, pid: str):
     return p
 
 
-def list_processes(env: Env) -> ProcessList:
-    return ProcessList(processes=[ProcessSummary(id=p.id, title=p.title, description=p.description,
-                                                 inputs=list(p.inputs), outputs=list(p.outputs))
-                                  for p in _jobs(env).processes.values()])
+SUMMARY_CHARS = 200  # of a process description in list_processes (describe_process has all of it)
+
+
+def _matches(p, words: list[str]) -> bool:
+    text = " ".join([p.id, p.title, p.description, " ".join(map(str, p.keywords or []))]).lower()
+    return all(w in text for w in words)
+
+
+def _short(text: str) -> str:
+    text = " ".join(str(text or "").split())
+    return text if len(text) <= SUMMARY_CHARS else text[:SUMMARY_CHARS - 1].rstrip() + "…"
+
+
+def list_processes(env: Env, text: str | None = None, limit: int = 50, offset: int = 0) -> ProcessList:
+    """The processes whose id, title, description or keywords contain every word of `text`, one page at a
+    time (the xclim catalogue alone is ~340 processes: all of them would not fit an agent's context)."""
+    words = [w for w in (text or "").lower().split() if w]
+    found = [p for p in _jobs(env).processes.values() if _matches(p, words)]
+    page = found[offset:offset + limit]
+    more = offset + len(page) < len(found)
+    return ProcessList(processes=[ProcessSummary(id=p.id, title=p.title, description=_short(p.description),
+                                                 inputs=list(p.inputs), outputs=list(p.outputs)) for p in page],
+                       number_matched=len(found), next_offset=offset + len(page) if more else None)
 
 
 def describe_process(env: Env, pid: str) -> ProcessDescription:

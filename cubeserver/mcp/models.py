@@ -213,6 +213,8 @@ class ProcessSummary(BaseModel):
 
 class ProcessList(BaseModel):
     processes: list[ProcessSummary]
+    number_matched: int = Field(description="processes matching the filter")
+    next_offset: int | None = Field(default=None, description="more match: call again with this offset")
 
 
 class ProcessDescription(BaseModel):

@@ -150,9 +150,17 @@ def build_server(ctx) -> tuple[MCPServer, Caller]:
             env, collection, bbox, datetime, filters, properties, limit, offset), area="data", rate="data")
 
     @server.tool(annotations=READ)
-    async def list_processes(ctx: Context) -> Annotated[CallToolResult, ProcessList]:
-        """The processes this server runs (ids, titles, input and output names)."""
-        return await run_tool(caller, ctx, jobs.list_processes)
+    async def list_processes(
+            ctx: Context,
+            text: Annotated[str | None, Field(default=None, max_length=200, description="words that must all appear "
+                                              "in the id, title, description or keywords, e.g. 'frost' or 'xclim "
+                                              "precipitation'")] = None,
+            limit: Annotated[int, Field(default=50, ge=1, le=500, description="processes per answer")] = 50,
+            offset: Annotated[int, Field(default=0, ge=0, description="processes to skip (paging)")] = 0,
+    ) -> Annotated[CallToolResult, ProcessList]:
+        """The processes this server runs (ids, titles, short descriptions, input and output names), filtered
+        by words and paged: the climate indicators alone are several hundred."""
+        return await run_tool(caller, ctx, lambda env: jobs.list_processes(env, text, limit, offset))
 
     @server.tool(annotations=READ)
     async def describe_process(

@@ -9,6 +9,7 @@ import json
 import math
 
 import numpy as np
+import pytest
 import requests
 import shapely
 import xarray as xr
@@ -300,14 +301,63 @@ def test_resources_and_prompts(mcp_server):
     assert "point_series" in prompt.messages[0].content.text
 
 
+def all_process_ids(base: str) -> list[str]:
+    """Every process id of GET /processes, following its `next` links page by page (as a client does)."""
+    ids, url, params, pages = [], f"{base}/processes", {"limit": 100}, 0
+    while url:
+        doc = requests.get(url, params=params, timeout=60).json()
+        ids += [p["id"] for p in doc["processes"]]
+        url = next((link["href"] for link in doc["links"] if link["rel"] == "next"), None)
+        params, pages = None, pages + 1
+        assert pages < 100, "the next links do not end"
+    return ids
+
+
+def all_listed_ids(base: str, limit: int) -> list[str]:
+    """Every process id of the list_processes tool, following its next_offset."""
+    ids, offset, calls = [], 0, 0
+    while offset is not None:
+        page = data(call(base, "list_processes", {"limit": limit, "offset": offset}))
+        assert len(page["processes"]) <= limit
+        ids += [p["id"] for p in page["processes"]]
+        offset, calls = page.get("next_offset"), calls + 1
+        assert calls < 100, "next_offset does not end"
+    assert page["number_matched"] == len(ids)
+    return ids
+
+
 def test_process_tools_match_the_processes_api(mcp_server):
-    listed = data(call(mcp_server, "list_processes", {}))
-    http = requests.get(f"{mcp_server}/processes", params={"limit": 100}, timeout=60).json()
-    assert [p["id"] for p in listed["processes"]] == [p["id"] for p in http["processes"]]
+    http = all_process_ids(mcp_server)
+    assert len(set(http)) == len(http)  # pages neither overlap nor repeat
+    assert all_listed_ids(mcp_server, 500) == http
+    if len(http) > 150:  # with the xclim catalogue: one default answer holds one page, not ~350 descriptions
+        first = data(call(mcp_server, "list_processes", {}))
+        assert len(first["processes"]) == 50 and first["next_offset"] == 50 and first["number_matched"] == len(http)
+        assert all_listed_ids(mcp_server, 120) == http
     d = data(call(mcp_server, "describe_process", {"process_id": "zonal-statistics"}))
     assert d["inputs"] == requests.get(f"{mcp_server}/processes/zonal-statistics", timeout=60).json()["inputs"]
     r = call(mcp_server, "describe_process", {"process_id": "nope"})
     assert r.is_error and r.content[0].text.startswith("Not Found (404): no process 'nope'")
+
+
+def test_list_processes_text_filter(mcp_server):
+    out = data(call(mcp_server, "list_processes", {"text": "ZONAL statistics"}))
+    assert [p["id"] for p in out["processes"]] == ["zonal-statistics"] and out["number_matched"] == 1
+    assert "next_offset" not in out
+    out = data(call(mcp_server, "list_processes", {"text": "no such words anywhere"}))
+    assert out == {"processes": [], "number_matched": 0}
+
+
+def test_describe_collection_lists_the_indicators_it_can_feed(mcp_server):
+    """With xclim: only indicators whose every required variable the collection has (COADS has sea-surface and air
+    temperature, no precipitation), not the whole catalogue."""
+    pytest.importorskip("xclim")
+    d = data(call(mcp_server, "describe_collection", {"collection": "coads"}))
+    assert "temporal-aggregate" in d["processes"]
+    assert "xclim.atmos.tg_mean" in d["processes"]  # tas: AIRT by the alias list
+    assert "xclim.atmos.prcptot" not in d["processes"] and "xclim.atmos.frost_days" not in d["processes"]
+    catalogue = all_process_ids(mcp_server)
+    assert len(d["processes"]) < len(catalogue) / 2
 
 
 def _wait(base, job_id, key):

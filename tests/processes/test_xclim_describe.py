@@ -105,6 +105,8 @@ def execute(client, pid, inputs):
     ("xclim.atmos.tg_mean", {"collection": "coads"}, "collection", "data_validation"),
     # annual 360_day data, same
     ("xclim.atmos.tx_max", {"collection": "hadcm3"}, "collection", "daily"),
+    # SPI takes daily or monthly input (xclim's src_freq is a list): annual data was a 500
+    ("xclim.atmos.spi", {"collection": "cmip5-pr"}, "collection", "daily or monthly"),
     ("xclim.atmos.frost_days", {"collection": "ipsl", "z": PLEV, "thresh": "0 metre"}, "thresh", "temperature"),
     ("xclim.atmos.frost_days", {"collection": "ipsl", "z": PLEV, "thresh": "cold"}, "thresh", "quantity"),
     ("xclim.atmos.frost_days", {"collection": "ipsl", "z": PLEV, "freq": "fortnightly"}, "freq", "YS"),
@@ -115,6 +117,10 @@ def execute(client, pid, inputs):
     ("xclim.atmos.tg_mean", {"collection": "nope"}, "collection", "available"),
     ("xclim.atmos.tg_mean", {"collection": "ipsl", "datetime": "1700-01-01/1701-01-01"}, "datetime", ""),
     ("xclim.atmos.dtr", {"collection": "ipsl"}, "variables", "tasmin"),  # tasmin and tasmax from one variable
+    ("xclim.atmos.frost_days", {"collection": "ipsl", "z": PLEV, "indexer": {"date_bounds": ["13-45", "02-30"]}},
+     "indexer", "MM-DD"),
+    ("xclim.atmos.frost_days", {"collection": "ipsl", "z": PLEV, "missing": "pct",
+                                "missing_options": {"tolerance": 0.5, "subfreq": "XYZ"}}, "missing_options", "subfreq"),
 ])
 def test_bad_inputs_are_400_naming_the_input(xc, pid, inputs, parameter, says):
     r = execute(xc, pid, inputs)
@@ -123,6 +129,23 @@ def test_bad_inputs_are_400_naming_the_input(xc, pid, inputs, parameter, says):
     assert body["parameter"] == parameter, body
     assert says in body["detail"], body["detail"]
     assert "Traceback" not in r.text and "/work/" not in r.text
+
+
+def test_every_offered_freq_is_accepted(xc):
+    """Each value of a freq enum computes (cftime calendars have no weeks: "W" was offered and always refused)."""
+    freqs = xc.get("/processes/xclim.atmos.frost_days").json()["inputs"]["freq"]["schema"]["enum"]
+    for freq in freqs:
+        r = xc.post("/processes/xclim.atmos.frost_days/execution", json={"response": "document", "inputs": {
+            "collection": "ipsl", "z": PLEV, "freq": freq, "datetime": "2001-01-01/2001-12-31", "missing": "skip"}})
+        assert r.status_code == 200, (freq, r.text)
+
+
+def test_too_many_output_periods_is_a_413_before_any_graph(xc):
+    """freq=D over 30 years: ~11,000 periods; refused at once (it used to build a graph for minutes, then run
+    a job at 5 % for ten minutes)."""
+    r = execute(xc, "xclim.atmos.tg_mean", {"collection": "ipsl", "z": PLEV, "freq": "D"})
+    assert r.status_code == 413, r.text
+    assert r.json()["parameter"] == "freq" and "10,957 output periods" in r.json()["detail"]
 
 
 def test_missing_rule_masking_every_period_is_a_400_not_nan(xc):
@@ -134,6 +157,15 @@ def test_missing_rule_masking_every_period_is_a_400_not_nan(xc):
     r = xc.post("/processes/xclim.atmos.tg_mean/execution", json={"response": "document", "inputs": {
         "collection": "ipsl", "z": PLEV, "datetime": "2001-02-01/2001-06-30", "missing": "skip"}})
     assert r.status_code == 200, r.text
+
+
+def test_all_null_result_with_missing_skip_says_why(xc):
+    """At 850 hPa near the pole no growing season ends: with missing=skip nothing was masked, so the 400 must not
+    send the caller back to missing=skip (it did)."""
+    r = execute(xc, "xclim.atmos.growing_season_end", {"collection": "ipsl", "z": PLEV, "missing": "skip",
+                                                       "datetime": "2001-01-01/2002-12-31"})
+    assert r.status_code == 400, r.text
+    assert r.json()["parameter"] == "datetime" and "found nothing" in r.json()["detail"]
 
 
 def test_owslib_runs_an_indicator_over_http(xc):

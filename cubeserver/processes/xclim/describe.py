@@ -18,7 +18,7 @@ from ..results import NETCDF
 from . import variables as V
 from .region import POLYGON
 
-FREQS = ["YS", "YS-JUL", "YS-OCT", "QS-DEC", "MS", "W", "D"]
+FREQS = ["YS", "YS-JUL", "YS-OCT", "QS-DEC", "MS", "D"]  # what xarray resamples on every calendar (no "W": cftime has no weeks)
 SEASONS = ["DJF", "MAM", "JJA", "SON"]
 MISSING = ["any", "wmo", "pct", "at_least_n", "skip"]
 COMMON = ("collection", "variables", "bbox", "polygon", "datetime", "z", "missing", "missing_options", "data_validation")

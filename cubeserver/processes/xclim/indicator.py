@@ -18,7 +18,7 @@ from functools import cached_property
 import numpy as np
 import xarray as xr
 
-from ...errors import BadRequest
+from ...errors import BadRequest, TooLarge
 from ..base import Process
 from ..inputs import add_history, gridded, guard_cells, keep_time_encoding, select, time_dim
 from ..results import Output
@@ -28,6 +28,9 @@ from . import variables as V
 
 # xclim's options are process-global: one indicator call at a time holds them (graph building only)
 OPTIONS_LOCK = threading.Lock()
+# output periods per request: xclim builds a few dask tasks per period in the request itself (freq=D over 30
+# years is ~11,000 periods, minutes of graph building and a job that never ends); 100 years of months fit
+MAX_PERIODS = 1200
 SAMPLING = {"D": "daily", "h": "hourly", "H": "hourly", "MS": "monthly", "YS": "annual"}
 
 
@@ -67,8 +70,22 @@ class XclimIndicator(Process):
     def describe(self, base: str) -> dict:
         doc = super().describe(base)
         doc["description"] += (f" Computed with xclim {self.version} (indicator {self.ind.identifier}, realm "
-                               f"{self.ind.realm}; input sampling {self.ind.src_freq or 'any'}).")
+                               f"{self.ind.realm}; input sampling {_sampling(self.ind.src_freq) if self.ind.src_freq else 'any'}).")
         return doc
+
+    def accepts(self, collection) -> bool:
+        """Whether `collection` has a variable for every required xclim input (matched as `check` matches
+        them, without a `variables` mapping): the processes MCP's describe_collection lists for it."""
+        if collection.ds is None or collection.axes.t is None:
+            return False
+        for name, p in self.ind.parameters.items():
+            if D.kind_name(p) != "VARIABLE" or name.endswith("_per") or name == "lat":
+                continue
+            try:
+                V.match(collection, name, None)
+            except BadRequest:
+                return False
+        return True
 
     # ------------------------------------------------------------------ check
 
@@ -99,6 +116,7 @@ class XclimIndicator(Process):
         ds = region.apply(c, select(c, values, sorted(set(sources.values())), var_input="variables"), inside)
         if ds.sizes.get(t, 0) == 0:
             raise BadRequest(f"datetime: no time steps of {c.id} in {values.get('datetime')}", parameter="datetime")
+        self._guard_periods(ds, t, values)
         kwargs = {name: _prepare(ds[src], name, src, t) for name, src in sources.items()}
         for name in var_params:  # optional inputs not found: None, or xclim looks for them in a `ds`
             if D.kind_name(ind.parameters[name]) == "OPTIONAL_VARIABLE" and name not in kwargs and name != "lat":
@@ -117,6 +135,24 @@ class XclimIndicator(Process):
         out = add_history(out, f"cubeserver {self.id} on collection {c.id} (xclim {self.version})")
         guard_cells(out, ctx)
         return {"lazy": out, "missing": values["missing"]}
+
+    def _guard_periods(self, ds: xr.Dataset, t: str, values: dict) -> None:
+        """413 naming `freq` when the output would have more than MAX_PERIODS time steps (checked on the time
+        coordinate alone, before xclim builds anything)."""
+        from xarray.coding.cftime_offsets import to_offset
+
+        freq = values.get("freq")
+        if not isinstance(freq, str) or not freq:
+            return
+        try:
+            to_offset(freq)
+            n = int(ds[t].resample({t: freq}).count().size)
+        except (ValueError, TypeError):
+            raise BadRequest(f"freq: {freq!r} is not a frequency; allowed: {', '.join(D.FREQS)}", parameter="freq") from None
+        if n > MAX_PERIODS:
+            raise TooLarge(f"freq: {freq!r} over {values.get('datetime') or 'the whole period'} gives {n:,} "
+                                 f"output periods, more than {MAX_PERIODS:,} per request; choose a coarser freq "
+                                 "(YS, MS) or a shorter datetime", parameter="freq")
 
     def _percentiles(self, c, values, sources, t) -> dict:
         pers = D.per_variables(self.ind)
@@ -169,6 +205,7 @@ class XclimIndicator(Process):
             elif name == "indexer":
                 if not v:
                     continue
+                _check_dates(v.get("date_bounds") or [])
                 out.update(v)
                 continue
             out[name] = v
@@ -185,6 +222,14 @@ class XclimIndicator(Process):
         if bad:
             raise BadRequest(f"missing_options: {bad[0]!r} is not an option of missing={method!r}; allowed: "
                              f"{', '.join(sorted(allowed)) or 'none'}", parameter="missing_options")
+        if "subfreq" in options:
+            from xarray.coding.cftime_offsets import to_offset
+
+            try:
+                to_offset(str(options["subfreq"]))
+            except ValueError:
+                raise BadRequest(f"missing_options: subfreq {options['subfreq']!r} is not a frequency (e.g. MS, D)",
+                                 parameter="missing_options") from None
         settings = {"check_missing": method, "data_validation": values["data_validation"], "cf_compliance": "log"}
         if options:
             settings["missing_options"] = {method: options}
@@ -193,7 +238,7 @@ class XclimIndicator(Process):
                 res = self.ind(**kwargs)
         except ValidationError as e:
             raise BadRequest(f"collection: {c.id} does not suit {self.ind.identifier}: {e.msg if hasattr(e, 'msg') else e} "
-                             f"(the indicator needs {SAMPLING.get(self.ind.src_freq, self.ind.src_freq or 'other')} input; "
+                             f"(the indicator needs {_sampling(self.ind.src_freq)} input; "
                              "data_validation=log computes anyway)", parameter="collection") from None
         except BadRequest:
             raise
@@ -208,6 +253,11 @@ class XclimIndicator(Process):
         ds = job.compute(params["lazy"])
         for name, var in ds.data_vars.items():
             if var.size and not np.isfinite(np.asarray(var.values, dtype="float64")).any():
+                if params["missing"] == "skip":  # nothing was masked: the indicator itself found nothing
+                    raise BadRequest(f"datetime: every value of {name} is null although missing='skip' masks nothing: "
+                                     "the indicator found nothing to measure here (e.g. no season starts or ends, "
+                                     "or the period is shorter than the indicator's window); choose another period, "
+                                     "area, level or thresholds", parameter="datetime")
                 raise BadRequest(f"missing: every value of {name} is missing with missing={params['missing']!r} (a "
                                  "period with missing input days is masked); choose complete periods, or "
                                  "missing=pct with missing_options tolerance, or missing=skip", parameter="missing")
@@ -233,6 +283,23 @@ def _latitude(ds: xr.Dataset, c) -> xr.DataArray:
             return lat.rename("lat")
     raise BadRequest(f"collection: {c.id} has no latitude coordinate, which this indicator needs (name a variable "
                      "holding it with variables.lat)", parameter="collection")
+
+
+def _sampling(src_freq) -> str:
+    """xclim's `src_freq` (None, one alias or a list of them, e.g. SPI's ['D', 'MS']) in words."""
+    freqs = src_freq if isinstance(src_freq, (list, tuple)) else [src_freq] if src_freq else []
+    return " or ".join(SAMPLING.get(f, f) for f in freqs) or "other"
+
+
+def _check_dates(bounds: list) -> None:
+    """indexer.date_bounds are real month-days (the schema's pattern lets 13-45 through); 400 naming indexer."""
+    import calendar
+
+    for b in bounds:
+        month, _, day = str(b).partition("-")
+        if not (month.isdigit() and day.isdigit() and 1 <= int(month) <= 12
+                and 1 <= int(day) <= calendar.monthrange(2000, int(month))[1]):
+            raise BadRequest(f"indexer: date_bounds {b!r} is not a month-day MM-DD (e.g. 04-01)", parameter="indexer")
 
 
 def _refuse_shared(sources: dict, mapping: dict) -> None:
