@@ -1,7 +1,9 @@
-"""String variables and names outside the DAP2 identifier characters, read back by netCDF-C and pydap.
+"""String variables, scalar bytes and names outside the DAP2 identifier characters, read back by netCDF-C and pydap.
 
 A DAP2 String array carries its count once (libdap's Vector, netCDF-C's and pydap's readers), unlike
 numeric arrays (twice): with the count twice every client read the count as the first string's length.
+A scalar DAP2 Byte is one 4-byte XDR unit that netCDF-C reads as an int (the value in its last byte)
+and pydap by its first byte.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ def names_server(tmp_path_factory):
     grid = np.arange(24, dtype="float32").reshape(2, 3, 4)
     ds = xr.Dataset({"g": (("time", "lat", "lon"), grid),
                      "air temp": (("time", "lat", "lon"), grid + 100, {"units": "K"}),
-                     "label": (("time",), np.array(LABELS))},
+                     "label": (("time",), np.array(LABELS)),
+                     "flag": ((), np.uint8(200)), "small": ((), np.int8(-3))},
                     coords={"time": ("time", [0.0, 1.0], {"units": "days since 2000-01-01"}),
                             "lat": ("lat", [10.0, 20.0, 30.0]), "lon": ("lon", [0.0, 1.0, 2.0, 3.0])})
     path = tmp / "names.nc"
@@ -61,3 +64,11 @@ def test_pydap_reads_strings_and_escaped_names(names_server, protocol):
         assert labels == LABELS
         name = "air temp" if "air temp" in ds else "air%20temp"
         assert ds[name].values.tolist() == (np.arange(24, dtype="float32").reshape(2, 3, 4) + 100).tolist()
+
+
+@pytest.mark.parametrize("engine", ["netcdf4", "pydap"])
+def test_scalar_bytes_over_dap2(names_server, engine):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = xr.open_dataset(names_server, engine=engine)  # both read http:// URLs as DAP2
+        assert int(ds["flag"]) == 200 and int(ds["small"]) == -3
