@@ -6,7 +6,8 @@ process's memory (with several server processes each counts its own share), or a
 to a network storage run in a worker thread, never on the event loop; if the storage cannot be
 reached the request is let through (failing open, logged) rather than refused. The key is the identity's name when the client
 signed in, else its address, so one anonymous client cannot starve the others. Zarr chunk
-reads and metadata are not counted: a notebook opening a cube makes hundreds of them.
+reads and metadata are not counted: a notebook opening a cube makes hundreds of them. OPeNDAP data
+answers (`.dods`, `.dap`, `.ascii`) count as queries; its metadata (`.dds`, `.das`, `.dmr`) does not.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from .middleware import area_of
 log = logging.getLogger("cubeserver.auth")
 
 _QUERIES = re.compile(r"^/collections/[^/]+(/instances/[^/]+)?/(position|radius|area|cube|trajectory|corridor|items|"
-                      r"locations(/[^/]+)?|coverage(/[^/]+)?|map|tiles/.+)/?$")
+                      r"locations(/[^/]+)?|coverage(/[^/]+)?|map|tiles/.+|opendap\.(dods|dap|ascii|asc))/?$")
 
 
 def rate_area(method: str, path: str) -> str | None:

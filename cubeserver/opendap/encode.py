@@ -5,8 +5,9 @@ touches), then read in blocks of about `BLOCK_BYTES` along its leading dimension
 sent before the next block is read, so an answer of any size holds one block in memory.
 
 DAP2 (DAP 2.0 section 7.3.2, XDR = RFC 4506): the DDS, `Data:\\n`, then per variable in DDS
-order: arrays prefixed by their length twice (4-byte big-endian), Byte arrays as packed bytes
-padded to 4, Int16/UInt16 widened to 4 bytes, floats IEEE big-endian, strings as length + bytes
+order: arrays prefixed by their length twice (4-byte big-endian; String arrays once, as libdap,
+netCDF-C and pydap read them), Byte arrays as packed bytes padded to 4 (a scalar Byte as one
+4-byte unit), Int16/UInt16 widened to 4 bytes, floats IEEE big-endian, strings as length + bytes
 padded to 4. DAP4 (volume 1 section 9): chunks with a 4-byte big-endian header (flags in the high
 byte: 1 last, 2 error, 4 little-endian; 24-bit length), the DMR + CRLF in the first chunk, then
 each variable's values little-endian with no count (strings: 8-byte count + UTF-8), each followed
@@ -82,20 +83,22 @@ def dods(dds_text: str, model_vars: dict[str, DapVar], slabs: list[Hyperslab]) -
     for slab in slabs:
         var = model_vars[slab.name]
         n = slab.size
-        if var.variable.ndim:
-            yield struct.pack(">II", n, n)
+        if var.variable.ndim:  # libdap writes a String array's count once, every other array's twice
+            yield struct.pack(">I", n) if var.dap2 == "String" else struct.pack(">II", n, n)
         written = 0
         for values in _pieces(var, slab, "dap2"):
             if var.dap2 == "String":
                 yield _xdr_strings(values)
                 continue
             data = values.astype(_XDR[var.dap2]).tobytes()
+            if var.dap2 == "Byte" and not var.variable.ndim:
+                # a scalar Byte fills a 4-byte XDR unit: libdap, netCDF-C and netCDF-Java read it as an int
+                # (the value in the last byte), pydap's client reads the first byte; both hold the value
+                data = data + b"\0\0" + data
             written += len(data)
             yield data
-        if var.dap2 == "Byte":
-            pad = -written % 4 if var.variable.ndim else 3  # a scalar byte fills a 4-byte XDR unit
-            if pad:
-                yield b"\0" * pad
+        if var.dap2 == "Byte" and var.variable.ndim and -written % 4:
+            yield b"\0" * (-written % 4)  # a Byte array is packed, padded to 4
 
 
 def _chunk(payload: bytes, flags: int) -> bytes:
