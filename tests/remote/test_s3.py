@@ -1,0 +1,126 @@
+"""Collections read from a real S3-compatible server (moto) and over plain HTTP, compared with the local files."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from tests.conftest import DATASETS
+from tests.remote.conftest import BUCKET, SECRET, app_client, position, ranges, remote_config
+
+
+@pytest.fixture(scope="module")
+def both(s3, tmp_path_factory):
+    """One app serving every file twice: from s3:// (and http://) and from the local datasets folder."""
+    endpoint, options, _ = s3
+    tmp = tmp_path_factory.mktemp("s3app")
+    so = {"storage_options": options}
+    collections = {
+        "sst-s3": {"path": f"s3://{BUCKET}/analysed_sst.zarr", **so},
+        "sst": {"path": str(DATASETS / "analysed_sst.zarr")},
+        "era-s3": {"path": f"s3://{BUCKET}/eraint_uvz.nc", **so},
+        "era": {"path": str(DATASETS / "eraint_uvz.nc")},
+        "coads-s3": {"path": f"s3://{BUCKET}/coads_sst.nc", **so},
+        "coads": {"path": str(DATASETS / "coads_sst.nc")},
+        "cog-s3": {"path": f"s3://{BUCKET}/cogeo.tif", **so},
+        "cog": {"path": str(DATASETS / "cogeo.tif")},
+        "era-http": {"path": f"{endpoint}/{BUCKET}/eraint_uvz.nc"},  # plain HTTP GETs with Range (fsspec http)
+        "awi-s3": {"path": f"s3://{BUCKET}/awi/*.nc", "format": "netcdf", **so},
+        "awi": {"path": str(DATASETS / "cmip6_awi_ta" / "*.nc"), "format": "netcdf"},
+    }
+    awi_local = sorted((DATASETS / "cmip6_awi_ta").glob("*.nc"))[:3]
+    collections["awi"]["path"] = str(tmp / "awi" / "*.nc")
+    (tmp / "awi").mkdir()
+    for f in awi_local:
+        (tmp / "awi" / f.name).symlink_to(f)
+    with app_client(remote_config(tmp, collections), tmp) as c:
+        yield c
+
+
+@pytest.mark.parametrize("remote,local,lon,lat", [
+    ("sst-s3", "sst", -27.5, 40.5), ("era-s3", "era", 10.0, 45.0), ("coads-s3", "coads", -30.0, 10.0),
+    ("era-http", "era", -120.0, -30.0), ("awi-s3", "awi", 1.0, 88.5)])
+def test_values_match_local(both, remote, local, lon, lat):
+    got = position(both, remote, lon, lat)
+    want = position(both, local, lon, lat)
+    assert got == want
+    assert any(v is not None for vals in got.values() for v in vals)
+
+
+def test_cog_over_s3_matches_local(both):
+    from pyproj import Transformer
+
+    lon, lat = Transformer.from_crs(3857, 4326, always_xy=True).transform(14322100.0, 4532700.0)
+    got = position(both, "cog-s3", lon, lat)
+    assert got == position(both, "cog", lon, lat)
+    assert all(v is not None for vals in got.values() for v in vals)
+
+
+def test_cube_from_s3_matches_local(both):
+    q = "/cube?bbox=-27.8,40.2,-27.2,40.8&f=CoverageJSON"
+    r1, r2 = both.get("/collections/sst-s3" + q), both.get("/collections/sst" + q)
+    assert r1.status_code == r2.status_code == 200, r1.text
+    assert ranges(r1.json()) == ranges(r2.json())
+
+
+def test_collection_documents_list_remote_extents(both):
+    a = both.get("/collections/era-s3").json()["extent"]
+    b = both.get("/collections/era").json()["extent"]
+    assert a == b
+
+
+def test_secret_never_in_answers_or_logs(both, caplog):
+    caplog.set_level(logging.DEBUG)
+    for path in ("/collections", "/collections/sst-s3", "/openapi", "/collections/sst-s3/position?coords=POINT(-27.5 40.5)"):
+        assert SECRET not in both.get(path).text
+    assert SECRET not in caplog.text
+
+
+def test_unreachable_and_missing_stores_answer_503_others_work(s3, tmp_path):
+    endpoint, options, _ = s3
+    collections = {
+        "missing": {"path": f"s3://{BUCKET}/nothing-here.zarr", "storage_options": options},
+        "denied": {"path": "s3://cubes/analysed_sst.zarr",
+                   "storage_options": {**options, "endpoint_url": "http://127.0.0.1:9"}},  # nothing listens
+        "ok": {"path": f"s3://{BUCKET}/eraint_uvz.nc", "storage_options": options},
+    }
+    raw = remote_config(tmp_path, collections, remote={"timeout_s": 2, "retry_s": 60})
+    with app_client(raw, tmp_path) as c:  # the server starts although two stores fail
+        for cid, words in (("missing", "not found"), ("denied", "cannot be reached")):
+            r = c.get(f"/collections/{cid}/position?coords=POINT(0 0)")
+            assert r.status_code == 503, r.text
+            body = r.json()
+            assert cid in body["detail"] and words in body["detail"], body
+            assert "Retry-After" in r.headers
+            assert SECRET not in r.text
+        assert c.get("/collections/ok/position?coords=POINT(0 0)").status_code == 200
+        assert "ok" in [x["id"] for x in c.get("/collections").json()["collections"]]
+
+
+def test_object_removed_after_open_is_503_not_500(s3, tmp_path):
+    _, options, fs = s3
+    fs.copy(f"{BUCKET}/analysed_sst.zarr", f"{BUCKET}/doomed.zarr", recursive=True)
+    raw = remote_config(tmp_path, {"doomed": {"path": f"s3://{BUCKET}/doomed.zarr", "storage_options": options}},
+                        limits={"chunk_cache_bytes": 0})
+    with app_client(raw, tmp_path) as c:
+        fs.rm(f"{BUCKET}/doomed.zarr/analysed_sst", recursive=True)
+        fs.invalidate_cache()
+        r = c.get("/collections/doomed/position?coords=POINT(-27.5 40.5)&parameter-name=analysed_sst")
+        assert r.status_code in (200, 503), r.text  # zarr reads a missing chunk as fill values
+        if r.status_code == 503:
+            assert "doomed" in r.json()["detail"]
+
+
+def test_check_config_names_missing_remote_object(s3, tmp_path):
+    from cubeserver.config import config_from_dict
+    from cubeserver.registry import Registry
+
+    _, options, _ = s3
+    config = config_from_dict(remote_config(tmp_path, {"x": {"path": f"s3://{BUCKET}/gone.nc",
+                                                             "storage_options": options}}), tmp_path)
+    reg = Registry(config)
+    try:
+        assert "x" in reg.unavailable and "not found" in reg.unavailable["x"]
+    finally:
+        reg.close()
