@@ -77,39 +77,43 @@ def test_secret_never_in_answers_or_logs(both, caplog):
     assert SECRET not in caplog.text
 
 
-def test_unreachable_and_missing_stores_answer_503_others_work(s3, tmp_path):
+def test_unreachable_denied_and_missing_stores_answer_503_others_work(s3, tmp_path):
     endpoint, options, _ = s3
     collections = {
         "missing": {"path": f"s3://{BUCKET}/nothing-here.zarr", "storage_options": options},
-        "denied": {"path": "s3://cubes/analysed_sst.zarr",
-                   "storage_options": {**options, "endpoint_url": "http://127.0.0.1:9"}},  # nothing listens
+        "denied": {"path": f"s3://{BUCKET}/coads_sst.nc", "storage_options": {"anon": True, "endpoint_url": endpoint}},
+        "down": {"path": f"s3://{BUCKET}/analysed_sst.zarr",
+                 "storage_options": {**options, "endpoint_url": "http://127.0.0.1:9"}},  # nothing listens there
         "ok": {"path": f"s3://{BUCKET}/eraint_uvz.nc", "storage_options": options},
     }
     raw = remote_config(tmp_path, collections, remote={"timeout_s": 2, "retry_s": 60})
-    with app_client(raw, tmp_path) as c:  # the server starts although two stores fail
-        for cid, words in (("missing", "not found"), ("denied", "cannot be reached")):
+    with app_client(raw, tmp_path) as c:  # the server starts although three stores fail
+        for cid, words in (("missing", "not found"), ("denied", "denied (403)"), ("down", "cannot be reached")):
             r = c.get(f"/collections/{cid}/position?coords=POINT(0 0)")
             assert r.status_code == 503, r.text
             body = r.json()
+            assert body["code"] == "StoreUnavailable"
             assert cid in body["detail"] and words in body["detail"], body
-            assert "Retry-After" in r.headers
+            assert r.headers["Retry-After"] == "60"
             assert SECRET not in r.text
+            assert c.get(f"/collections/{cid}").status_code == 503
         assert c.get("/collections/ok/position?coords=POINT(0 0)").status_code == 200
-        assert "ok" in [x["id"] for x in c.get("/collections").json()["collections"]]
+        listed = [x["id"] for x in c.get("/collections").json()["collections"]]
+        assert listed == ["ok"]
 
 
 def test_object_removed_after_open_is_503_not_500(s3, tmp_path):
     _, options, fs = s3
-    fs.copy(f"{BUCKET}/analysed_sst.zarr", f"{BUCKET}/doomed.zarr", recursive=True)
-    raw = remote_config(tmp_path, {"doomed": {"path": f"s3://{BUCKET}/doomed.zarr", "storage_options": options}},
-                        limits={"chunk_cache_bytes": 0})
+    fs.copy(f"{BUCKET}/coads_sst.nc", f"{BUCKET}/doomed.nc")
+    raw = remote_config(tmp_path, {"doomed": {"path": f"s3://{BUCKET}/doomed.nc", "storage_options": options}},
+                        limits={"chunk_cache_bytes": 0}, remote={"block_size": 4096, "block_cache_bytes": 0})
     with app_client(raw, tmp_path) as c:
-        fs.rm(f"{BUCKET}/doomed.zarr/analysed_sst", recursive=True)
+        fs.rm(f"{BUCKET}/doomed.nc")
         fs.invalidate_cache()
-        r = c.get("/collections/doomed/position?coords=POINT(-27.5 40.5)&parameter-name=analysed_sst")
-        assert r.status_code in (200, 503), r.text  # zarr reads a missing chunk as fill values
-        if r.status_code == 503:
-            assert "doomed" in r.json()["detail"]
+        r = c.get("/collections/doomed/position?coords=POINT(100 -20)&parameter-name=AIRT")
+        assert r.status_code == 503, r.text
+        assert r.json()["code"] == "StoreUnavailable" and "doomed" in r.json()["detail"]
+        assert c.get("/collections").status_code == 200  # the server goes on
 
 
 def test_check_config_names_missing_remote_object(s3, tmp_path):
