@@ -151,6 +151,9 @@ def cmd_check(args) -> int:
     results_problem = _results_problem(config)
     if results_problem:
         print(results_problem, file=sys.stderr)
+    unavailable = list(registry.unavailable.values())  # remote stores that did not answer (served as 503)
+    _print_problems(unavailable)
+    results_problem = results_problem or (f"{len(unavailable)} remote collection(s) unavailable" if unavailable else None)
     if registry.problems:
         _print_problems(registry.problem_lines())
         print(f"{len(registry.broken)} of {len(registry.broken) + len(list(registry))} collections broken, "

@@ -236,9 +236,9 @@ class RemoteConfig(Strict):
 
     block_size: int = Field(default=2 * 1024 * 1024, gt=0, description="bytes fetched per ranged read of a remote "
                             "NetCDF/HDF5 or GeoTIFF file")
-    block_cache_bytes: int = Field(default=256 * 1024 * 1024, ge=0, description="bytes of remote blocks kept in memory "
-                                   "per open remote file (fsspec 'blockcache'; 0: read-ahead only). Zarr chunks are "
-                                   "kept decoded by limits.chunk_cache_bytes")
+    block_cache_bytes: int = Field(default=64 * 1024 * 1024, ge=0, description="bytes of remote blocks kept in memory "
+                                   "per remote NetCDF/HDF5 collection (fsspec 'blockcache', split among the files of a "
+                                   "glob; 0: read-ahead only). Zarr chunks are kept decoded by limits.chunk_cache_bytes")
     timeout_s: float = Field(default=20, gt=0, description="connect/read timeout of one remote request")
     retry_s: float = Field(default=30, gt=0, description="a remote collection that could not be opened (answering "
                            "503) is tried again this often")

@@ -304,7 +304,7 @@ def _try_open(cid: str, cc: CollectionConfig, config: ServerConfig) -> tuple[Col
         return c, None
     except Exception as e:  # noqa: BLE001 - any data library's error is this collection's problem
         log.debug("collection %s failed to open", cid, exc_info=True)
-        if cc.remote or cc.format in ("kerchunk", "icechunk"):
+        if (cc.remote or cc.format in ("kerchunk", "icechunk")) and not isinstance(e, CollectionProblem):
             from .sources.remote import describe
 
             why = describe(cc.path, e)

@@ -88,7 +88,7 @@ def open_remote(url: str, fmt: str, chunks: dict, storage_options: dict, remote)
         files = sorted(fs.glob(path))
         if not files:
             raise FileNotFoundError(f"no objects match {url!r}")
-        handles = [_file(fs, f, remote) for f in files]
+        handles = [_file(fs, f, remote, share=len(files)) for f in files]
         from .many import open_many
 
         try:
@@ -114,9 +114,10 @@ def open_remote(url: str, fmt: str, chunks: dict, storage_options: dict, remote)
     raise ValueError(f"format {fmt!r} cannot be read from a URL (netcdf, zarr, geotiff, kerchunk, icechunk can)")
 
 
-def _file(fs, path: str, remote):
-    """A read-only fsspec file fetching `block_size` bytes per request, keeping `block_cache_bytes` of blocks."""
-    blocks = remote.block_cache_bytes // remote.block_size
+def _file(fs, path: str, remote, share: int = 1):
+    """A read-only fsspec file fetching `block_size` bytes per request, keeping its `share` of `block_cache_bytes`
+    (the files of a glob split it) in blocks."""
+    blocks = remote.block_cache_bytes // share // remote.block_size
     if blocks <= 0:
         return fs.open(path, "rb", block_size=remote.block_size, cache_type="readahead")
     return fs.open(path, "rb", block_size=remote.block_size, cache_type="blockcache", cache_options={"maxblocks": blocks})

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import xarray as xr
 
 from tests.conftest import DATASETS, free_port
 
@@ -22,7 +23,7 @@ FILES = ["analysed_sst.zarr", "eraint_uvz.nc", "coads_sst.nc", "cogeo.tif"]
 
 
 @pytest.fixture(scope="session")
-def s3():
+def s3(tmp_path_factory):
     """(endpoint URL, storage_options, s3fs filesystem) of a moto S3 server with the bundled files in s3://cubes/."""
     from moto.server import ThreadedMotoServer
     import s3fs
@@ -36,6 +37,10 @@ def s3():
     fs.mkdir(BUCKET)
     for name in FILES:
         fs.put(str(DATASETS / name), f"{BUCKET}/{name}", recursive=(DATASETS / name).is_dir())
+    v3 = tmp_path_factory.mktemp("v3") / "sst_v3.zarr"  # the bundled store is Zarr v2: a v3 copy of it too
+    with xr.open_zarr(DATASETS / "analysed_sst.zarr") as ds:
+        ds.to_zarr(v3, zarr_format=3, consolidated=False)
+    fs.put(str(v3), f"{BUCKET}/sst_v3.zarr", recursive=True)
     fs.chmod(f"{BUCKET}/eraint_uvz.nc", acl="public-read")  # read anonymously over plain HTTP too
     for f in sorted((DATASETS / "cmip6_awi_ta").glob("*.nc"))[:3]:
         fs.put(str(f), f"{BUCKET}/awi/{f.name}")

@@ -19,6 +19,7 @@ def both(s3, tmp_path_factory):
     collections = {
         "sst-s3": {"path": f"s3://{BUCKET}/analysed_sst.zarr", **so},
         "sst": {"path": str(DATASETS / "analysed_sst.zarr")},
+        "sst3-s3": {"path": f"s3://{BUCKET}/sst_v3.zarr", **so},
         "era-s3": {"path": f"s3://{BUCKET}/eraint_uvz.nc", **so},
         "era": {"path": str(DATASETS / "eraint_uvz.nc")},
         "coads-s3": {"path": f"s3://{BUCKET}/coads_sst.nc", **so},
@@ -39,7 +40,7 @@ def both(s3, tmp_path_factory):
 
 
 @pytest.mark.parametrize("remote,local,lon,lat", [
-    ("sst-s3", "sst", -27.5, 40.5), ("era-s3", "era", 10.0, 45.0), ("coads-s3", "coads", -30.0, 10.0),
+    ("sst-s3", "sst", -27.5, 40.5), ("sst3-s3", "sst", -27.2, 40.9), ("era-s3", "era", 10.0, 45.0), ("coads-s3", "coads", -30.0, 10.0),
     ("era-http", "era", -120.0, -30.0), ("awi-s3", "awi", 1.0, 88.5)])
 def test_values_match_local(both, remote, local, lon, lat):
     got = position(both, remote, lon, lat)
