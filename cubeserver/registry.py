@@ -43,6 +43,7 @@ class Collection:
     extra: dict = field(default_factory=dict)
     version: str = ""  # the source's fingerprint when opened (sources/fingerprint.py): in ETags and chunk-cache keys
     opened_at: float = field(default_factory=time.time)
+    modified: float | None = None  # the source's latest modification (Last-Modified of remote/virtual ones)
     closers: list = field(default_factory=list)  # remote files/GDAL datasets to close with it (sources/remote.py)
 
     def close(self) -> None:
@@ -183,7 +184,7 @@ class Registry:
         if cc is None:
             raise KeyError(cid)
         old = self._collections.get(cid)
-        if old is not None and not force and _fingerprint(cc, self.config) == old.version:
+        if old is not None and not force and _fingerprint(cc, self.config)[0] == old.version:
             return False
         new, line = _try_open(cid, cc, self.config)
         if new is None:
@@ -279,7 +280,7 @@ class Registry:
             c.close()
 
 
-def _fingerprint(cc: CollectionConfig, config: ServerConfig) -> str:
+def _fingerprint(cc: CollectionConfig, config: ServerConfig) -> tuple[str, float | None]:
     from .sources.fingerprint import fingerprint
 
     return fingerprint(cc, config)
@@ -327,7 +328,7 @@ def open_collection(cid: str, cc: CollectionConfig, path: Path | str, config: Se
         return Collection(cid, cc, features=FeatureStore.open(path, id_property=cc.id_property, time_property=cc.time_property))
     from .sources.remote import collect
 
-    version = _fingerprint(cc, config) if config is not None else ""
+    version, modified = _fingerprint(cc, config) if config is not None else ("", None)
     with collect() as closers:
         try:
             ds = open_gridded(path, cc.format, cc.chunks, cc=cc, config=config, version=version)
@@ -343,7 +344,7 @@ def open_collection(cid: str, cc: CollectionConfig, path: Path | str, config: Se
         for fn in closers:
             fn()
         raise
-    return Collection(cid, cc, ds=ds, axes=axes, version=version, closers=closers)
+    return Collection(cid, cc, ds=ds, axes=axes, version=version, modified=modified, closers=closers)
 
 
 def _checked(ds: xr.Dataset, cc: CollectionConfig) -> tuple[xr.Dataset, AxisModel]:

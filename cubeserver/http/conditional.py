@@ -43,9 +43,9 @@ class ConditionalMiddleware:
             return None
         c = self.ctx.registry.get(m.group(1))
         source = self.ctx.config.resolve(c.config.path)
-        # a remote or virtual source: the time its current version was opened (a reload opens a new one)
-        mtime = c.opened_at if isinstance(source, str) or c.config.format in ("kerchunk", "icechunk") \
-            else source_mtime(source)
+        # a remote or virtual source: its objects' own modification time (the same in every server process)
+        mtime = (getattr(c, "modified", None) or c.opened_at) if isinstance(source, str) or \
+            c.config.format in ("kerchunk", "icechunk") else source_mtime(source)
         if mtime is None:
             return None
         if c.config.locations and c.config.locations in self.ctx.registry:  # EDR locations come from there

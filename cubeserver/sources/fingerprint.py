@@ -16,8 +16,9 @@ from pathlib import Path
 _ZARR_META = ("zarr.json", ".zmetadata", ".zattrs", ".zgroup", ".zarray")
 
 
-def fingerprint(cc, config) -> str:
-    """The version of collection config `cc`'s source (raises the store's error when it cannot be asked)."""
+def fingerprint(cc, config) -> tuple[str, float | None]:
+    """(version token, latest modification time or None) of collection config `cc`'s source; raises the store's
+    error when it cannot be asked. The time is the source's own, the same in every server process."""
     from ..config import is_url
 
     if cc.format in ("kerchunk", "icechunk"):
@@ -28,7 +29,9 @@ def fingerprint(cc, config) -> str:
         from .remote import fingerprint as remote
 
         return remote(cc.path, cc.format, cc.storage_options, config.remote)
-    return _digest(_local_stats(Path(config.resolve(cc.path))))
+    stats = _local_stats(Path(config.resolve(cc.path)))
+    times = [s[2] / 1e9 for s in stats if len(s) == 3]
+    return _digest(stats), (max(times) if times else None)
 
 
 def _local_stats(path: Path) -> list:

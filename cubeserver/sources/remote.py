@@ -152,9 +152,9 @@ def _close_all(handles) -> None:
             pass
 
 
-def fingerprint(url: str, fmt: str, storage_options: dict, remote) -> str:
-    """A short token that changes when the remote source does: the ETag/size/mtime of its object(s), or of a
-    Zarr store's metadata documents (zarr.json, .zmetadata, .zattrs at the root and of the time array)."""
+def fingerprint(url: str, fmt: str, storage_options: dict, remote) -> tuple[str, float | None]:
+    """(token, modified): a short token that changes when the remote source does (the ETag/size/mtime of its
+    object(s), or of a Zarr store's root metadata documents), and their latest modification time."""
     fs, path = filesystem(url, storage_options, remote.timeout_s)
     if any(ch in path for ch in "*?["):
         infos = [fs.info(p) for p in sorted(fs.glob(path))]
@@ -171,7 +171,19 @@ def fingerprint(url: str, fmt: str, storage_options: dict, remote) -> str:
         infos = [fs.info(path)]
     keep = ("name", "ETag", "etag", "size", "LastModified", "mtime", "last_modified", "generation")
     text = json.dumps([{k: str(i.get(k)) for k in keep if k in i} for i in infos], sort_keys=True)
-    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest(), modified(infos)
+
+
+def modified(infos: list[dict]) -> float | None:
+    """The latest modification time (seconds since the epoch) in fsspec `info` results, None when none says."""
+    times = []
+    for i in infos:
+        t = i.get("LastModified") or i.get("mtime") or i.get("last_modified") or i.get("updated")
+        if hasattr(t, "timestamp"):
+            times.append(t.timestamp())
+        elif isinstance(t, (int, float)):
+            times.append(float(t))
+    return max(times) if times else None
 
 
 def describe(url: str, exc: BaseException) -> str:

@@ -15,7 +15,7 @@ import hashlib
 import xarray as xr
 
 from ..config import is_url
-from .remote import filesystem
+from .remote import filesystem, modified
 from .times import open_decoded
 
 
@@ -61,7 +61,10 @@ def _icechunk_repo(path: str, cc):
 
 
 def _icechunk_session(path: str, cc):
-    repo = _icechunk_repo(path, cc)
+    return _session(_icechunk_repo(path, cc), cc)
+
+
+def _session(repo, cc):
     ref = cc.icechunk
     if ref is not None and ref.snapshot:
         return repo.readonly_session(snapshot_id=ref.snapshot)
@@ -70,18 +73,22 @@ def _icechunk_session(path: str, cc):
     return repo.readonly_session(branch=(ref.branch if ref is not None and ref.branch else "main"))
 
 
-def fingerprint(path: str, fmt: str, cc, remote) -> str:
-    """Changes with the source: the snapshot id an Icechunk branch/tag points at; the reference file's (or
-    Parquet folder's) ETag/size/mtime."""
+def fingerprint(path: str, fmt: str, cc, remote) -> tuple[str, float | None]:
+    """(token, modified): the snapshot id an Icechunk branch/tag points at and when it was written; the
+    reference file's (or Parquet folder's) ETag/size/mtime and latest modification."""
     if fmt == "icechunk":
-        text = _icechunk_session(path, cc).snapshot_id
+        repo = _icechunk_repo(path, cc)
+        session = _session(repo, cc)
+        written = repo.lookup_snapshot(session.snapshot_id).written_at
+        text, when = session.snapshot_id, written.timestamp()
     else:
         fs, inner = filesystem(path, cc.storage_options, remote.timeout_s) if is_url(path) else _local(path)
         infos = [fs.info(inner)]
         if infos[0].get("type") == "directory":
             infos = [fs.info(p) for p in sorted(fs.find(inner))]
         text = repr([(i.get("name"), i.get("size"), i.get("ETag"), i.get("mtime"), i.get("LastModified")) for i in infos])
-    return hashlib.blake2b(str(text).encode(), digest_size=8).hexdigest()
+        when = modified(infos)
+    return hashlib.blake2b(str(text).encode(), digest_size=8).hexdigest(), when
 
 
 def _local(path: str):

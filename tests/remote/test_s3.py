@@ -129,3 +129,17 @@ def test_check_config_names_missing_remote_object(s3, tmp_path):
         assert "x" in reg.unavailable and "not found" in reg.unavailable["x"]
     finally:
         reg.close()
+
+
+def test_validators_are_the_same_in_every_process(s3, tmp_path):
+    """Two apps (two server processes) on one config give a remote collection the same ETag and Last-Modified
+    (the objects' own modification time, not when each process opened them), so a 304 holds across them."""
+    _, options, _ = s3
+    raw = remote_config(tmp_path, {"era": {"path": f"s3://{BUCKET}/eraint_uvz.nc", "storage_options": options}})
+    url = "/collections/era/position?coords=POINT(10 45)&f=CoverageJSON"
+    with app_client(raw, tmp_path) as a:
+        first = a.get(url).headers
+    with app_client(raw, tmp_path) as b:
+        second = b.get(url)
+        assert (second.headers["etag"], second.headers["last-modified"]) == (first["etag"], first["last-modified"])
+        assert b.get(url, headers={"If-None-Match": first["etag"]}).status_code == 304
