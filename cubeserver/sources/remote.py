@@ -85,6 +85,7 @@ def open_remote(url: str, fmt: str, chunks: dict, storage_options: dict, remote)
 
     fs, path = filesystem(url, storage_options, remote.timeout_s)
     if any(ch in path for ch in "*?["):
+        fs.invalidate_cache()
         files = sorted(fs.glob(path))
         if not files:
             raise FileNotFoundError(f"no objects match {url!r}")
@@ -156,22 +157,40 @@ def fingerprint(url: str, fmt: str, storage_options: dict, remote) -> tuple[str,
     """(token, modified): a short token that changes when the remote source does (the ETag/size/mtime of its
     object(s), or of a Zarr store's root metadata documents), and their latest modification time."""
     fs, path = filesystem(url, storage_options, remote.timeout_s)
+    fs.invalidate_cache()  # listings and infos are cached by the filesystem: ask the store again
     if any(ch in path for ch in "*?["):
         infos = [fs.info(p) for p in sorted(fs.glob(path))]
     elif fmt == "zarr":
-        infos = []
-        for name in ("zarr.json", ".zmetadata", ".zattrs", ".zgroup"):
-            try:
-                infos.append(fs.info(f"{path.rstrip('/')}/{name}"))
-            except FileNotFoundError:
-                continue
-        if not infos:
+        infos = _zarr_metadata(fs, path.rstrip("/"))
+        if not any(i["name"].rsplit("/", 1)[-1] in _ZARR_ROOT for i in infos):
             raise FileNotFoundError(f"{url!r} is not a Zarr store (no zarr.json, .zgroup or .zmetadata)")
     else:
         infos = [fs.info(path)]
     keep = ("name", "ETag", "etag", "size", "LastModified", "mtime", "last_modified", "generation")
     text = json.dumps([{k: str(i.get(k)) for k in keep if k in i} for i in infos], sort_keys=True)
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest(), modified(infos)
+
+
+_ZARR_ROOT = ("zarr.json", ".zmetadata", ".zattrs", ".zgroup")
+
+
+def _zarr_metadata(fs, path: str) -> list[dict]:
+    """The infos of a Zarr store's root metadata and of each array's (appending time steps rewrites those):
+    one listing and a HEAD per array."""
+    infos = []
+    for entry in fs.ls(path, detail=True):
+        name = entry["name"].rstrip("/").rsplit("/", 1)[-1]
+        if entry.get("type") != "directory":
+            if name in _ZARR_ROOT:
+                infos.append(entry)
+            continue
+        for meta in ("zarr.json", ".zarray"):
+            try:
+                infos.append(fs.info(f"{entry['name'].rstrip('/')}/{meta}"))
+                break
+            except FileNotFoundError:
+                continue
+    return infos
 
 
 def modified(infos: list[dict]) -> float | None:

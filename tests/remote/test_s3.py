@@ -6,6 +6,8 @@ import logging
 
 import pytest
 
+import xarray as xr
+
 from tests.conftest import DATASETS
 from tests.remote.conftest import BUCKET, SECRET, app_client, position, ranges, remote_config
 
@@ -143,3 +145,33 @@ def test_validators_are_the_same_in_every_process(s3, tmp_path):
         second = b.get(url)
         assert (second.headers["etag"], second.headers["last-modified"]) == (first["etag"], first["last-modified"])
         assert b.get(url, headers={"If-None-Match": first["etag"]}).status_code == 304
+
+
+def test_s3_glob_file_and_zarr_append_are_reloaded(s3, tmp_path):
+    """A file uploaded under a glob, and a time step appended to a Zarr store, are seen by the next reload."""
+    import numpy as np
+
+    _, options, fs = s3
+    for f in fs.glob(f"{BUCKET}/awi/*.nc")[:2]:
+        fs.copy(f, f"{BUCKET}/live-awi/{f.rsplit('/', 1)[1]}")
+    fs.copy(f"{BUCKET}/sst_v3.zarr", f"{BUCKET}/live-sst.zarr", recursive=True)
+    collections = {"awi": {"path": f"s3://{BUCKET}/live-awi/*.nc", "format": "netcdf", "storage_options": options},
+                   "sst": {"path": f"s3://{BUCKET}/live-sst.zarr", "storage_options": options}}
+    with app_client(remote_config(tmp_path, collections), tmp_path) as c:
+        registry = c.app.state.ctx.registry
+        before = c.get("/collections/awi").json()["extent"]["temporal"]["interval"][0]
+        assert registry.reload("awi") is False and registry.reload("sst") is False  # nothing changed
+        third = sorted(fs.glob(f"{BUCKET}/awi/*.nc"))[2]
+        fs.copy(third, f"{BUCKET}/live-awi/{third.rsplit('/', 1)[1]}")
+        assert registry.reload("awi") is True
+        after = c.get("/collections/awi").json()["extent"]["temporal"]["interval"][0]
+        assert after[0] == before[0] and after[1] > before[1]
+
+        n = registry.get("sst").ds.sizes["time"]
+        store = fs.get_mapper(f"{BUCKET}/live-sst.zarr")
+        with xr.open_zarr(store) as ds:
+            last = ds.isel(time=[-1]).load()
+        last = last.assign_coords(time=last.time + np.timedelta64(1, "D"))
+        last.to_zarr(store, append_dim="time", consolidated=False)
+        assert registry.reload("sst") is True
+        assert registry.get("sst").ds.sizes["time"] == n + 1
