@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import shutil
 from pathlib import Path
 
 import pytest
@@ -93,7 +92,3 @@ def ranges(body: dict) -> dict:
     if "coverages" in body:
         return {(i, k): v for i, cov in enumerate(body["coverages"]) for k, v in ranges(cov).items()}
     return {k: v["values"] for k, v in body["ranges"].items()}
-
-
-def copy_tree(src: Path, dst: Path) -> None:
-    shutil.copytree(src, dst) if src.is_dir() else shutil.copy(src, dst)

@@ -10,7 +10,6 @@ import time
 import httpx
 import numpy as np
 import pandas as pd
-import pytest
 import xarray as xr
 
 from tests.conftest import serve_in_thread

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 import pytest
-
 import xarray as xr
 
 from tests.conftest import DATASETS
@@ -175,3 +174,20 @@ def test_s3_glob_file_and_zarr_append_are_reloaded(s3, tmp_path):
         last.to_zarr(store, append_dim="time", consolidated=False)
         assert registry.reload("sst") is True
         assert registry.get("sst").ds.sizes["time"] == n + 1
+
+
+def test_check_config_reports_an_unavailable_store_without_its_secret(s3, tmp_path, capsys):
+    import yaml
+
+    from cubeserver.cli import main
+
+    _, options, _ = s3
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(remote_config(tmp_path, {
+        "gone": {"path": f"s3://{BUCKET}/gone.zarr", "storage_options": options},
+        "era": {"path": f"s3://{BUCKET}/eraint_uvz.nc", "storage_options": options}})))
+    assert main(["check-config", str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert '"id": "era"' in out
+    assert "collections.gone.path: [store] s3://cubes/gone.zarr was not found in the store (404)" in err
+    assert SECRET not in out + err
