@@ -251,6 +251,7 @@ class LiveConfig(Strict):
                           "file in state_dir (written by POST /admin/reload and `cubeserver reload`)")
     grace_s: float = Field(default=60, ge=0, description="a replaced dataset is closed this long after the swap, "
                            "so requests in flight finish on it")
-    stream_s: float = Field(default=300, gt=0, description="an event stream (/collections/{id}/events) ends after "
-                            "this long; clients reconnect (the stream says `retry`)")
+    stream_s: float = Field(default=60, gt=0, description="an event stream (/collections/{id}/events) ends after "
+                            "this long; clients reconnect (the stream says `retry`). A server shutting down waits for open streams, so "
+                            "keep it short")
     heartbeat_s: float = Field(default=15, gt=0, description="a comment line is sent this often on an idle stream")
