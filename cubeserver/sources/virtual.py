@@ -28,15 +28,27 @@ def open_virtual(path: str, fmt: str, chunks: dict, cc, remote) -> xr.Dataset:
 
 
 def _reference_mapper(path: str, cc, remote):
+    """A Zarr store over the reference: a JSON file is read here (local or remote), a Parquet folder is
+    handed to fsspec's ReferenceFileSystem (local)."""
+    import json
+
     import fsspec
 
     options = dict(cc.storage_options or {})
-    target = {}
+    fo = path
     if is_url(path):
-        target = {"target_protocol": path.split("://", 1)[0], "target_options": options}
-    fs = fsspec.filesystem("reference", fo=path, remote_options=options, **target,
-                           **({"remote_protocol": options.pop("remote_protocol")} if "remote_protocol" in options else {}))
-    return fs.get_mapper("")
+        fs, inner = filesystem(path, options, remote.timeout_s)
+        if fs.isdir(inner):
+            raise ValueError("a Parquet reference is read from a local folder (copy it next to the config)")
+        with fs.open(inner, "rb") as f:
+            fo = json.load(f)
+    protocol = {"remote_protocol": options.pop("remote_protocol")} if "remote_protocol" in options else {}
+    # asynchronous throughout: zarr 3 reads through an async store, and a reference filesystem must match its targets
+    ref = fsspec.filesystem("reference", fo=fo, remote_options={**options, "asynchronous": True}, asynchronous=True,
+                            skip_instance_cache=True, **protocol)
+    from zarr.storage import FsspecStore
+
+    return FsspecStore(ref, read_only=True, path="")
 
 
 def _icechunk_repo(path: str, cc):

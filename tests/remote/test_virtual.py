@@ -72,3 +72,15 @@ def test_icechunk_branch_tag_and_new_snapshot(tmp_path):
         assert position(c, "v1", 2.0, 42.0) == {"t2m": [280.0, 281.0]}  # the tag and the snapshot stay
         assert position(c, "snap", 2.0, 42.0) == {"t2m": [280.0, 281.0]}
         assert registry.reload("v1") is False
+
+
+def test_kerchunk_reference_on_s3_pointing_at_s3(s3, tmp_path):
+    """A reference stored in the bucket whose chunks are byte ranges of a NetCDF in the same bucket."""
+    _, options, fs = s3
+    with fs.open("cubes/coads_sst.nc", "rb") as f:
+        refs = kerchunk_hdf.SingleHdf5ToZarr(f, "s3://cubes/coads_sst.nc", inline_threshold=0).translate()
+    fs.pipe("cubes/refs/coads.json", json.dumps(refs).encode())
+    collections = {"ref": {"path": "s3://cubes/refs/coads.json", "format": "kerchunk", "storage_options": options},
+                   "file": {"path": str(DATASETS / "coads_sst.nc")}}
+    with app_client(remote_config(tmp_path, collections), tmp_path) as c:
+        assert position(c, "ref", -30.0, 10.0) == position(c, "file", -30.0, 10.0)
