@@ -235,7 +235,7 @@ class RemoteConfig(Strict):
     """Remote collections (s3://, gs://, az://, https://): reads through fsspec (issue 16)."""
 
     block_size: int = Field(default=2 * 1024 * 1024, gt=0, description="bytes fetched per ranged read of a remote "
-                            "NetCDF/HDF5 or GeoTIFF file")
+                            "NetCDF/HDF5 file (GeoTIFFs: GDAL reads what each request needs)")
     block_cache_bytes: int = Field(default=64 * 1024 * 1024, ge=0, description="bytes of remote blocks kept in memory "
                                    "per remote NetCDF/HDF5 collection (fsspec 'blockcache', split among the files of a "
                                    "glob; 0: read-ahead only). Zarr chunks are kept decoded by limits.chunk_cache_bytes")
