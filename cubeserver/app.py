@@ -20,7 +20,7 @@ from .registry import Registry
 # Each standard lives in its own subpackage exposing `install(app, ctx)`; a missing one is skipped.
 STANDARDS = ["cubeserver.common.install", "cubeserver.edr", "cubeserver.coverages", "cubeserver.maps", "cubeserver.features",
              "cubeserver.processes", "cubeserver.zarr", "cubeserver.tiles", "cubeserver.wms", "cubeserver.viewer",
-             "cubeserver.mcp", "cubeserver.opendap", "cubeserver.auth", "cubeserver.http", "cubeserver.ops"]
+             "cubeserver.mcp", "cubeserver.opendap", "cubeserver.live", "cubeserver.auth", "cubeserver.http", "cubeserver.ops"]
 
 
 def create_app(config: ServerConfig, registry: Registry | None = None) -> FastAPI:

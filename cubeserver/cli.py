@@ -1,4 +1,4 @@
-"""`cubeserver serve | check-config | build-timeseries | openapi | mcp`: the command line users script against.
+"""`cubeserver serve | check-config | build-timeseries | openapi | mcp | reload`: the command line users script against.
 
 Every problem of every collection is one `config error: collections.<id>.<key>: ...` line on
 stderr (never a traceback) and exit status 2. `serve` refuses such a config unless
@@ -151,6 +151,9 @@ def cmd_check(args) -> int:
     results_problem = _results_problem(config)
     if results_problem:
         print(results_problem, file=sys.stderr)
+    unavailable = list(registry.unavailable.values())  # remote stores that did not answer (served as 503)
+    _print_problems(unavailable)
+    results_problem = results_problem or (f"{len(unavailable)} remote collection(s) unavailable" if unavailable else None)
     if registry.problems:
         _print_problems(registry.problem_lines())
         print(f"{len(registry.broken)} of {len(registry.broken) + len(list(registry))} collections broken, "
@@ -206,7 +209,7 @@ def cmd_build_timeseries(args) -> int:
 
     source = config.resolve(cc.path)
     try:
-        c = open_collection(args.collection, cc, source)
+        c = open_collection(args.collection, cc, source, config)
     except Exception as e:  # noqa: BLE001 - the same one-line report as check-config
         _print_problems([open_problem(args.collection, cc.format, source, cc.path, e)])
         return 2
@@ -254,6 +257,22 @@ def cmd_mcp(args) -> int:
     return run_stdio(config, registry)
 
 
+def cmd_reload(args) -> int:
+    """Ask every server process of this config (same state_dir) to reload collections: bumps the version file."""
+    from .live.refresher import request_reload
+
+    config = _load(args.config)
+    ids = [c.strip() for c in args.collection.split(",") if c.strip()] if args.collection else None
+    unknown = [c for c in ids or () if c not in config.collections and c not in config.problems]
+    if unknown:
+        print(f"config error: no collection {unknown[0]!r} (collections: {', '.join(config.collections) or 'none'})",
+              file=sys.stderr)
+        return 2
+    seq = request_reload(config, ids)
+    print(json.dumps({"version": seq, "collections": ids or "all", "state_dir": str(config.state_path)}))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="cubeserver", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -283,6 +302,10 @@ def main(argv: list[str] | None = None) -> int:
     m.add_argument("--skip-broken", action="store_true", help="serve the healthy collections when some cannot be opened")
     m.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
     m.set_defaults(func=cmd_mcp)
+    r = sub.add_parser("reload", help="make every running server of this config reload collections (within live.poll_s)")
+    r.add_argument("--config", default=None)
+    r.add_argument("--collection", default=None, help="comma-separated ids (default: all)")
+    r.set_defaults(func=cmd_reload)
     args = p.parse_args(argv)
     return args.func(args)
 

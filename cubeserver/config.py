@@ -20,8 +20,8 @@ from .auth.settings import Access, AuthConfig
 from .render.styles import VariableStyles
 from .timeseries.settings import TimeSeriesConfig
 # the server-wide sections live in their own module; re-exported here (`from cubeserver.config import LimitsConfig`)
-from .config_sections import (DaskConfig, HTTPConfig, JobsConfig, LimitsConfig, McpConfig, Strict,  # noqa: F401
-                              TilesConfig, seconds)
+from .config_sections import (DaskConfig, HTTPConfig, JobsConfig, LimitsConfig, LiveConfig, McpConfig,  # noqa: F401
+                              RemoteConfig, Strict, TilesConfig, seconds)
 
 _seconds = seconds  # the old private name
 
@@ -56,9 +56,24 @@ class AxisOverrides(Strict):
         default=None, description="direction of the z axis when the file has no `positive` attribute (depths: down)")
 
 
+class IcechunkRef(Strict):
+    """Which version of an Icechunk repository a collection serves: one of a branch (default main), a tag or a snapshot."""
+
+    branch: str | None = None
+    tag: str | None = None
+    snapshot: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self):
+        if sum(v is not None for v in (self.branch, self.tag, self.snapshot)) > 1:
+            raise ValueError("give one of branch, tag or snapshot")
+        return self
+
+
 class CollectionConfig(Strict):
-    path: str = Field(description="file, directory or glob (glob: many files opened as one dataset)")
-    format: Literal["netcdf", "zarr", "geotiff", "grib", "geojson", "vector"] | None = Field(
+    path: str = Field(description="file, directory or glob (glob: many files opened as one dataset); or a URL "
+                      "s3://, gs://, az://, https:// (cubeserver[remote])")
+    format: Literal["netcdf", "zarr", "geotiff", "grib", "geojson", "vector", "kerchunk", "icechunk"] | None = Field(
         default=None, validate_default=True, description="inferred from the path's suffix (a folder: zarr) when left out")
     title: str | None = None
     description: str | None = None
@@ -77,6 +92,23 @@ class CollectionConfig(Strict):
     styles: dict[str, VariableStyles] = Field(default={}, description="map styles per variable (cubeserver.render.styles)")
     timeseries: TimeSeriesConfig | None = Field(default=None, description="a copy chunked for time series "
                                                 "(`cubeserver build-timeseries`); `true` for the defaults")
+    storage_options: dict = Field(default={}, repr=False, description="fsspec options of a remote path (key, "
+                                  "secret, endpoint_url, anon ...); never logged. Credentials may also come from the "
+                                  "environment (AWS_ACCESS_KEY_ID ...)")
+    refresh: str | None = Field(default=None, description="poll interval ('30s', '5m'): new files of a glob, a new "
+                                "Zarr/Icechunk version or a changed reference are opened and swapped in without a restart")
+    icechunk: IcechunkRef | None = Field(default=None, description="format icechunk: the branch, tag or snapshot served")
+
+    @field_validator("refresh")
+    @classmethod
+    def _refresh_duration(cls, v):
+        if v is not None and seconds(v) is None:
+            raise ValueError(f"{v!r} is not a duration (e.g. '30s', '5m')")
+        return v
+
+    @property
+    def remote(self) -> bool:
+        return is_url(self.path)
 
     @field_validator("timeseries", mode="before")
     @classmethod
@@ -101,6 +133,10 @@ class CollectionConfig(Strict):
     @classmethod
     def _path_exists(cls, v: str, info: ValidationInfo):
         root = (info.context or {}).get("root")
+        if is_url(v):
+            if v.split("://", 1)[0].lower() not in URL_SCHEMES:
+                raise ValueError(f"{v.split('://', 1)[0]!r} URLs are not served (use one of {', '.join(URL_SCHEMES)})")
+            return v
         if root is not None and not any(ch in v for ch in "*?[") and not _resolve(root, v).exists():
             raise ValueError(f"{v!r} does not exist")
         return v
@@ -120,14 +156,24 @@ class CollectionConfig(Strict):
         if v is not None or "path" not in info.data:  # a bad path is reported on its own
             return v
         root = (info.context or {}).get("root") or Path(".")
-        p = _resolve(root, info.data["path"])
+        text = info.data["path"]
+        p = Path(text.split("://", 1)[1].rstrip("/")) if is_url(text) else _resolve(root, text)
         fmt = FORMATS_BY_SUFFIX.get(p.suffix.lower())
-        if fmt is None and p.is_dir():
+        if fmt is None and not is_url(text) and p.is_dir():
             fmt = "zarr"
         if fmt is None:
             raise ValueError(f"cannot tell the format of {info.data['path']!r} from its name: set 'format' to one of "
                              "netcdf, zarr, geotiff, grib, geojson, vector")
         return fmt
+
+
+URL_SCHEMES = ("s3", "gs", "gcs", "az", "abfs", "abfss", "http", "https", "memory")
+
+
+def is_url(path: str) -> bool:
+    """A remote (fsspec) location rather than a local path: `scheme://...`."""
+    head, sep, _ = str(path).partition("://")
+    return bool(sep) and head.isalnum() and len(head) > 1
 
 
 def _resolve(root: Path, path: str) -> Path:
@@ -147,6 +193,8 @@ class ServerConfig(Strict):
     jobs: JobsConfig = JobsConfig()
     tiles: TilesConfig = TilesConfig()
     mcp: McpConfig = McpConfig()
+    remote: RemoteConfig = RemoteConfig()
+    live: LiveConfig = LiveConfig()
     auth: AuthConfig | None = Field(default=None, description="access control; without it the server is open")
     skip_broken: bool = Field(default=False, description="serve the healthy collections when some cannot be opened "
                               "(each broken one is logged); `serve --skip-broken` does the same")
@@ -190,8 +238,9 @@ class ServerConfig(Strict):
         """Every collection id of the config file, healthy or not, in the file's order."""
         return self._order or list(self.collections)
 
-    def resolve(self, path: str) -> Path:
-        return _resolve(self.root, path)
+    def resolve(self, path: str) -> Path | str:
+        """A local path against `root`; a URL unchanged (a str)."""
+        return path if is_url(path) else _resolve(self.root, path)
 
     @property
     def state_path(self) -> Path:

@@ -229,3 +229,29 @@ class McpConfig(Strict):
     max_image_side: int = Field(default=1024, ge=16, le=4096, description="pixels per side of a render_map image")
     max_features: int = Field(default=100, ge=1, le=10_000, description="features one features_query returns at most")
 
+
+
+class RemoteConfig(Strict):
+    """Remote collections (s3://, gs://, az://, https://): reads through fsspec (issue 16)."""
+
+    block_size: int = Field(default=2 * 1024 * 1024, gt=0, description="bytes fetched per ranged read of a remote "
+                            "NetCDF/HDF5 file (GeoTIFFs: GDAL reads what each request needs)")
+    block_cache_bytes: int = Field(default=64 * 1024 * 1024, ge=0, description="bytes of remote blocks kept in memory "
+                                   "per remote NetCDF/HDF5 collection (fsspec 'blockcache', split among the files of a "
+                                   "glob; 0: read-ahead only). Zarr chunks are kept decoded by limits.chunk_cache_bytes")
+    timeout_s: float = Field(default=20, gt=0, description="connect/read timeout of one remote request")
+    retry_s: float = Field(default=30, gt=0, description="a remote collection that could not be opened (answering "
+                           "503) is tried again this often")
+
+
+class LiveConfig(Strict):
+    """Live collections: reloads and change notifications (issue 16)."""
+
+    poll_s: float = Field(default=2, gt=0, description="how often each server process looks at the reload version "
+                          "file in state_dir (written by POST /admin/reload and `cubeserver reload`)")
+    grace_s: float = Field(default=60, ge=0, description="a replaced dataset is closed this long after the swap, "
+                           "so requests in flight finish on it")
+    stream_s: float = Field(default=60, gt=0, description="an event stream (/collections/{id}/events) ends after "
+                            "this long; clients reconnect (the stream says `retry`). A server shutting down waits for open streams, so "
+                            "keep it short")
+    heartbeat_s: float = Field(default=15, gt=0, description="a comment line is sent this often on an idle stream")

@@ -40,8 +40,8 @@ STATUSES: dict[int, tuple[str, str]] = {
     429: ("Too Many Requests", "too many requests or jobs for this identity (limits.execute_rate, data_rate, "
                                "max_jobs_per_identity); see Retry-After"),
     500: ("Internal Server Error", "server error (no details are given)"),
-    503: ("Service Unavailable", "busy: the memory budget for answers in flight or the job capacity is used up; "
-                                 "see Retry-After"),
+    503: ("Service Unavailable", "busy: the memory budget for answers in flight or the job capacity is used up, or "
+                                 "a remote collection's store cannot be read; see Retry-After"),
 }
 # the statuses every operation's OpenAPI responses may name (405 and 409 are answered but not listed per operation)
 DOCUMENTED = (400, 404, 406, 413, 414, 415, 401, 403, 429, 500, 503)
@@ -176,6 +176,14 @@ class ServerBusy(APIError):
     kind = "ServerBusy"
 
 
+class StoreUnavailable(APIError):
+    """503: a remote collection's store cannot be read now (down, 403/404, timeout); other collections still work."""
+
+    status = 503
+    title = "Service Unavailable"
+    kind = "StoreUnavailable"
+
+
 class ServerError(APIError):
     """500: an unexpected exception; the answer says only that it was logged."""
 
@@ -190,7 +198,7 @@ class ServerError(APIError):
 def _check_titles() -> None:
     for cls in (BadRequest, NotFound, NotAcceptable, TooLarge, MethodNotAllowed, Conflict, Unauthorized, Forbidden,
                 IdentityProviderDown, URITooLong, UnsupportedMediaType, TooManyRequests, TooManyJobs, ServerBusy,
-                ServerError):
+                StoreUnavailable, ServerError):
         assert STATUSES[cls.status][0] == cls.title, cls  # one table: a class's title is its status's
 
 
@@ -247,11 +255,34 @@ class CatchAll:
 
         try:
             await self.app(scope, receive, tracking_send)
-        except Exception:
+        except Exception as exc:
+            unavailable = _store_error(exc, scope)
+            if unavailable is not None and not started:
+                log.warning("%s %s: %s", scope.get("method"), scope.get("path"), unavailable.detail)
+                return await _response(unavailable, headers=unavailable.headers)(scope, receive, send)
             log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
             if started:
                 raise
             await _response(ServerError())(scope, receive, send)
+
+
+def _store_error(exc: BaseException, scope) -> APIError | None:
+    """A remote store's failure while reading a remote collection's data: 503 naming the collection, else None."""
+    import re
+
+    from .sources.remote import describe, is_store_error
+
+    m = re.match(r"^/collections/([^/]+)", scope.get("path") or "")
+    app = scope.get("app")
+    ctx = getattr(getattr(app, "state", None), "ctx", None)
+    if m is None or ctx is None or not is_store_error(exc):
+        return None
+    cc = ctx.config.collections.get(m.group(1))
+    if cc is None or not (cc.remote or cc.format in ("kerchunk", "icechunk")):
+        return None
+    why = describe(cc.path, exc) or f"the store of {m.group(1)!r} failed ({type(exc).__name__})"
+    return StoreUnavailable(f"collection {m.group(1)!r}: {why}; try again later", parameter="collectionId",
+                            headers={"Retry-After": str(int(ctx.config.remote.retry_s))})
 
 
 def install_handlers(app: FastAPI) -> None:

@@ -1,9 +1,15 @@
-"""Registry: collection id -> Collection, each opened once at start, lazily."""
+"""Registry: collection id -> Collection, each opened at start, lazily, and again when its source changes.
+
+`reload(cid)` opens the new version beside the old one and swaps it in atomically (requests in flight
+finish on the old Dataset, closed `live.grace_s` later); `cubeserver.live` decides when (poll, admin
+endpoint, CLI). A remote collection whose store cannot be reached is `unavailable` (503) until it can.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,7 +20,7 @@ import xarray as xr
 from .auth.identity import may_see
 from .axes import AxisModel, build_axes, iso_times
 from .config import VECTOR_FORMATS, CollectionConfig, ConfigError, ServerConfig
-from .errors import NotFound
+from .errors import NotFound, StoreUnavailable
 from .sources import open_gridded
 from .sources.diagnose import CollectionProblem, format_mismatch, open_problem
 from .sources.coords import drop_missing_positions, promote_scalar_axes
@@ -35,6 +41,19 @@ class Collection:
     features: Any = None  # cubeserver.features.store.FeatureStore for vector collections
     temporary: bool = False  # e.g. a job's output, removed with the job
     extra: dict = field(default_factory=dict)
+    version: str = ""  # the source's fingerprint when opened (sources/fingerprint.py): in ETags and chunk-cache keys
+    opened_at: float = field(default_factory=time.time)
+    modified: float | None = None  # the source's latest modification (Last-Modified of remote/virtual ones)
+    closers: list = field(default_factory=list)  # remote files/GDAL datasets to close with it (sources/remote.py)
+
+    def close(self) -> None:
+        if self.ds is not None:
+            self.ds.close()
+        for fn in self.closers:
+            try:
+                fn()
+            except Exception:  # noqa: BLE001 - a store that went away cannot be closed cleanly
+                log.debug("closing %s", self.id, exc_info=True)
 
     @property
     def kind(self) -> str:
@@ -120,16 +139,22 @@ class Registry:
         # each with `lookup(cid) -> Collection | None` and `collections() -> list[Collection]`
         self.sources: list[Any] = []
         self.problems: dict[str, list[str]] = {cid: list(lines) for cid, lines in config.problems.items()}
+        self.unavailable: dict[str, str] = {}  # remote collections whose store failed: id -> why (answered with 503)
+        self.listeners: list[Any] = []  # called with each collection swapped in by reload (live/events.py)
+        self._retired: list[tuple[float, Collection]] = []  # replaced collections, closed after live.grace_s
         for cid, cc in config.probes.items():  # broken by their config: opened only to report data problems
             line = _try_open(cid, cc, config)[1]
             if line:
                 self.problems[cid].append(line)
         for cid, cc in config.collections.items():
             c, line = _try_open(cid, cc, config)
-            if c is None:
-                self.problems.setdefault(cid, []).append(line)
-            else:
+            if c is not None:
                 self._collections[cid] = c
+            elif _store_down(cc, line):
+                self.unavailable[cid] = line
+                log.error("%s (answering 503; tried again every %gs)", line, config.remote.retry_s)
+            else:
+                self.problems.setdefault(cid, []).append(line)
         self._check_locations()
         order = {cid: i for i, cid in enumerate(config.configured_ids)}
         self.problems = dict(sorted(self.problems.items(), key=lambda kv: order.get(kv[0], len(order))))
@@ -146,9 +171,46 @@ class Registry:
         return [line for lines in self.problems.values() for line in lines]
 
     def close(self) -> None:
-        for c in self._collections.values():
-            if c.ds is not None:
-                c.ds.close()
+        with self._lock:
+            closing = list(self._collections.values()) + [c for _, c in self._retired]
+            self._retired = []
+        for c in closing:
+            c.close()
+
+    def reload(self, cid: str, force: bool = False) -> bool:
+        """Open collection `cid` again if its source's fingerprint changed (always when `force`) and swap it in;
+        True when swapped. A failed open keeps the old version (logged); the listeners hear of each swap."""
+        cc = self.config.collections.get(cid)
+        if cc is None:
+            raise KeyError(cid)
+        old = self._collections.get(cid)
+        if old is not None and not force and _fingerprint(cc, self.config)[0] == old.version:
+            return False
+        new, line = _try_open(cid, cc, self.config)
+        if new is None:
+            if old is None:
+                self.unavailable[cid] = line
+            log.warning("reload of %s failed, %s: %s", cid, "still unavailable" if old is None else "keeping the "
+                        "version served", line)
+            return False
+        with self._lock:
+            self._collections[cid] = new
+            self.unavailable.pop(cid, None)
+            if old is not None:
+                self._retired.append((time.monotonic(), old))
+        log.info("collection %s reloaded (version %s)", cid, new.version)
+        for listener in list(self.listeners):
+            listener(new)
+        return True
+
+    def close_retired(self, grace: float) -> None:
+        """Close the replaced collections swapped out more than `grace` seconds ago."""
+        now = time.monotonic()
+        with self._lock:
+            due = [c for t, c in self._retired if now - t >= grace]
+            self._retired = [(t, c) for t, c in self._retired if now - t < grace]
+        for c in due:
+            c.close()
 
     def _check_locations(self) -> None:
         for cid, c in list(self._collections.items()):
@@ -193,6 +255,11 @@ class Registry:
                 c = source.lookup(cid)
                 if c is not None and may_see(c.config):
                     return c
+            down = self.unavailable.get(cid)
+            if down is not None and may_see(self.config.collections[cid]):
+                raise StoreUnavailable(f"collection {cid!r} is unavailable: {_without_key(down)}; "
+                                       "try again later", parameter="collectionId",
+                                       headers={"Retry-After": str(int(self.config.remote.retry_s))}) from None
             shown = cid if len(cid) <= 80 else cid[:80] + "..."
             raise NotFound(f"no collection {shown!r}; see /collections for the list", parameter="collectionId") from None
 
@@ -209,40 +276,75 @@ class Registry:
     def remove(self, cid: str) -> None:
         with self._lock:
             c = self._collections.pop(cid, None)
-        if c is not None and c.ds is not None:
-            c.ds.close()
+        if c is not None:
+            c.close()
+
+
+def _fingerprint(cc: CollectionConfig, config: ServerConfig) -> tuple[str, float | None]:
+    from .sources.fingerprint import fingerprint
+
+    return fingerprint(cc, config)
+
+
+def _store_down(cc: CollectionConfig, line: str) -> bool:
+    """A remote/virtual collection whose store could not be read (not a problem of its config or data)."""
+    return (cc.remote or cc.format in ("kerchunk", "icechunk")) and "[store]" in line
+
+
+def _without_key(line: str) -> str:
+    return line.split(": ", 1)[-1].replace("[store] ", "")
 
 
 def _try_open(cid: str, cc: CollectionConfig, config: ServerConfig) -> tuple[Collection | None, str | None]:
     """(collection, None) or (None, the problem line): never raises for a data problem."""
     path = config.resolve(cc.path)
     try:
-        c = open_collection(cid, cc, path)
+        c = open_collection(cid, cc, path, config)
         attach_timeseries(c, config)  # its time-series copy, if configured (cubeserver/timeseries)
         c.summary()  # extents and axis values: what every collection document needs
         return c, None
     except Exception as e:  # noqa: BLE001 - any data library's error is this collection's problem
         log.debug("collection %s failed to open", cid, exc_info=True)
+        if (cc.remote or cc.format in ("kerchunk", "icechunk")) and not isinstance(e, CollectionProblem):
+            from .sources.remote import describe
+
+            why = describe(cc.path, e)
+            if why:  # never the library's text: it may hold a signed URL or a key
+                return None, f"collections.{cid}.path: [store] {why}"
+            return None, f"collections.{cid}.path: cannot open {cc.path!r} as {cc.format}: {type(e).__name__}"
         return None, open_problem(cid, cc.format, path, cc.path, e)
 
 
-def open_collection(cid: str, cc: CollectionConfig, path: Path) -> Collection:
-    """Open one collection lazily; raises CollectionProblem naming the config key at fault, or the library's error."""
-    wrong = format_mismatch(cc.format, path, cc.path)
+def open_collection(cid: str, cc: CollectionConfig, path: Path | str, config: ServerConfig | None = None) -> Collection:
+    """Open one collection lazily; raises CollectionProblem naming the config key at fault, or the library's error.
+    `config` (the server's) is needed for remote and virtual sources."""
+    remote = isinstance(path, str) or cc.format in ("kerchunk", "icechunk")
+    wrong = None if remote else format_mismatch(cc.format, path, cc.path)
     if wrong:
         raise CollectionProblem("format", wrong)
     if cc.format in VECTOR_FORMATS:
         from .features.store import FeatureStore
 
         return Collection(cid, cc, features=FeatureStore.open(path, id_property=cc.id_property, time_property=cc.time_property))
-    ds = open_gridded(path, cc.format, cc.chunks)
+    from .sources.remote import collect
+
+    version, modified = _fingerprint(cc, config) if config is not None else ("", None)
+    with collect() as closers:
+        try:
+            ds = open_gridded(path, cc.format, cc.chunks, cc=cc, config=config, version=version)
+        except BaseException:
+            for fn in closers:
+                fn()
+            raise
     try:
         ds = drop_missing_positions(clean_time_axes(promote_scalar_axes(ds, cid), cid), cid)
         ds, axes = _checked(ds, cc)
     except BaseException:
         ds.close()
+        for fn in closers:
+            fn()
         raise
-    return Collection(cid, cc, ds=ds, axes=axes)
+    return Collection(cid, cc, ds=ds, axes=axes, version=version, modified=modified, closers=closers)
 
 
 def _checked(ds: xr.Dataset, cc: CollectionConfig) -> tuple[xr.Dataset, AxisModel]:

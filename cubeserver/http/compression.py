@@ -23,6 +23,8 @@ OFFLOAD = 64 << 10  # bytes
 
 def compressible(content_type: str) -> bool:
     mt = content_type.split(";")[0].strip().lower()
+    if mt == "text/event-stream":  # Server-Sent Events: each event must reach the client when sent
+        return False
     return mt.startswith("text/") or mt in _TEXTUAL or mt.endswith("+json") or mt.endswith("+xml")
 
 

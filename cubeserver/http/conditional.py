@@ -39,16 +39,19 @@ class ConditionalMiddleware:
 
     def _stable(self, scope, headers: Headers, path: str) -> Validator | None:
         m = _COLLECTION_PATH.match(path)
-        if not m or m.group(1) not in self.ctx.registry:
+        if not m or path.endswith("/events") or m.group(1) not in self.ctx.registry:  # events: a live stream
             return None
         c = self.ctx.registry.get(m.group(1))
-        mtime = source_mtime(self.ctx.config.resolve(c.config.path))
+        source = self.ctx.config.resolve(c.config.path)
+        # a remote or virtual source: its objects' own modification time (the same in every server process)
+        mtime = (getattr(c, "modified", None) or c.opened_at) if isinstance(source, str) or \
+            c.config.format in ("kerchunk", "icechunk") else source_mtime(source)
         if mtime is None:
             return None
         if c.config.locations and c.config.locations in self.ctx.registry:  # EDR locations come from there
             other = source_mtime(self.ctx.config.resolve(self.ctx.registry.get(c.config.locations).config.path))
             mtime = max(mtime, other or 0.0)
-        generation = self.generation + c.config.model_dump_json()
+        generation = self.generation + c.config.model_dump_json() + getattr(c, "version", "")
         coding = codings.choose(headers.get("accept-encoding", ""))
         return stable_validator(generation, path, scope.get("query_string", b""), headers, coding, mtime,
                                 strong=bool(_TILE_PATH.match(path)))

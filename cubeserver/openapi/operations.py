@@ -146,6 +146,15 @@ def operations(process_media: list[str]) -> dict[tuple[str, str], Op]:
     ops[("get", "/health")] = Op({200: health}, (400, 406, 500), probe_f)
     ops[("get", "/ready")] = Op({200: health, 503: health}, (400, 406, 500), probe_f,
                                 notes={503: "not ready: a collection or the job store fails (see `checks`)"})
+    ops[("get", "/collections/{collectionId}/events")] = Op(
+        {200: {"text/event-stream": {"schema": ref("Text")}}}, (404, 500, 503), None, not_modified=False,
+        notes={200: "Server-Sent Events: `collection-updated` with the collection's new extent (cubeserver.live)"})
+    reloaded = {"type": "object", "required": ["version", "reloaded", "unchanged", "unavailable"], "properties": {
+        "version": {"type": "integer"}, **{k: {"type": "array", "items": {"type": "string"}}
+                                           for k in ("reloaded", "unchanged", "unavailable")}}}
+    ops[("post", "/admin/reload")] = Op({200: {"application/json": {"schema": reloaded}}}, (400, 401, 403, 404, 500),
+                                        None, not_modified=False,
+                                        notes={403: "no identity with auth.admin_role (or no auth section)"})
     ops[("get", "/metrics")] = Op({200: {"text/plain": {"schema": ref("Text")},
                                          "application/openmetrics-text": {"schema": ref("Text")}}}, (406, 500), None)
     return ops

@@ -13,20 +13,46 @@ from ..companions import promote
 from .times import open_decoded
 
 
-def open_gridded(path: Path, fmt: str, chunks: dict | None = None) -> xr.Dataset:
-    """Open lazily with the file's own chunking (`chunks={}`) unless the config says otherwise."""
+def open_gridded(path: Path | str, fmt: str, chunks: dict | None = None, *, cc=None, config=None,
+                 version: str | None = None) -> xr.Dataset:
+    """Open lazily with the file's own chunking (`chunks={}`) unless the config says otherwise.
+
+    A URL (`str` with `scheme://`), a kerchunk reference or an Icechunk repository needs the collection's
+    config `cc` (storage_options, icechunk) and the server's `config` (remote); `version` is the
+    source's fingerprint, which keys their chunks in the chunk cache (a reloaded store never serves
+    the old chunks)."""
     chunks = chunks if chunks else {}
+    virtual = fmt in ("kerchunk", "icechunk")
+    remote = virtual or is_url(str(path))
     with warnings.catch_warnings():
         # real archives carry both missing_value and _FillValue, or odd chunking: not the user's problem
         warnings.simplefilter("ignore")
         from ..grids.detect import prepare
 
+        if virtual:
+            from .virtual import open_virtual
+
+            raw = open_virtual(str(path), fmt, chunks, cc, config.remote)
+        elif remote:
+            from .remote import open_remote
+
+            raw = open_remote(str(path), fmt, chunks, cc.storage_options, config.remote)
+        else:
+            raw = _open(path, fmt, chunks)
         # 2-D lat/lon grids: coordinates and time made usable; grid mappings and bounds become coordinates
-        ds = promote(prepare(_open(path, fmt, chunks)))
+        ds = promote(prepare(raw))
     from .chunk_cache import attach  # decoded chunks shared by requests (cache.chunk_bytes; 0: off)
 
+    if remote:
+        return attach(ds, str(path), fmt, version=version or "unversioned")
     text = str(path)
     return attach(ds, path, fmt, files=sorted(_glob.glob(text)) if any(ch in text for ch in "*?[") else None)
+
+
+def is_url(path: str) -> bool:
+    from ..config import is_url as _is_url
+
+    return _is_url(path)
 
 
 def _open(path: Path, fmt: str, chunks: dict) -> xr.Dataset:
@@ -77,7 +103,7 @@ def _open_zarr(path: Path, chunks: dict) -> xr.Dataset:
         return open_decoded(lambda **kw: xr.open_zarr(path, chunks=chunks, consolidated=False, **kw))
 
 
-def _open_geotiff(path: Path, chunks: dict) -> xr.Dataset:
+def _open_geotiff(path: Path | str, chunks: dict, opener=None) -> xr.Dataset:
     """A GeoTIFF as a Dataset with one variable per band (`band_1`, ...) on (y, x), keeping spatial_ref.
 
     Values are those of `rioxarray.open_rasterio(path, mask_and_scale=True)` band by band
@@ -93,8 +119,13 @@ def _open_geotiff(path: Path, chunks: dict) -> xr.Dataset:
 
     from .geotiff_bands import band_packing, decode_band
 
-    raw = rioxarray.open_rasterio(path, chunks=chunks or True, mask_and_scale=False)
-    packing = band_packing(path)
+    more = {"opener": opener} if opener is not None else {}  # an fsspec filesystem: a remote COG
+    raw = rioxarray.open_rasterio(path, chunks=chunks or True, mask_and_scale=False, **more)
+    if opener is not None:
+        from .remote import on_close
+
+        on_close(raw.close)  # the GDAL dataset reads through Python: closed with the collection
+    packing = band_packing(path, opener)
     names = list(raw.attrs.get("long_name", ())) if isinstance(raw.attrs.get("long_name"), tuple) else []
     drop = ("long_name", "units", "_FillValue", "scale_factor", "add_offset", "scales", "offsets")
     out = {}

@@ -182,6 +182,22 @@ class _ZarrSource:
         return None
 
 
+class _RemoteSource:
+    """A remote or virtual store (URL, kerchunk, Icechunk): no cheap per-chunk version, so every chunk is keyed by
+    the store's fingerprint when it was opened (`registry` opens a new Dataset, with a new fingerprint, when the
+    store changes: the old chunks are never hit again and age out)."""
+
+    def __init__(self, url: str, version: str):
+        self.key = f"{url}@{version}"
+        self._version = (version,)
+
+    def version(self, name: str | None = None, block: tuple | None = None) -> tuple:
+        return self._version
+
+    def check(self, version: tuple) -> None:
+        return None
+
+
 def _regular(chunks: tuple[tuple[int, ...], ...]) -> tuple[int, ...] | None:
     """The chunk shape of a regular dask chunking (all but the last chunk equal per axis), else None."""
     out = []
@@ -208,7 +224,7 @@ class _Blocks:
         """The version of every chunk holding values at `index` (dimension -> position; others: all).
         `coarse`: for Zarr only the store's, the array's directory and metadata (3 stats instead of 2 per
         chunk: a rewritten store or array is seen, a chunk replaced alone is not)."""
-        if isinstance(self.source, _FileSource):
+        if isinstance(self.source, (_FileSource, _RemoteSource)):
             return self.source.version()
         if coarse:
             root = self.source.root
@@ -240,21 +256,25 @@ class _Blocks:
         return value
 
 
-def attach(ds, path: Path, fmt: str, files: list[str] | None = None):
+def attach(ds, path: Path | str, fmt: str, files: list[str] | None = None, version: str | None = None):
     """`ds` with its dask-backed data variables served through the shared chunk cache; `ds` unchanged when
     the cache is disabled (size 0) or the source is not a local file / Zarr directory.
 
     `path`: the collection's source (a file or a Zarr directory); `files`: the files of a multi-file
-    collection. Variables keep their attrs, encoding and coordinates; only `.data` is replaced.
+    collection; `version`: a remote/virtual source's fingerprint (`path` is then its URL). Variables keep their
+    attrs, encoding and coordinates; only `.data` is replaced.
     """
     if CACHE.max_bytes <= 0:
         return ds
     import dask.array as da
 
-    path = Path(path)
-    if fmt == "zarr" and path.is_dir():
+    if version is not None:
+        source = _RemoteSource(str(path), version)
+    elif fmt == "zarr" and Path(path).is_dir():
+        path = Path(path)
         source = _ZarrSource(path)
-    elif files or path.is_file():
+    elif files or Path(path).is_file():
+        path = Path(path)
         source = _FileSource(ds, [str(Path(f).resolve()) for f in (files or [path])])
     else:
         return ds

@@ -91,11 +91,12 @@ def _typed(nodata, dtype: np.dtype):
     return nodata
 
 
-def band_packing(path: Path | str) -> list[BandPacking]:
-    """One BandPacking per band of the raster at `path` (raises rasterio's errors if unreadable)."""
+def band_packing(path: Path | str, opener=None) -> list[BandPacking]:
+    """One BandPacking per band of the raster at `path` (raises rasterio's errors if unreadable);
+    `opener`: an fsspec filesystem holding `path` (a remote COG)."""
     import rasterio
 
-    with rasterio.open(path) as src:
+    with rasterio.open(path, **({"opener": opener} if opener is not None else {})) as src:
         out = []
         for i in range(src.count):
             dtype = np.dtype(src.dtypes[i])

@@ -19,7 +19,8 @@ CALLS: list[tuple[str, str, dict, dict | None]] = [
     ("GET", "/conformance", {}, None), ("GET", "/conformance?f=html", {}, None),
     ("GET", "/collections", {}, None), ("GET", "/collections", HTML, None),
     ("GET", "/collections/coads", {}, None), ("GET", "/collections/places", {}, None),
-    ("GET", "/collections/nope", {}, None), ("GET", "/collections/coads?f=html", {}, None),
+    ("GET", "/collections/nope", {}, None), ("GET", "/collections/nope/events", {}, None),  # a stream: only its 404 here
+    ("POST", "/admin/reload", {}, None), ("GET", "/collections/coads?f=html", {}, None),
     ("GET", "/openapi", {}, None), ("GET", "/openapi?f=yaml", {}, None),
     # EDR
     ("GET", f"/collections/coads/position?coords={PT}", {}, None),
