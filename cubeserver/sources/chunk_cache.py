@@ -3,7 +3,7 @@
 `attach(ds, path, fmt)` rewraps each dask-backed variable of an opened Dataset so that each of its
 dask chunks is computed once (decoded: scale/offset, fill values and time decoding applied, as the
 selection engine sees them) and then served from `CACHE`, least recently used first out, up to
-`cache.chunk_bytes` in all (config; 0 disables and `attach` leaves the Dataset as it is).
+`limits.chunk_cache_bytes` in all (config; 0 disables and `attach` leaves the Dataset as it is).
 
 Never stale: every entry is keyed by the source's identity and *version* at the time of the read,
 and the version is looked up again on every access (one `stat`):
