@@ -41,7 +41,7 @@ def open_gridded(path: Path | str, fmt: str, chunks: dict | None = None, *, cc=N
             raw = _open(path, fmt, chunks)
         # 2-D lat/lon grids: coordinates and time made usable; grid mappings and bounds become coordinates
         ds = promote(prepare(raw))
-    from .chunk_cache import attach  # decoded chunks shared by requests (cache.chunk_bytes; 0: off)
+    from .chunk_cache import attach  # decoded chunks shared by requests (limits.chunk_cache_bytes; 0: off)
 
     if remote:
         return attach(ds, str(path), fmt, version=version or "unversioned")
