@@ -21,7 +21,7 @@ from .render.styles import VariableStyles
 from .timeseries.settings import TimeSeriesConfig
 # the server-wide sections live in their own module; re-exported here (`from cubeserver.config import LimitsConfig`)
 from .config_sections import (DaskConfig, HTTPConfig, JobsConfig, LimitsConfig, LiveConfig, McpConfig,  # noqa: F401
-                              RemoteConfig, Strict, TilesConfig, seconds)
+                              RemoteConfig, Strict, TilesConfig, duration_or_none, seconds)
 
 _seconds = seconds  # the old private name
 
@@ -102,9 +102,7 @@ class CollectionConfig(Strict):
     @field_validator("refresh")
     @classmethod
     def _refresh_duration(cls, v):
-        if v is not None and seconds(v) is None:
-            raise ValueError(f"{v!r} is not a duration (e.g. '30s', '5m')")
-        return v
+        return duration_or_none(v, "'30s', '5m'")
 
     @property
     def remote(self) -> bool:

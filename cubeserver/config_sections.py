@@ -28,6 +28,14 @@ def seconds(v) -> float | None:
     return seconds if seconds > 0 and seconds != float("inf") else None
 
 
+def duration_or_none(v, examples: str = "'90s', '15m', '12h', '7d'"):
+    """A config validator's check: `v` unchanged when it is None or a duration `seconds` reads.
+    Raises ValueError naming the allowed spellings otherwise."""
+    if v is not None and seconds(v) is None:
+        raise ValueError(f"{v!r} is not a duration; use seconds or e.g. {examples}")
+    return v
+
+
 # the `limits` library's synchronous storages (limits.storage.storage_from_string)
 RATE_STORAGE_SCHEMES = ("memory", "redis", "rediss", "redis+unix", "redis+cluster", "redis+sentinel", "memcached",
                         "mongodb", "mongodb+srv")
@@ -132,9 +140,7 @@ class JobsConfig(Strict):
     @field_validator("retention")
     @classmethod
     def _retention(cls, v):
-        if v is not None and seconds(v) is None:
-            raise ValueError(f"{v!r} is not a duration; use seconds or e.g. '90m', '12h', '7d'")
-        return v
+        return duration_or_none(v, "'90m', '12h', '7d'")
 
     def retention_seconds(self) -> float | None:
         return None if self.retention is None else seconds(self.retention)
