@@ -15,6 +15,7 @@ the OpenAPI document gives it, cubeserver.openapi.responses).
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -266,13 +267,14 @@ class CatchAll:
             await _response(ServerError())(scope, receive, send)
 
 
+_COLLECTION_PATH = re.compile(r"^/collections/([^/]+)")
+
+
 def _store_error(exc: BaseException, scope) -> APIError | None:
     """A remote store's failure while reading a remote collection's data: 503 naming the collection, else None."""
-    import re
-
     from .sources.remote import describe, is_store_error
 
-    m = re.match(r"^/collections/([^/]+)", scope.get("path") or "")
+    m = _COLLECTION_PATH.match(scope.get("path") or "")
     app = scope.get("app")
     ctx = getattr(getattr(app, "state", None), "ctx", None)
     if m is None or ctx is None or not is_store_error(exc):
