@@ -117,3 +117,30 @@ def test_cache_bound_and_disabled(tmp_path):
         np.testing.assert_array_equal(wrapped["t2m"].values, ds["t2m"].values)
     finally:
         chunk_cache.configure(old)
+
+
+@pytest.mark.parametrize("fmt", ["zarr", "netcdf"])
+def test_cached_graph_survives_pickling_to_a_worker(tmp_path, fmt):
+    """A cached variable's graph is pickled to dask.distributed workers: after a round trip through
+    cloudpickle (what distributed uses) every chunk still computes the source's values, and the graph the
+    cache materialized for culling in this process is not shipped along."""
+    import cloudpickle
+
+    path = tmp_path / ("c.zarr" if fmt == "zarr" else "c.nc")
+    _write(_cube(3), path, fmt)
+    source = xr.open_zarr(path) if fmt == "zarr" else xr.open_dataset(path, chunks={"time": 4, "lat": 15, "lon": 20})
+    old = chunk_cache.CACHE.max_bytes
+    try:
+        chunk_cache.configure(1 << 20)
+        wrapped = chunk_cache.attach(source, path, fmt)
+        expected = source["t2m"].values
+        np.testing.assert_array_equal(wrapped["t2m"].values, expected)  # computed here: graph materialized
+        blocks = next(fn for name, fn in chunk_cache._layers.items() if name == wrapped["t2m"].data.name)
+        assert blocks._graph is not None
+        chunk_cache.CACHE.clear()
+        shipped = cloudpickle.loads(cloudpickle.dumps(wrapped["t2m"].data))
+        np.testing.assert_array_equal(shipped.compute(scheduler="sync"), expected)
+        assert cloudpickle.loads(cloudpickle.dumps(blocks))._graph is None
+    finally:
+        chunk_cache.configure(old)
+        source.close()

@@ -13,8 +13,8 @@ and the version is looked up again on every access (one `stat`):
   Zarr variables chunked otherwise by the config are not cached (no cheap per-chunk version).
 When a file's version changed, its open handles are closed once (xarray reopens them on the next read),
 so the new bytes are read, not what the old handle still sees.
-A chunk is computed through the variable's own dask graph with the synchronous scheduler; the chunks of
-one request are computed concurrently by whichever dask scheduler the request runs (threads).
+A chunk is computed through the variable's own dask graph (only the tasks it needs) with the synchronous
+scheduler; the chunks of one request are computed concurrently by whichever dask scheduler the request runs.
 """
 
 from __future__ import annotations
@@ -219,6 +219,31 @@ class _Blocks:
         self.name = name
         self.arr = arr
         self.dims: tuple = ()
+        self._graph: dict | None = None
+        self._lock = threading.Lock()
+
+    def __getstate__(self):  # pickled with the graph to dask workers: no lock, no materialized graph
+        return {**self.__dict__, "_graph": None, "_lock": None}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def _compute(self, block: tuple) -> np.ndarray:
+        """One chunk of the source array: only the tasks it depends on, run synchronously.
+        (`dask.compute(arr.blocks[block])` optimizes and culls the array's whole graph on every call:
+        O(chunks) per chunk, a quadratic point series over thousands of chunks; here the graph is
+        materialized once per variable and culled from the one key.)"""
+        from dask.local import get_sync
+        from dask.optimization import cull
+
+        if self._graph is None:
+            with self._lock:
+                if self._graph is None:
+                    self._graph = dict(self.arr.__dask_graph__())
+        key = (self.arr.name, *block)
+        needed, _ = cull(self._graph, [key])
+        return get_sync(needed, key)
 
     def version_at(self, index: dict, coarse: bool = False) -> tuple:
         """The version of every chunk holding values at `index` (dimension -> position; others: all).
@@ -246,9 +271,7 @@ class _Blocks:
         hit = CACHE.get(key)
         if hit is not None:
             return hit
-        import dask
-
-        value = np.asarray(dask.compute(self.arr.blocks[block], scheduler="sync")[0])
+        value = np.asarray(self._compute(block))
         if value.base is not None:  # a view would keep (and under-count) a larger buffer alive
             value = value.copy()
         value.setflags(write=False)
