@@ -23,6 +23,7 @@ import xarray as xr
 from starlette.responses import StreamingResponse
 
 from ..axes import AxisModel
+from .. import dask_local
 from .covjson import MEDIA_TYPE, domain_axes, number_text, parameters, referencing
 
 log = logging.getLogger("cubeserver")
@@ -87,7 +88,7 @@ def _read(slab: xr.DataArray) -> np.ndarray:
     """One slab's values, with dask's local threads (never a distributed client)."""
     data = slab.data
     if hasattr(data, "compute"):
-        return np.asarray(data.compute(scheduler="threads"))
+        return np.asarray(data.compute(scheduler=dask_local.threads))
     return np.asarray(data)
 
 

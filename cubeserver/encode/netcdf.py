@@ -21,6 +21,7 @@ from pyproj import CRS
 
 from ..axes import CRS84
 from ..grid_mapping import is_grid_mapping, parse_grid_mapping
+from .. import dask_local
 from starlette.responses import Response
 
 from .stream import stream_file
@@ -93,7 +94,7 @@ def _write(ds: xr.Dataset, target) -> None:
     ds.attrs.setdefault("Conventions", "CF-1.8")
     import dask
 
-    with dask.config.set(scheduler="threads"):
+    with dask.config.set(scheduler=dask_local.threads):
         ds.to_netcdf(target, engine=WRITE_ENGINE, format="NETCDF4")
 
 

@@ -1,9 +1,10 @@
 """Dask series for `/metrics`: computations and tasks run, jobs running here, and the cluster's workers.
 
 - `cubeserver_dask_computations_total{scheduler}` and `cubeserver_dask_tasks_total{scheduler}`:
-  graphs computed and tasks run by this process: `scheduler="local"` counts the threaded scheduler
-  that answers data requests (a process-wide `dask.callbacks.Callback`), `scheduler="distributed"`
-  the graphs jobs send to the cluster (counted by the job runner, tasks = graph size).
+  graphs computed and tasks run by this process: `scheduler="local"` counts the threaded and
+  synchronous schedulers that answer data requests (`threads`/`sync` here, also the process default),
+  `scheduler="distributed"` the graphs jobs send to the cluster (counted by the job runner); tasks =
+  graph size in both.
 - `cubeserver_jobs_running_here`: jobs this server process is running now (the store-wide counts
   by status are `cubeserver_jobs{status}`).
 - `cubeserver_dask_workers`, `cubeserver_dask_worker_threads`, `cubeserver_dask_tasks_executing`:
@@ -15,45 +16,17 @@ Counts are per process, like the request series.
 from __future__ import annotations
 
 import logging
-import threading
-from collections import Counter
 
-from dask.callbacks import Callback
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+from .. import dask_local
 
 log = logging.getLogger("cubeserver")
 
-_counts: Counter = Counter()  # (kind, scheduler) -> n, for the whole process
-_lock = threading.Lock()
-_installed = False
-
-
-def count(scheduler: str, tasks: int) -> None:
-    """Book one computation of `tasks` tasks on `scheduler` ("local" or "distributed")."""
-    with _lock:
-        _counts[("computations", scheduler)] += 1
-        _counts[("tasks", scheduler)] += tasks
-
-
-class _LocalCounter(Callback):
-    """Counts graphs and finished tasks of dask's local schedulers (threaded, synchronous, processes)."""
-
-    def _start(self, dsk):
-        with _lock:
-            _counts[("computations", "local")] += 1
-
-    def _posttask(self, key, result, dsk, state, worker_id):
-        with _lock:
-            _counts[("tasks", "local")] += 1
-
 
 def install_local_counter() -> None:
-    """Register the process-wide callback once (idempotent)."""
-    global _installed
-    with _lock:
-        if not _installed:
-            _LocalCounter().register()
-            _installed = True
+    """Count every local computation of this process (dask_local.install: the counted scheduler as default)."""
+    dask_local.install()
 
 
 class DaskCollector:
@@ -66,8 +39,7 @@ class DaskCollector:
         return []
 
     def collect(self):
-        with _lock:
-            counts = dict(_counts)
+        counts = dask_local.counts()
         for kind, text in (("computations", "dask graphs computed by this process"),
                            ("tasks", "dask tasks run (local) or sent to the cluster (distributed) by this process")):
             family = CounterMetricFamily(f"cubeserver_dask_{kind}", text, labels=["scheduler"])

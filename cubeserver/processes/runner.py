@@ -71,7 +71,7 @@ class DaskRunner:
         """
         from distributed import futures_of
 
-        from ..ops.dask_metrics import count
+        from ..dask_local import count
 
         client = self.client()
         count("distributed", _graph_size(obj))

@@ -18,6 +18,8 @@ from collections import OrderedDict
 import dask
 import numpy as np
 
+from .. import dask_local
+
 MAX_CELLS = 1 << 22  # 4,194,304 cells per field
 MAX_BYTES = 256 << 20  # all fields together
 
@@ -55,7 +57,7 @@ def field(c, name: str, index: dict[str, int]) -> np.ndarray | None:
             _fields.move_to_end(key)
             return hit[1]
     part = var.isel(index).transpose(ax.y, ax.x)
-    with dask.config.set(scheduler="threads"):
+    with dask.config.set(scheduler=dask_local.threads):
         values = np.asarray(part.values)
     data = _nodata_as_nan(part, values).astype(_storage_dtype(values.dtype), copy=False)
     data.setflags(write=False)

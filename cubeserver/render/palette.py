@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..errors import NotFound
+from .. import dask_local
 from ..select.scale import is_categorical
 from .styles import get_colormap
 
@@ -68,7 +69,7 @@ def _sample(c, name: str, fixed: dict | None = None) -> np.ndarray:
     part = var.isel(index)
     import dask
 
-    with dask.config.set(scheduler="threads"):
+    with dask.config.set(scheduler=dask_local.threads):
         values = np.asarray(part.values)
     return _nodata_as_nan(part, values)
 

@@ -32,6 +32,7 @@ from pyproj import CRS, Transformer
 from ..axes import CRS84, is_lonlat
 from ..grids.edges import outer_edges
 from ..select.core import query_transformer
+from .. import dask_local
 
 SLICE_FACTOR = 4  # read a contiguous window unless it is this much larger than the hit rows x columns
 SLICE_MIN = 1 << 18  # ... or smaller than this many cells anyway
@@ -330,7 +331,7 @@ def read_window(field: xr.DataArray, iy: np.ndarray, ix: np.ndarray):
         window = field.isel({ydim: uy, xdim: ux})
         ly, lx = np.searchsorted(uy, iy), np.searchsorted(ux, ix)
     chunks = getattr(window.data, "npartitions", 1)
-    with dask.config.set(scheduler="threads" if chunks > 4 else "sync"):
+    with dask.config.set(scheduler=dask_local.local(chunks)):
         values = np.asarray(window.values)
     return _nodata_as_nan(window, values), ly, lx
 

@@ -19,6 +19,7 @@ from ..axes import CRS84, EDGE_POINTS, AxisModel, crs_label, is_lonlat, iso_time
 from ..budget import book_answer
 from ..companions import with_companions
 from ..errors import BadRequest, TooLarge
+from .. import dask_local
 from ..query.parse import TimeSelection, ValueSelection
 from .times import time_indices, with_time_bounds  # noqa: F401 - time_indices: EDR, Coverages import it here
 
@@ -246,7 +247,7 @@ def guard_size(ds: xr.Dataset, limit: int) -> None:
 def compute(ds: xr.Dataset) -> xr.Dataset:
     """Read the selection once, with the local threaded scheduler (never a distributed client)."""
     nchunks = sum(getattr(v.data, "npartitions", 1) for v in ds.variables.values())
-    with dask.config.set(scheduler="threads" if nchunks > 4 else "sync"):
+    with dask.config.set(scheduler=dask_local.local(nchunks)):
         return ds.compute()
 
 
