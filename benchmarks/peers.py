@@ -45,6 +45,7 @@ VENV = HERE / "data" / "peers-venv"
 PACKAGES = ["pygeoapi", "gunicorn", "xpublish", "xpublish-edr", "uvicorn", "xarray", "zarr", "dask"]
 SHOWN = PACKAGES + ["flask", "fastapi", "numpy"]
 # pygeoapi's OpenAPI generator reads every one of these
+WORKERS = 1  # server processes of every server (realclients.py --workers)
 CONTACT_FIELDS = "position address city stateorprovince postalcode country phone fax email url hours instructions role"
 
 
@@ -109,26 +110,27 @@ def start_pygeoapi(bin_dir: Path, cube: Path, tmp: Path) -> tuple[subprocess.Pop
     env = dict(os.environ, PYGEOAPI_CONFIG=str(cfg), PYGEOAPI_OPENAPI=str(oas))
     subprocess.run([str(bin_dir / "pygeoapi"), "openapi", "generate", str(cfg), "--output-file", str(oas)],
                    env=env, check=True, capture_output=True)
-    proc = subprocess.Popen([str(bin_dir / "gunicorn"), "--workers", "1", "--timeout", "600", "--no-control-socket",
+    proc = subprocess.Popen([str(bin_dir / "gunicorn"), "--workers", str(WORKERS), "--timeout", "600", "--no-control-socket",
                              "--log-level", "warning", "--bind", f"127.0.0.1:{port}", "pygeoapi.flask_app:APP"],
                             env=env, cwd=tmp, stdout=open(log, "w"), stderr=subprocess.STDOUT)
     wait_ready(proc, f"http://127.0.0.1:{port}/collections/cube", log)
-    how = "Flask app under gunicorn, 1 sync worker (it closes the connection after each answer)"
+    how = f"Flask app under gunicorn, {WORKERS} sync worker(s) (it closes the connection after each answer)"
     return proc, f"http://127.0.0.1:{port}", "/collections/cube", how
 
 
 def start_xpublish(bin_dir: Path, cube: Path, tmp: Path) -> tuple[subprocess.Popen, str, str, str]:
     """xpublish + xpublish-edr under uvicorn (benchmarks/peers/xpublish_app.py)."""
     port, log = free_port(), tmp / "xpublish.log"
-    proc = subprocess.Popen([str(bin_dir / "python"), str(HERE / "peers" / "xpublish_app.py"), str(cube), str(port)],
+    proc = subprocess.Popen([str(bin_dir / "python"), str(HERE / "peers" / "xpublish_app.py"), str(cube), str(port),
+                             str(WORKERS)],
                             cwd=tmp, stdout=open(log, "w"), stderr=subprocess.STDOUT)
     wait_ready(proc, f"http://127.0.0.1:{port}/datasets/cube/edr/", log)
-    return proc, f"http://127.0.0.1:{port}", "/datasets/cube/edr", "FastAPI app under uvicorn, 1 process"
+    return proc, f"http://127.0.0.1:{port}", "/datasets/cube/edr", f"FastAPI app under uvicorn, {WORKERS} process(es)"
 
 
 def start_cubeserver(_bin_dir: Path, cube: Path, tmp: Path) -> tuple[subprocess.Popen, str, str, str]:
-    proc, base = start_server(cube, tmp)
-    return proc, base, "/collections/cube", "`cubeserver serve`, 1 uvicorn process"
+    proc, base = start_server(cube, tmp, args=("--workers", str(WORKERS)) if WORKERS > 1 else ())
+    return proc, base, "/collections/cube", f"`cubeserver serve`, {WORKERS} uvicorn process(es)"
 
 
 def variants(qtype: str, params: dict) -> list[tuple[str, dict, str]]:

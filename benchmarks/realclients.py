@@ -12,6 +12,7 @@ this process with xarray (`.values`, no HTTP, no encoding). Rows are the goals o
 
     .venv/bin/python benchmarks/realclients.py                      # cube: benchmarks/data/cube.zarr (14 days)
     .venv/bin/python benchmarks/realclients.py --skip-peers         # floor and cubeserver only
+    .venv/bin/python benchmarks/realclients.py --workers 2          # every server with 2 processes
     .venv/bin/python benchmarks/realclients.py --cube /tmp/cube.zarr --days 14 --repeat 9
 
 Peers run from their own venv (benchmarks/peers.py installs pygeoapi and xpublish-edr there on first
@@ -201,7 +202,11 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, default=10.0, help="duration of the req/s measurement")
     ap.add_argument("--accept", choices=sorted(ACCEPT), default="httpx", help="Accept header profile")
     ap.add_argument("--skip-peers", action="store_true", help="only the floor and cubeserver")
+    ap.add_argument("--workers", type=int, default=1, help="server processes of every server (one per core: 2)")
     args = ap.parse_args(argv)
+    import peers
+
+    peers.WORKERS = args.workers
     synthetic.ensure(args.cube, args.days)
     var = xr.open_zarr(args.cube)["t2m"]
     load0 = os.getloadavg()[0]
