@@ -129,3 +129,34 @@ def test_store_down_is_503_for_wms_processes_and_mcp(s3, tmp_path):
         assert result["isError"] is True
         assert "503" in result["content"][0]["text"] and "doomed" in result["content"][0]["text"], result
         assert SECRET not in r.text and "127.0.0.1" not in r.text
+
+
+def test_icechunk_unknown_ref_is_named_and_check_config_counts_every_collection(tmp_path, capsys):
+    icechunk = pytest.importorskip("icechunk")
+    import xarray as xr
+    import yaml
+
+    from cubeserver.cli import main
+
+    repo = icechunk.Repository.create(icechunk.local_filesystem_storage(str(tmp_path / "repo")))
+    session = repo.writable_session("main")
+    ds = xr.open_dataset(DATASETS / "coads_sst.nc").isel(TIME=slice(0, 2)).load()
+    for v in ds.variables.values():
+        v.encoding = {}
+    ds.to_zarr(session.store, consolidated=False)
+    session.commit("two months")
+    repo_path = str(tmp_path / "repo")
+    raw = remote_config(tmp_path, {
+        "ok": {"path": repo_path, "format": "icechunk"},
+        "notag": {"path": repo_path, "format": "icechunk", "icechunk": {"tag": "nope"}},
+        "nobranch": {"path": repo_path, "format": "icechunk", "icechunk": {"branch": "dev"}},
+        "twice": {"path": repo_path, "format": "icechunk", "icechunk": {"branch": "main", "tag": "v1"}},
+        "gone": {"path": str(tmp_path / "nothing.nc")},
+    })
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(raw))
+    assert main(["check-config", str(tmp_path / "c.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert "collections.notag.icechunk: the repository has no tag 'nope'" in err, err
+    assert "collections.nobranch.icechunk: the repository has no branch 'dev'" in err, err
+    assert "IcechunkError" not in err
+    assert "4 of 5 collections broken" in err, err
