@@ -271,8 +271,8 @@ def config_problem(exc: BaseException) -> tuple[str, str] | None:
 
 def _public(url: str) -> str:
     """`url` without a user:password part or a query string (signed URLs carry keys there)."""
-    if "://" not in url:  # a local file (a kerchunk reference): shown as configured
-        return url
+    if "://" not in url:  # a local reference file or repository: its name only (answers show no server path)
+        return url.rstrip("/").replace("\\", "/").rsplit("/", 1)[-1]
     scheme, _, rest = url.partition("://")
     host, slash, tail = rest.partition("/")
     host = host.rpartition("@")[2]

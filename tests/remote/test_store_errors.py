@@ -97,6 +97,9 @@ def test_kerchunk_reference_to_a_missing_file_names_the_target(tmp_path):
     lines = _problems(remote_config(tmp_path, {"k": {"path": "refs.json", "format": "kerchunk"}}), tmp_path)
     assert "the reference refs.json points at was not found" in lines["k"], lines
     assert "ReferenceNotReachable" not in lines["k"] and str(tmp_path) not in lines["k"]
+    lines = _problems(remote_config(tmp_path, {"k": {"path": str(tmp_path / "refs.json"), "format": "kerchunk"}}),
+                      tmp_path)
+    assert "the reference refs.json points at" in lines["k"] and str(tmp_path) not in lines["k"], lines
 
 
 def test_store_down_is_503_for_wms_processes_and_mcp(s3, tmp_path):
