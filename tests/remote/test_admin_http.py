@@ -60,3 +60,19 @@ def test_events_with_an_accept_that_rules_out_event_stream_is_406(tmp_path):
         r = c.get("/collections/coads/events", headers={"Accept": "text/event-stream;q=0, application/json"})
         assert r.status_code == 406
         assert c.get("/collections/nope/events", headers={"Accept": "application/json"}).status_code == 404
+
+
+def test_reload_collection_parameter_repeated_or_empty(tmp_path):
+    cols = {"a": {"path": str(DATASETS / "coads_sst.nc")}, "b": {"path": str(DATASETS / "coads_sst.nc")},
+            "c": {"path": str(DATASETS / "coads_sst.nc")}}
+    with app_client(remote_config(tmp_path, cols, auth=AUTH), tmp_path) as c:
+        key = {"X-API-Key": ADMIN}
+        r = c.post("/admin/reload?collection=a&collection=b", headers=key)
+        assert r.status_code == 200, r.text
+        assert sorted(r.json()["reloaded"]) == ["a", "b"]  # both, not only the last one
+        for q in ("collection=", "collection=,,"):
+            r = c.post(f"/admin/reload?{q}", headers=key)
+            assert r.status_code == 400 and r.json()["parameter"] == "collection", (q, r.text)
+        r = c.post("/admin/reload?collection=a&collection=nope", headers=key)
+        assert r.status_code == 404
+        assert sorted(c.post("/admin/reload", headers=key).json()["reloaded"]) == ["a", "b", "c"]
