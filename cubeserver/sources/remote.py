@@ -68,6 +68,10 @@ def filesystem(url: str, storage_options: dict, timeout: float):
     except ImportError:
         raise ImportError(f"reading {protocol}:// URLs needs the package {PROTOCOL_EXTRAS.get(protocol, protocol)} "
                           "(pip install 'cubeserver[remote]')") from None
+    if protocol == "s3" and getattr(fs, "retries", 1) > 1:
+        # botocore's retries (config_kwargs) are enough: s3fs would call a timed-out request 5 times more, so a
+        # store that stopped answering took ~20 x timeout_s to become a 503
+        fs.retries = 1
     return fs, path
 
 

@@ -163,3 +163,46 @@ def test_icechunk_unknown_ref_is_named_and_check_config_counts_every_collection(
     assert "collections.nobranch.icechunk: the repository has no branch 'dev'" in err, err
     assert "IcechunkError" not in err
     assert "4 of 5 collections broken" in err, err
+
+
+@contextlib.contextmanager
+def black_hole():
+    """A TCP server that accepts connections and never answers (a store that hangs); yields its URL."""
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    sock.settimeout(0.2)
+    accepted, stop = [], threading.Event()
+
+    def run():
+        while not stop.is_set():
+            try:
+                accepted.append(sock.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(5)
+        for c in accepted:
+            c.close()
+        sock.close()
+
+
+def test_a_hanging_s3_store_is_unavailable_within_a_few_timeouts(tmp_path):
+    import time
+
+    with black_hole() as endpoint:
+        raw = remote_config(tmp_path, {"hang": {"path": f"s3://{BUCKET}/coads_sst.nc", "storage_options": {
+            "endpoint_url": endpoint, "key": "k", "secret": SECRET}}}, remote={"timeout_s": 1})
+        started = time.monotonic()
+        lines = _problems(raw, tmp_path)
+        elapsed = time.monotonic() - started
+    assert "did not answer in time" in lines["hang"], lines
+    assert elapsed < 10, f"{elapsed:.1f} s for timeout_s 1 (s3fs's own retries multiply botocore's)"
