@@ -156,8 +156,10 @@ def cmd_check(args) -> int:
     results_problem = results_problem or (f"{len(unavailable)} remote collection(s) unavailable" if unavailable else None)
     if registry.problems:
         _print_problems(registry.problem_lines())
-        print(f"{len(registry.broken)} of {len(registry.broken) + len(list(registry))} collections broken, "
-              f"{sum(map(len, registry.problems.values()))} problems", file=sys.stderr)
+        total = len(set(registry.problems) | {c.id for c in registry} | set(registry.unavailable))
+        print(f"{len(registry.problems)} of {total} collections broken, "
+              f"{sum(map(len, registry.problems.values()))} problems"
+              + (f", {len(unavailable)} unavailable" if unavailable else ""), file=sys.stderr)
         return 2
     if results_problem:
         return 2

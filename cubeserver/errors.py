@@ -271,20 +271,27 @@ _COLLECTION_PATH = re.compile(r"^/collections/([^/]+)")
 
 
 def _store_error(exc: BaseException, scope) -> APIError | None:
-    """A remote store's failure while reading a remote collection's data: 503 naming the collection, else None."""
-    from .sources.remote import describe, is_store_error
+    """A remote store's failure while reading a remote collection's data: 503 naming the collection, else None.
+    The collection is the one of a /collections/{id} path or the first WMS layer; else the one the error names."""
+    from .sources.unavailable import unavailable
 
-    m = _COLLECTION_PATH.match(scope.get("path") or "")
     app = scope.get("app")
     ctx = getattr(getattr(app, "state", None), "ctx", None)
-    if m is None or ctx is None or not is_store_error(exc):
+    if ctx is None:
         return None
-    cc = ctx.config.collections.get(m.group(1))
-    if cc is None or not (cc.remote or cc.format in ("kerchunk", "icechunk")):
-        return None
-    why = describe(cc.path, exc) or f"the store of {m.group(1)!r} failed ({type(exc).__name__})"
-    return StoreUnavailable(f"collection {m.group(1)!r}: {why}; try again later", parameter="collectionId",
-                            headers={"Retry-After": str(int(ctx.config.remote.retry_s))})
+    m = _COLLECTION_PATH.match(scope.get("path") or "")
+    cid = m.group(1) if m else _wms_collection(scope.get("query_string") or b"")
+    return unavailable(exc, ctx.config, cid)
+
+
+def _wms_collection(query: bytes) -> str | None:
+    """The collection of the first layer of a WMS request (`LAYERS=coll/var,...`), None without one."""
+    from urllib.parse import parse_qsl
+
+    for k, v in parse_qsl(query.decode("latin-1")):
+        if k.upper() in ("LAYERS", "QUERY_LAYERS", "LAYER") and v:
+            return v.split(",")[0].split("/")[0]
+    return None
 
 
 def install_handlers(app: FastAPI) -> None:

@@ -306,8 +306,11 @@ def _try_open(cid: str, cc: CollectionConfig, config: ServerConfig) -> tuple[Col
     except Exception as e:  # noqa: BLE001 - any data library's error is this collection's problem
         log.debug("collection %s failed to open", cid, exc_info=True)
         if (cc.remote or cc.format in ("kerchunk", "icechunk")) and not isinstance(e, CollectionProblem):
-            from .sources.remote import describe
+            from .sources.remote import config_problem, describe
 
+            wrong = config_problem(e)
+            if wrong:
+                return None, f"collections.{cid}.{wrong[0]}: {wrong[1]}"
             why = describe(cc.path, e)
             if why:  # never the library's text: it may hold a signed URL or a key
                 return None, f"collections.{cid}.path: [store] {why}"

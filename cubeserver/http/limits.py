@@ -67,6 +67,8 @@ class RequestLimitsMiddleware:
                 return _too_large(self.max_body)
             if declared == 0:
                 return None
+        elif b"transfer-encoding" not in headers:  # neither length nor chunks: no body (curl -X POST, no -d)
+            return None
         content_type = headers.get(b"content-type", b"").decode("latin-1")
         if not is_json(content_type):
             return UnsupportedMediaType(f"request bodies must be JSON (application/json), not {content_type or 'untyped'}",

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Query
 from ..auth.credentials import challenge
 from ..auth.identity import current
 from ..context import json_response, run_blocking
-from ..errors import Forbidden, NotFound, Unauthorized
+from ..errors import BadRequest, Forbidden, NotFound, Unauthorized
 from .events import EventHub, router as events_router
 from .refresher import Refresher, request_reload
 
@@ -53,8 +53,9 @@ def _admin_router(ctx, refresher: Refresher) -> APIRouter:
     auth = ctx.config.auth
 
     @r.post("/admin/reload", summary="Reload collections now (every server process follows)", tags=["Admin"])
-    async def reload(collection: str | None = Query(None, description="comma-separated collection ids; "
-                                                                       "default: every collection")):
+    async def reload(collection: list[str] | None = Query(None, description="comma-separated collection ids "
+                                                                             "(or the parameter repeated); "
+                                                                             "default: every collection")):
         who = current()
         if auth is None:
             raise Forbidden("reload: there is no 'auth' section, so no administrator can be identified; "
@@ -66,7 +67,10 @@ def _admin_router(ctx, refresher: Refresher) -> APIRouter:
             raise Forbidden(f"reload: needs the role {auth.admin_role}", parameter="Authorization")
         ids = None
         if collection:
-            ids = [c.strip() for c in collection.split(",") if c.strip()]
+            ids = [c.strip() for value in collection for c in value.split(",") if c.strip()]
+            if not ids:
+                raise BadRequest("collection: no collection id given; leave the parameter out to reload every "
+                                 "collection", parameter="collection")
             unknown = [c for c in ids if c not in ctx.config.collections]
             if unknown:
                 raise NotFound(f"no collection {unknown[0][:80]!r}; see /collections", parameter="collection")

@@ -84,6 +84,7 @@ def router(ctx, hub: EventHub) -> APIRouter:
            tags=["Notifications"], response_class=StreamingResponse)
     async def events(collectionId: str, request: Request):  # noqa: N803 - the OGC path parameter name
         ctx.registry.get(collectionId)  # 404 (also for a private one), 503 for an unavailable store
+        _check_accept(request.headers.get("accept", ""))
         q = hub.subscribe(collectionId)
 
         async def stream():
@@ -106,3 +107,23 @@ def router(ctx, hub: EventHub) -> APIRouter:
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
     return r
+
+
+def _check_accept(accept: str) -> None:
+    """406 when the Accept header rules out text/event-stream (e.g. `application/json`); none, */* or text/* pass."""
+    from ..errors import NotAcceptable
+
+    if not accept.strip():
+        return
+    for part in accept.split(","):
+        media, *params = [x.strip().lower() for x in part.split(";")]
+        q = next((p[2:] for p in params if p.startswith("q=")), "1")
+        try:
+            weight = float(q)
+        except ValueError:
+            weight = 0.0
+        if media in ("text/event-stream", "text/*", "*/*") and weight > 0:
+            return
+    raise NotAcceptable(f"cannot produce {accept!r}; the events of a collection are text/event-stream",
+                        parameter="Accept")
+

@@ -14,7 +14,7 @@ the OGC exception body the HTTP API would have answered.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import orjson
@@ -35,6 +35,7 @@ class Env:
     app: AppContext
     base: str
     max_values: int
+    used: list = field(default_factory=list)  # the collections the body looked up (a store failure names the last)
 
     @property
     def config(self):
@@ -150,6 +151,7 @@ async def run_tool(caller: Caller, mcp_ctx, body: Callable[[Env], Any], *, area:
     request = request_of(mcp_ctx)
     who = caller.who(request)
     token = ident.set_current(who)
+    env = None
     try:
         caller.authorize(who, area)
         await caller.count(who, rate, request)
@@ -160,5 +162,13 @@ async def run_tool(caller: Caller, mcp_ctx, body: Callable[[Env], Any], *, area:
         return error_result(NoDataError(f"no data: {e}; see describe_collection for the extent"))
     except APIError as e:
         return error_result(e)
+    except Exception as e:
+        from ..sources.unavailable import unavailable
+
+        named = env.used[-1] if env is not None and env.used else None
+        store = unavailable(e, caller.app.config, named)  # a remote collection's store is down: 503, not a crash
+        if store is None:
+            raise
+        return error_result(store)
     finally:
         ident.reset(token)

@@ -31,6 +31,7 @@ def plain(v):
 
 def edr_view(env: Env, cid: str) -> Collection:
     """The gridded collection as EDR queries see it (the latest run of a collection with instances)."""
+    env.used.append(cid)
     c = env.app.registry.gridded(cid)
     return instances.latest(c) if instances.has_instances(c) else c
 

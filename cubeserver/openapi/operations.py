@@ -147,7 +147,7 @@ def operations(process_media: list[str]) -> dict[tuple[str, str], Op]:
     ops[("get", "/ready")] = Op({200: health, 503: health}, (400, 406, 500), probe_f,
                                 notes={503: "not ready: a collection or the job store fails (see `checks`)"})
     ops[("get", "/collections/{collectionId}/events")] = Op(
-        {200: {"text/event-stream": {"schema": ref("Text")}}}, (404, 500, 503), None, not_modified=False,
+        {200: {"text/event-stream": {"schema": ref("Text")}}}, (404, 406, 500, 503), None, not_modified=False,
         notes={200: "Server-Sent Events: `collection-updated` with the collection's new extent (cubeserver.live)"})
     reloaded = {"type": "object", "required": ["version", "reloaded", "unchanged", "unavailable"], "properties": {
         "version": {"type": "integer"}, **{k: {"type": "array", "items": {"type": "string"}}

@@ -33,8 +33,10 @@ class ResultNotReady(_ProcessesNotFound):
 class JobFailed(APIError):
     """The stored error of a failed job, replayed on /jobs/{id}/results."""
 
-    def __init__(self, body: dict):
-        super().__init__(body.get("detail", "the job failed"), status=int(body.get("status", 500)))
+    def __init__(self, body: dict, retry_after: float | None = None):
+        status = int(body.get("status", 500))
+        headers = {"Retry-After": str(int(retry_after))} if status == 503 and retry_after else None
+        super().__init__(body.get("detail", "the job failed"), status=status, headers=headers)
         self._body = dict(body)
 
     def body(self) -> dict:

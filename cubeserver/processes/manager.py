@@ -16,6 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from . import policy, results
+from ..errors import APIError
 from .base import Process, failure_body
 from .errors import Cancelled, NoSuchJob
 from .owners import STALE_S, Heartbeat, local, owner_alive, owner_id
@@ -249,9 +250,9 @@ class JobManager:
         job = Job(id=uuid.uuid4().hex, process_id=process.id, owner=self.owner, mode=mode, inputs=inputs,
                   request=request, message="accepted", submitter=policy.submitter())
         self.store.create(job)
-        return job, self._pool.submit(self._run, job.id, process, params, request)
+        return job, self._pool.submit(self._run, job.id, process, params, request, inputs)
 
-    def _run(self, job_id: str, process: Process, params, request: dict) -> None:
+    def _run(self, job_id: str, process: Process, params, request: dict, inputs: dict | None = None) -> None:
         if not self.store.update(job_id, only_if=("accepted",), status="running", started=now(), progress=1,
                                  message="running"):
             return  # dismissed while queued
@@ -281,14 +282,23 @@ class JobManager:
                 log.error("job %s (%s) failed", job_id, process.id, exc_info=True)
             else:
                 log.info("job %s (%s) failed: %s", job_id, process.id, str(e)[:200])
-            body = failure_body(e)
-            if body["status"] >= 500 and str(e):
+            body = self._failure(e, inputs)
+            if body["status"] == 500 and str(e):
                 body["detail"] += f": {self._scrub(str(e))}"
             self.store.update(job_id, only_if=("running",), status="failed", finished=now(), error=body,
                               message=body["detail"][:500])
             self.cleanup(job_id)
         finally:
             self._running.pop(job_id, None)
+
+    def _failure(self, exc: BaseException, inputs: dict | None) -> dict:
+        """The job's error: a remote store's failure is 503 StoreUnavailable naming the collection (a dask
+        worker wraps it in its own errors), never a 500 with the library's text."""
+        from ..sources.unavailable import unavailable
+
+        cid = (inputs or {}).get("collection")
+        store = None if isinstance(exc, APIError) else unavailable(exc, self.ctx.config, cid if isinstance(cid, str) else None)
+        return store.body() if store is not None else failure_body(exc)
 
     def _scrub(self, text: str) -> str:
         """No server paths in client-visible messages."""

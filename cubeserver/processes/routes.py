@@ -125,7 +125,7 @@ def build_router(ctx: AppContext, jobs: JobManager) -> APIRouter:
         await asyncio.wrap_future(future)
         job = await run_blocking(jobs.get, job.id)
         if job.status == "failed":
-            raise JobFailed(job.error or {})
+            raise JobFailed(job.error or {}, retry_after=ctx.config.remote.retry_s)
         if job.status != "successful":
             raise NoSuchJob(f"job {job.id} was {job.status}", parameter="jobId")
         headers = {"Link": f'<{base}/jobs/{job.id}>; rel="monitor"'}
@@ -191,7 +191,7 @@ def build_router(ctx: AppContext, jobs: JobManager) -> APIRouter:
     def finished(jobId: str) -> Job:
         job = jobs.get(jobId)
         if job.status == "failed":
-            raise JobFailed(job.error or {})
+            raise JobFailed(job.error or {}, retry_after=ctx.config.remote.retry_s)
         if job.status == "dismissed":
             raise NoSuchJob(f"job {jobId} was dismissed; its results were deleted", parameter="jobId")
         if job.status != "successful":

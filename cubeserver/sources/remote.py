@@ -18,6 +18,7 @@ import copy
 import hashlib
 import json
 import logging
+import re
 import threading
 
 import xarray as xr
@@ -67,6 +68,10 @@ def filesystem(url: str, storage_options: dict, timeout: float):
     except ImportError:
         raise ImportError(f"reading {protocol}:// URLs needs the package {PROTOCOL_EXTRAS.get(protocol, protocol)} "
                           "(pip install 'cubeserver[remote]')") from None
+    if protocol == "s3" and getattr(fs, "retries", 1) > 1:
+        # botocore's retries (config_kwargs) are enough: s3fs would call a timed-out request 5 times more, so a
+        # store that stopped answering took ~20 x timeout_s to become a 503
+        fs.retries = 1
     return fs, path
 
 
@@ -206,24 +211,72 @@ def modified(infos: list[dict]) -> float | None:
 
 
 def describe(url: str, exc: BaseException) -> str:
-    """What went wrong with a remote store, in words that hold no credential: 404, 403, timeout, unreachable."""
+    """What went wrong with a remote store, in words that hold no credential: 404, 403, timeout, unreachable.
+
+    The causes of `exc` are looked at first: fsspec's HTTP filesystem turns a refused connection or a 403
+    into a FileNotFoundError whose cause tells what really happened."""
+    if isinstance(exc, ImportError):
+        return str(exc)
+    causes = chain(exc)
+    shown = _public(url)
+    if any(type(e).__name__ == "ReferenceNotReachable" for e in causes):  # kerchunk: a target, not the reference
+        shown = f"a file that the reference {shown} points at"
+    for e in reversed(causes):  # the innermost cause first
+        why = _kind(shown, e, generic=False)
+        if why:
+            return why
+    return _kind(shown, exc, generic=True)
+
+
+def chain(exc: BaseException | None, depth: int = 8) -> list[BaseException]:
+    """`exc` and its causes (`__cause__`, else `__context__`), outermost first."""
+    out = []
+    while exc is not None and len(out) < depth and exc not in out:
+        out.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return out
+
+
+def _kind(shown: str, exc: BaseException, generic: bool) -> str:
+    """One failure's words about `shown` (a public URL); `generic`: any OSError counts as unreachable (only for the outermost error)."""
     name = type(exc).__name__
     text = str(exc)
-    if isinstance(exc, ImportError):
-        return text
-    if isinstance(exc, FileNotFoundError) or "NoSuchKey" in text or "NoSuchBucket" in text or "404" in text:
-        return f"{_public(url)} was not found in the store (404)"
-    if isinstance(exc, PermissionError) or "AccessDenied" in text or "403" in text or "Forbidden" in text:
-        return f"access to {_public(url)} was denied (403): check storage_options or the environment's credentials"
+    status = getattr(exc, "status", None)
+    if name == "NoCredentialsError":
+        return (f"no credentials to read {shown}: set them in storage_options or the environment "
+                "(or anon: true for a public store)")
+    if status == 404 or isinstance(exc, FileNotFoundError) or "NoSuchKey" in text or "NoSuchBucket" in text \
+            or re.search(r"\b404\b", text):
+        return f"{shown} was not found in the store (404)"
+    if status in (401, 403) or isinstance(exc, PermissionError) or "AccessDenied" in text \
+            or re.search(r"\b40[13]\b", text) or "Forbidden" in text:
+        return f"access to {shown} was denied (403): check storage_options or the environment's credentials"
     if isinstance(exc, TimeoutError) or "timeout" in name.lower() or "timed out" in text.lower():
-        return f"the store of {_public(url)} did not answer in time"
-    if isinstance(exc, (ConnectionError, OSError)) or "Connect" in name or "EndpointConnection" in name:
-        return f"the store of {_public(url)} cannot be reached ({name})"
+        return f"the store of {shown} did not answer in time"
+    if "Connect" in name or "EndpointConnection" in name or isinstance(exc, ConnectionError) \
+            or (generic and isinstance(exc, OSError)):
+        return f"the store of {shown} cannot be reached ({name})"
     return ""
+
+
+def config_problem(exc: BaseException) -> tuple[str, str] | None:
+    """(config key, words) when opening a remote source failed because of its settings rather than the store:
+    an option the filesystem does not know, an HTTP server that cannot answer byte ranges."""
+    for e in chain(exc):
+        text = str(e)
+        m = re.search(r"unexpected keyword argument '(\w+)'", text)
+        if isinstance(e, TypeError) and m:
+            return "storage_options", f"{m.group(1)!r} is not an option of this filesystem (see fsspec's options for it)"
+        if "support range requests" in text:
+            return "path", ("the HTTP server does not answer byte ranges (Range requests), which reading part of a "
+                            "file needs: serve the file from a server that does")
+    return None
 
 
 def _public(url: str) -> str:
     """`url` without a user:password part or a query string (signed URLs carry keys there)."""
+    if "://" not in url:  # a local reference file or repository: its name only (answers show no server path)
+        return url.rstrip("/").replace("\\", "/").rsplit("/", 1)[-1]
     scheme, _, rest = url.partition("://")
     host, slash, tail = rest.partition("/")
     host = host.rpartition("@")[2]

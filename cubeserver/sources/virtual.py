@@ -77,12 +77,24 @@ def _icechunk_session(path: str, cc):
 
 
 def _session(repo, cc):
+    """A read-only session at the configured branch, tag or snapshot; CollectionProblem naming it when the
+    repository has no such ref (Icechunk's own error is a multi-line Rust report)."""
     ref = cc.icechunk
     if ref is not None and ref.snapshot:
-        return repo.readonly_session(snapshot_id=ref.snapshot)
-    if ref is not None and ref.tag:
-        return repo.readonly_session(tag=ref.tag)
-    return repo.readonly_session(branch=(ref.branch if ref is not None and ref.branch else "main"))
+        kind, name, kw = "snapshot", ref.snapshot, {"snapshot_id": ref.snapshot}
+    elif ref is not None and ref.tag:
+        kind, name, kw = "tag", ref.tag, {"tag": ref.tag}
+    else:
+        name = ref.branch if ref is not None and ref.branch else "main"
+        kind, kw = "branch", {"branch": name}
+    try:
+        return repo.readonly_session(**kw)
+    except Exception as e:
+        if type(e).__name__ == "IcechunkError" and "not found" in str(e):
+            from .diagnose import CollectionProblem
+
+            raise CollectionProblem("icechunk", f"the repository has no {kind} {name!r}") from None
+        raise
 
 
 def fingerprint(path: str, fmt: str, cc, remote) -> tuple[str, float | None]:
