@@ -93,6 +93,19 @@ def _announce(registry, host: str, port: int) -> None:
     print(f"API docs:     {root}/docs", flush=True)
 
 
+# libraries that log every block read or unit definition at INFO (fsspec's "BlockCache fetching block 0" per
+# ranged read, pint's "Redefining ..." per xclim import): their warnings and errors only, unless --log-level debug
+CHATTY_LIBRARIES = ("fsspec", "s3fs", "gcsfs", "adlfs", "aiobotocore", "botocore", "urllib3", "pint", "numcodecs")
+
+
+def quiet_libraries(level: str) -> None:
+    """Raise the chatty libraries' loggers to WARNING (pint: ERROR) unless `level` is DEBUG."""
+    if level == "DEBUG":
+        return
+    for name in CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.ERROR if name == "pint" else logging.WARNING)
+
+
 def cmd_serve(args) -> int:
     import uvicorn
 
@@ -102,6 +115,7 @@ def cmd_serve(args) -> int:
     os.environ.setdefault("MALLOC_ARENA_MAX", "2")  # the same for --workers > 1 processes
     level = args.log_level.upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    quiet_libraries(level)
     if args.config:
         os.environ["CUBESERVER_CONFIG"] = os.path.abspath(args.config)
     config = _load(args.config)
@@ -249,6 +263,7 @@ def cmd_mcp(args) -> int:
     """The MCP server over stdio (cubeserver.mcp.stdio): stdout carries only MCP messages, logs go to stderr."""
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    quiet_libraries(args.log_level.upper())
     if args.config:
         os.environ["CUBESERVER_CONFIG"] = os.path.abspath(args.config)
     config = _load(args.config)
