@@ -122,11 +122,14 @@ def open_remote(url: str, fmt: str, chunks: dict, storage_options: dict, remote)
 
 def _file(fs, path: str, remote, share: int = 1):
     """A read-only fsspec file fetching `block_size` bytes per request, keeping its `share` of `block_cache_bytes`
-    (the files of a glob split it) in blocks."""
+    (the files of a glob split it) in blocks; its reads pause the garbage collector (gc_paused: h5py deadlock)."""
+    from .gc_paused import GCPausedFile
+
     blocks = remote.block_cache_bytes // share // remote.block_size
     if blocks <= 0:
-        return fs.open(path, "rb", block_size=remote.block_size, cache_type="readahead")
-    return fs.open(path, "rb", block_size=remote.block_size, cache_type="blockcache", cache_options={"maxblocks": blocks})
+        return GCPausedFile(fs.open(path, "rb", block_size=remote.block_size, cache_type="readahead"))
+    return GCPausedFile(fs.open(path, "rb", block_size=remote.block_size, cache_type="blockcache",
+                                cache_options={"maxblocks": blocks}))
 
 
 def _closing(ds: xr.Dataset, handles: list) -> xr.Dataset:

@@ -26,7 +26,7 @@ from tests.conftest import DATASETS, ROOT, free_port, open_source
 from . import buildah
 from .conftest import wait_ready
 
-pytestmark = pytest.mark.container
+pytestmark = [pytest.mark.container, pytest.mark.timeout(1800)]  # the first test builds the image (minutes, cold)
 UID = 10001
 
 
