@@ -28,24 +28,26 @@ def open_virtual(path: str, fmt: str, chunks: dict, cc, remote) -> xr.Dataset:
 
 
 def _reference_mapper(path: str, cc, remote):
-    """A Zarr store over the reference: a JSON file is read here (local or remote), a Parquet folder is
-    handed to fsspec's ReferenceFileSystem (local)."""
+    """A Zarr store over the reference: a JSON file is read here (local or remote), a Parquet folder (local or
+    remote) is handed to fsspec's ReferenceFileSystem, which reads its pieces lazily."""
     import json
 
     import fsspec
 
     options = dict(cc.storage_options or {})
     fo = path
+    where = {}
     if is_url(path):
         fs, inner = filesystem(path, options, remote.timeout_s)
-        if fs.isdir(inner):
-            raise ValueError("a Parquet reference is read from a local folder (copy it next to the config)")
-        with fs.open(inner, "rb") as f:
-            fo = json.load(f)
+        if fs.isdir(inner):  # a Parquet folder in the store: its pieces are read lazily through the same options
+            where = {"target_protocol": path.split("://", 1)[0], "target_options": dict(options)}
+        else:
+            with fs.open(inner, "rb") as f:
+                fo = json.load(f)
     protocol = {"remote_protocol": options.pop("remote_protocol")} if "remote_protocol" in options else {}
     # asynchronous throughout: zarr 3 reads through an async store, and a reference filesystem must match its targets
     ref = fsspec.filesystem("reference", fo=fo, remote_options={**options, "asynchronous": True}, asynchronous=True,
-                            skip_instance_cache=True, **protocol)
+                            skip_instance_cache=True, **where, **protocol)
     from zarr.storage import FsspecStore
 
     return FsspecStore(ref, read_only=True, path="")

@@ -84,3 +84,22 @@ def test_kerchunk_reference_on_s3_pointing_at_s3(s3, tmp_path):
                    "file": {"path": str(DATASETS / "coads_sst.nc")}}
     with app_client(remote_config(tmp_path, collections), tmp_path) as c:
         assert position(c, "ref", -30.0, 10.0) == position(c, "file", -30.0, 10.0)
+
+
+def test_parquet_reference_on_s3_pointing_at_s3(s3, tmp_path):
+    """A Parquet reference folder stored in the bucket (read lazily through the collection's storage_options),
+    whose chunks are byte ranges of a NetCDF in the same bucket: the same values as the file."""
+    from kerchunk.df import refs_to_dataframe
+
+    _, options, fs = s3
+    with fs.open("cubes/coads_sst.nc", "rb") as f:
+        refs = kerchunk_hdf.SingleHdf5ToZarr(f, "s3://cubes/coads_sst.nc", inline_threshold=0).translate()
+    refs_to_dataframe(refs, str(tmp_path / "coads.parq"))
+    fs.put(str(tmp_path / "coads.parq"), "cubes/refs/coads.parq", recursive=True)
+    collections = {"ref": {"path": "s3://cubes/refs/coads.parq", "format": "kerchunk", "storage_options": options},
+                   "file": {"path": str(DATASETS / "coads_sst.nc")}}
+    with app_client(remote_config(tmp_path, collections), tmp_path) as c:
+        for lon, lat in ((-30.0, 10.0), (150.0, -40.0)):
+            got = position(c, "ref", lon, lat)
+            assert got == position(c, "file", lon, lat)
+            assert any(v is not None for vals in got.values() for v in vals)
