@@ -170,3 +170,40 @@ def test_events_stream_announces_the_new_extent(tmp_path):
         assert data["extent"]["spatial"]["bbox"][0] == [0.0, 40.0, 4.0, 44.0]
     finally:
         app.state.ctx.registry.close()
+
+
+def test_cli_reload_converges_every_worker_of_a_real_server(tmp_path):
+    """`cubeserver serve --workers 2` (two real uvicorn processes on one port): a new run file is not served
+    until `cubeserver reload`; then, within a few polls of the version file, every answer on fresh
+    connections (the kernel hands them to either process) lists the new instance, and none fails."""
+    import requests
+    import yaml
+
+    from cubeserver.cli import main
+    from tests.conftest import start_server
+
+    folder, cc = _runs(tmp_path)
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(remote_config(tmp_path, {"fc": cc}, live={"poll_s": 0.5})))
+    proc, base = start_server(path, tmp_path, args=("--workers", "2"))
+
+    def counts(n: int = 30) -> set[int]:
+        seen = set()
+        for _ in range(n):
+            r = requests.get(f"{base}/collections/fc/instances", headers={"Connection": "close"}, timeout=30)
+            assert r.status_code == 200, r.text
+            seen.add(len(r.json()["instances"]))
+        return seen
+
+    try:
+        assert counts() == {2}
+        write_run(folder, 3)
+        assert counts(10) == {2}  # no `refresh`: nothing changes by itself
+        assert main(["reload", "--config", str(path), "--collection", "fc"]) == 0
+        deadline = time.monotonic() + 30
+        while (seen := counts()) != {3}:
+            assert time.monotonic() < deadline, f"the workers did not converge: instance counts {seen}"
+            time.sleep(0.5)
+    finally:
+        proc.terminate()
+        proc.wait(30)
