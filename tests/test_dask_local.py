@@ -8,9 +8,10 @@ book every computation, from any number of threads, and still compute the right 
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 
-import dask
 import dask.array as da
 import numpy as np
 
@@ -22,7 +23,6 @@ def _computations() -> int:
 
 
 def test_every_concurrent_computation_is_counted():
-    dask_local.install()
     x = da.arange(10_000, chunks=500)
     expected = int(np.arange(10_000).sum())
     errors: list = []
@@ -30,11 +30,10 @@ def test_every_concurrent_computation_is_counted():
 
     def work():
         for _ in range(25):
-            if int(x.sum().compute()) != expected:  # the process default: counted threads
-                errors.append("default")
-            with dask.config.set(scheduler=dask_local.local(2)):  # small: counted synchronous
-                if int(x[:1000].sum().compute()) != int(np.arange(1000).sum()):
-                    errors.append("sync")
+            if int(x.sum().compute(scheduler=dask_local.threads)) != expected:
+                errors.append("threads")
+            if int(x[:1000].sum().compute(scheduler=dask_local.local(2))) != int(np.arange(1000).sum()):
+                errors.append("sync")
 
     threads = [threading.Thread(target=work) for _ in range(6)]
     for t in threads:
@@ -43,8 +42,22 @@ def test_every_concurrent_computation_is_counted():
         t.join()
     assert errors == []
     assert _computations() - before == 6 * 25 * 2
-    x.sum().compute()  # and it keeps counting afterwards
-    assert _computations() - before == 6 * 25 * 2 + 1
+
+
+def test_installed_default_is_counted():
+    """In a new process (the suite's other tests may set dask's global scheduler): after install(), a
+    computation that names no scheduler is counted, also after concurrent ones."""
+    code = (
+        "import threading, dask.array as da\n"
+        "from cubeserver import dask_local\n"
+        "dask_local.install()\n"
+        "x = da.arange(1000, chunks=100)\n"
+        "ts = [threading.Thread(target=lambda: [x.sum().compute() for _ in range(20)]) for _ in range(4)]\n"
+        "[t.start() for t in ts]; [t.join() for t in ts]\n"
+        "x.sum().compute()\n"
+        "print(dask_local.counts()[('computations', 'local')])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == str(4 * 20 + 1), out.stderr
 
 
 def test_small_and_large_choose_their_scheduler():
