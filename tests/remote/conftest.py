@@ -92,3 +92,36 @@ def ranges(body: dict) -> dict:
     if "coverages" in body:
         return {(i, k): v for i, cov in enumerate(body["coverages"]) for k, v in ranges(cov).items()}
     return {k: v["values"] for k, v in body["ranges"].items()}
+
+
+def put_bundled(fs) -> None:
+    """Copy the bundled NetCDF and Zarr store into the bucket/container `cubes` of filesystem `fs`."""
+    fs.mkdir("cubes")
+    fs.put(str(DATASETS / "coads_sst.nc"), "cubes/coads_sst.nc")
+    fs.put(str(DATASETS / "analysed_sst.zarr"), "cubes/analysed_sst.zarr", recursive=True)
+
+
+def remote_and_local(scheme: str, options: dict, tmp: Path):
+    """An app client serving `put_bundled`'s copies as `coads-<scheme>` and `sst-<scheme>` beside the local files."""
+    return app_client(remote_config(tmp, {
+        f"coads-{scheme}": {"path": f"{scheme}://cubes/coads_sst.nc", "storage_options": options},
+        f"sst-{scheme}": {"path": f"{scheme}://cubes/analysed_sst.zarr", "format": "zarr", "storage_options": options},
+        "coads": {"path": str(DATASETS / "coads_sst.nc")},
+        "sst": {"path": str(DATASETS / "analysed_sst.zarr")},
+    }), tmp)
+
+
+def assert_same_as_local(client, remote: str, local: str, lon: float, lat: float) -> None:
+    got = position(client, remote, lon, lat)
+    assert got == position(client, local, lon, lat)
+    assert any(v is not None for vals in got.values() for v in vals)
+
+
+def assert_missing_object_is_503(scheme: str, options: dict, tmp: Path, secret: str | None = None) -> None:
+    """A collection on an object that does not exist answers 503 StoreUnavailable naming it (no secret shown)."""
+    raw = remote_config(tmp, {"gone": {"path": f"{scheme}://cubes/nothing-here.nc", "storage_options": options}})
+    with app_client(raw, tmp) as c:
+        r = c.get("/collections/gone/position?coords=POINT(0 0)")
+    assert r.status_code == 503 and r.json()["code"] == "StoreUnavailable", r.text
+    assert "gone" in r.json()["detail"] and "Traceback" not in r.text
+    assert secret is None or secret not in r.text

@@ -17,8 +17,8 @@ import pytest
 
 adlfs = pytest.importorskip("adlfs")
 
-from tests.conftest import DATASETS, free_port  # noqa: E402
-from tests.remote.conftest import app_client, position, remote_config  # noqa: E402
+from tests.conftest import free_port  # noqa: E402
+from tests.remote.conftest import assert_missing_object_is_503, assert_same_as_local, put_bundled, remote_and_local  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 AZURITE = os.environ.get("AZURITE_BLOB") or shutil.which("azurite-blob", path=str(ROOT / ".ci/node/node_modules/.bin")) \
@@ -50,9 +50,7 @@ def azure(tmp_path_factory):
     options = {"connection_string": f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={KEY};"
                                     f"BlobEndpoint=http://127.0.0.1:{port}/{ACCOUNT};"}
     fs = adlfs.AzureBlobFileSystem(**options)
-    fs.mkdir("cubes")
-    fs.put(str(DATASETS / "coads_sst.nc"), "cubes/coads_sst.nc")
-    fs.put(str(DATASETS / "analysed_sst.zarr"), "cubes/analysed_sst.zarr", recursive=True)
+    put_bundled(fs)
     try:
         yield options
     finally:
@@ -63,27 +61,14 @@ def azure(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def both(azure, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("az")
-    raw = remote_config(tmp, {
-        "coads-az": {"path": "az://cubes/coads_sst.nc", "storage_options": azure},
-        "sst-az": {"path": "az://cubes/analysed_sst.zarr", "format": "zarr", "storage_options": azure},
-        "coads": {"path": str(DATASETS / "coads_sst.nc")},
-        "sst": {"path": str(DATASETS / "analysed_sst.zarr")},
-    })
-    with app_client(raw, tmp) as c:
+    with remote_and_local("az", azure, tmp_path_factory.mktemp("az")) as c:
         yield c
 
 
 @pytest.mark.parametrize("remote,local,lon,lat", [("coads-az", "coads", -30.0, 10.0), ("sst-az", "sst", -27.5, 40.5)])
 def test_azure_values_match_local(both, remote, local, lon, lat):
-    got = position(both, remote, lon, lat)
-    assert got == position(both, local, lon, lat)
-    assert any(v is not None for vals in got.values() for v in vals)
+    assert_same_as_local(both, remote, local, lon, lat)
 
 
-def test_missing_azure_blob_is_503_without_the_key(azure, tmp_path):
-    raw = remote_config(tmp_path, {"gone": {"path": "az://cubes/nothing-here.nc", "storage_options": azure}})
-    with app_client(raw, tmp_path) as c:
-        r = c.get("/collections/gone/position?coords=POINT(0 0)")
-    assert r.status_code == 503 and r.json()["code"] == "StoreUnavailable", r.text
-    assert "gone" in r.json()["detail"] and KEY not in r.text and "Traceback" not in r.text
+def test_missing_azure_blob_is_503_naming_the_collection(azure, tmp_path):
+    assert_missing_object_is_503("az", azure, tmp_path, secret=KEY)

@@ -20,8 +20,8 @@ import pytest
 os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
 gcsfs = pytest.importorskip("gcsfs")
 
-from tests.conftest import DATASETS, free_port  # noqa: E402
-from tests.remote.conftest import app_client, position, remote_config  # noqa: E402
+from tests.conftest import free_port  # noqa: E402
+from tests.remote.conftest import assert_missing_object_is_503, assert_same_as_local, put_bundled, remote_and_local  # noqa: E402
 
 EMULATOR = shutil.which("gcp-storage-emulator", path=str(Path(sys.executable).parent)) or shutil.which(
     "gcp-storage-emulator")
@@ -47,9 +47,7 @@ def gcs(tmp_path_factory):
             time.sleep(0.2)
     options = {"endpoint_url": endpoint, "token": "anon", "project": "test"}
     fs = gcsfs.GCSFileSystem(**options)
-    fs.mkdir("cubes")
-    fs.put(str(DATASETS / "coads_sst.nc"), "cubes/coads_sst.nc")
-    fs.put(str(DATASETS / "analysed_sst.zarr"), "cubes/analysed_sst.zarr", recursive=True)
+    put_bundled(fs)
     try:
         yield options
     finally:
@@ -60,27 +58,14 @@ def gcs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def both(gcs, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("gcs")
-    raw = remote_config(tmp, {
-        "coads-gs": {"path": "gs://cubes/coads_sst.nc", "storage_options": gcs},
-        "sst-gs": {"path": "gs://cubes/analysed_sst.zarr", "format": "zarr", "storage_options": gcs},
-        "coads": {"path": str(DATASETS / "coads_sst.nc")},
-        "sst": {"path": str(DATASETS / "analysed_sst.zarr")},
-    })
-    with app_client(raw, tmp) as c:
+    with remote_and_local("gs", gcs, tmp_path_factory.mktemp("gs")) as c:
         yield c
 
 
 @pytest.mark.parametrize("remote,local,lon,lat", [("coads-gs", "coads", -30.0, 10.0), ("sst-gs", "sst", -27.5, 40.5)])
 def test_gcs_values_match_local(both, remote, local, lon, lat):
-    got = position(both, remote, lon, lat)
-    assert got == position(both, local, lon, lat)
-    assert any(v is not None for vals in got.values() for v in vals)
+    assert_same_as_local(both, remote, local, lon, lat)
 
 
 def test_missing_gcs_object_is_503_naming_the_collection(gcs, tmp_path):
-    raw = remote_config(tmp_path, {"gone": {"path": "gs://cubes/nothing-here.nc", "storage_options": gcs}})
-    with app_client(raw, tmp_path) as c:
-        r = c.get("/collections/gone/position?coords=POINT(0 0)")
-    assert r.status_code == 503 and r.json()["code"] == "StoreUnavailable", r.text
-    assert "gone" in r.json()["detail"] and "Traceback" not in r.text
+    assert_missing_object_is_503("gs", gcs, tmp_path)
