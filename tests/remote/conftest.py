@@ -125,3 +125,29 @@ def assert_missing_object_is_503(scheme: str, options: dict, tmp: Path, secret: 
     assert r.status_code == 503 and r.json()["code"] == "StoreUnavailable", r.text
     assert "gone" in r.json()["detail"] and "Traceback" not in r.text
     assert secret is None or secret not in r.text
+
+
+@contextlib.contextmanager
+def emulator(cmd: list[str], port: int, name: str, cwd: Path | None = None):
+    """A storage emulator process listening on 127.0.0.1:`port` (fails the test if it does not within 30 s);
+    terminated at the end."""
+    import socket
+    import subprocess
+    import time
+
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                pytest.fail(f"{name} did not start")
+            time.sleep(0.2)
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -18,7 +15,7 @@ import pytest
 adlfs = pytest.importorskip("adlfs")
 
 from tests.conftest import free_port  # noqa: E402
-from tests.remote.conftest import assert_missing_object_is_503, assert_same_as_local, put_bundled, remote_and_local  # noqa: E402
+from tests.remote.conftest import assert_missing_object_is_503, emulator, assert_same_as_local, put_bundled, remote_and_local  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 AZURITE = os.environ.get("AZURITE_BLOB") or shutil.which("azurite-blob", path=str(ROOT / ".ci/node/node_modules/.bin")) \
@@ -33,30 +30,16 @@ def azure(tmp_path_factory):
     if AZURITE is None:
         pytest.skip("Azurite is not installed (.ci/run installs it with npm; or set AZURITE_BLOB)")
     port = free_port()
-    workdir = tmp_path_factory.mktemp("azurite")
-    proc = subprocess.Popen([AZURITE, "--blobHost", "127.0.0.1", "--blobPort", str(port), "--inMemoryPersistence",
-                             "--skipApiVersionCheck", "--silent"],
-                            cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                pytest.fail("Azurite did not start")
-            time.sleep(0.2)
     options = {"connection_string": f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={KEY};"
                                     f"BlobEndpoint=http://127.0.0.1:{port}/{ACCOUNT};"}
-    fs = adlfs.AzureBlobFileSystem(**options)
-    put_bundled(fs)
-    try:
-        yield options
-    finally:
-        fs.clear_instance_cache()
-        proc.terminate()
-        proc.wait(10)
+    with emulator([AZURITE, "--blobHost", "127.0.0.1", "--blobPort", str(port), "--inMemoryPersistence",
+                   "--skipApiVersionCheck", "--silent"], port, "Azurite", cwd=tmp_path_factory.mktemp("azurite")):
+        fs = adlfs.AzureBlobFileSystem(**options)
+        put_bundled(fs)
+        try:
+            yield options
+        finally:
+            fs.clear_instance_cache()
 
 
 @pytest.fixture(scope="module")

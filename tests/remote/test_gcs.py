@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -21,7 +18,7 @@ os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
 gcsfs = pytest.importorskip("gcsfs")
 
 from tests.conftest import free_port  # noqa: E402
-from tests.remote.conftest import assert_missing_object_is_503, assert_same_as_local, put_bundled, remote_and_local  # noqa: E402
+from tests.remote.conftest import assert_missing_object_is_503, emulator, assert_same_as_local, put_bundled, remote_and_local  # noqa: E402
 
 EMULATOR = shutil.which("gcp-storage-emulator", path=str(Path(sys.executable).parent)) or shutil.which(
     "gcp-storage-emulator")
@@ -32,28 +29,15 @@ def gcs(tmp_path_factory):
     if EMULATOR is None:
         pytest.skip("gcp-storage-emulator is not installed (test extra)")
     port = free_port()
-    proc = subprocess.Popen([EMULATOR, "start", "--host", "127.0.0.1", "--port", str(port), "--in-memory"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
+    options = {"endpoint_url": f"http://127.0.0.1:{port}", "token": "anon", "project": "test"}
+    with emulator([EMULATOR, "start", "--host", "127.0.0.1", "--port", str(port), "--in-memory"], port,
+                  "gcp-storage-emulator"):
+        fs = gcsfs.GCSFileSystem(**options)
+        put_bundled(fs)
         try:
-            urllib.request.urlopen(f"{endpoint}/storage/v1/b?project=test", timeout=2).read()
-            break
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                pytest.fail("gcp-storage-emulator did not start")
-            time.sleep(0.2)
-    options = {"endpoint_url": endpoint, "token": "anon", "project": "test"}
-    fs = gcsfs.GCSFileSystem(**options)
-    put_bundled(fs)
-    try:
-        yield options
-    finally:
-        fs.clear_instance_cache()
-        proc.terminate()
-        proc.wait(10)
+            yield options
+        finally:
+            fs.clear_instance_cache()
 
 
 @pytest.fixture(scope="module")
