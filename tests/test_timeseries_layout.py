@@ -85,7 +85,7 @@ def _check_all_formats(client, src, lon, lat, params=None, tsel=slice(None)):
                                    want.astype("float64"), rtol=1e-6, equal_nan=True)
         r = client.get("/collections/ts/position", params={**params, "parameter-name": name, "f": "netcdf"})
         assert r.status_code == 200, r.text
-        with xr.open_dataset(io.BytesIO(r.content), engine="h5netcdf") as nc:
+        with xr.open_dataset(io.BytesIO(r.content)) as nc:
             np.testing.assert_array_equal(np.ravel(nc[name].values), want)
 
 

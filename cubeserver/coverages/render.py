@@ -24,7 +24,7 @@ from ..select.core import compute
 from .headers import content_headers
 from .request import CoverageRequest, build, select
 
-FORMAT_KEYS = ["covjson", "netcdf", "geotiff", "png"]
+FORMAT_KEYS = ["covjson", "netcdf", "netcdf4", "geotiff", "png"]
 PNG_TRIES = 4  # quicklook without `properties`: fields tried for one that is not all nodata
 
 
@@ -69,7 +69,7 @@ def _png(c: Collection, req: CoverageRequest, max_cells: int, name: str):
 def render(c: Collection, req: CoverageRequest, fmt: str, max_cells: int, cog: bool = False):
     """The HTTP response for `fmt`; raises APIError subclasses for client mistakes. `cog`: f=cog asked."""
     name = filename(c, fmt)
-    if c.axes.curvilinear is not None and fmt != "netcdf":  # cells with 2-D lat/lon: coverages/curvilinear.py
+    if c.axes.curvilinear is not None and fmt not in ("netcdf", "netcdf4"):  # cells with 2-D lat/lon: coverages/curvilinear.py
         from .curvilinear import render as curvilinear_render
 
         return curvilinear_render(c, req, fmt, max_cells, name, cog)
@@ -82,8 +82,8 @@ def render(c: Collection, req: CoverageRequest, fmt: str, max_cells: int, cog: b
 
 
 def _encode(c: Collection, ds: xr.Dataset, axes: AxisModel, fmt: str, name: str, cog: bool):
-    if fmt == "netcdf":
-        return netcdf.netcdf_response(_with_grid_mapping(ds, axes), name)
+    if fmt in ("netcdf", "netcdf4"):
+        return netcdf.netcdf_response(_with_grid_mapping(ds, axes), name, netcdf4=fmt == "netcdf4")
     if fmt == "geotiff":
         return geotiff.geotiff_response(ds, axes, name, cog=True if cog else None)
     disposition = {"Content-Disposition": f'inline; filename="{name}"'}

@@ -45,7 +45,7 @@ def build_router(ctx: AppContext) -> APIRouter:
         scale_axes: str | None = Query(None, alias="scale-axes", description="axis(factor),...: per-axis factor"),
         subset_crs: str | None = Query(None, alias="subset-crs", description="CRS of subset X/Y values (native by default)"),
         crs: str | None = Query(None, description="output CRS, e.g. http://www.opengis.net/def/crs/EPSG/0/4326"),
-        f: str | None = Query(None, description="covjson (default), netcdf, geotiff (tif, GTiff; cog forces a Cloud-Optimized GeoTIFF) or png"),
+        f: str | None = Query(None, description="covjson (default), netcdf (NetCDF-3 when it fits the classic model), netcdf4, geotiff (tif, GTiff; cog forces a Cloud-Optimized GeoTIFF) or png"),
     ):
         c = ctx.registry.gridded(collectionId)
         # plain f=json means this resource's JSON flavour, CoverageJSON (as in EDR)

@@ -22,7 +22,7 @@ QUERY_TITLES = {
     "corridor": "Corridor: cells within a width around a LINESTRING",
     "locations": "Locations: named places",
 }
-ALL_FORMATS = ["CoverageJSON", "NetCDF", "GeoJSON", "CSV"]
+ALL_FORMATS = ["CoverageJSON", "NetCDF", "NetCDF4", "GeoJSON", "CSV"]
 
 
 def _crs_details(c: Collection) -> list[dict]:

@@ -23,11 +23,11 @@ from .queries import GRID, PATH, POINTS, Answer
 from ..encode.covjson_stream import stream_grid, streamable
 from .table import columns
 
-POINT_FORMATS = ["covjson", "netcdf", "geojson", "csv"]
-GRID_FORMATS = ["covjson", "netcdf"]
+POINT_FORMATS = ["covjson", "netcdf", "netcdf4", "geojson", "csv"]
+GRID_FORMATS = ["covjson", "netcdf", "netcdf4"]
 FORMATS = {"position": POINT_FORMATS, "radius": POINT_FORMATS, "trajectory": POINT_FORMATS,
            "corridor": POINT_FORMATS, "locations": POINT_FORMATS, "area": GRID_FORMATS, "cube": GRID_FORMATS}
-NAMES = {"covjson": "CoverageJSON", "netcdf": "NetCDF", "geojson": "GeoJSON", "csv": "CSV"}
+NAMES = {"covjson": "CoverageJSON", "netcdf": "NetCDF", "netcdf4": "NetCDF4", "geojson": "GeoJSON", "csv": "CSV"}
 TABLE_MAX_ROWS = 1_000_000  # a row per cell × time × level: beyond this GeoJSON/CSV are the wrong tool
 
 
@@ -101,8 +101,8 @@ def _render(c: Collection, answer: Answer, fmt: str, name: str, max_cells: int, 
     if fmt in ("geojson", "csv"):
         _guard_table(answer, fmt)
     filename = f"{c.id}-{name}"
-    if fmt == "netcdf":
-        return netcdf_response(for_netcdf(answer, c), f"{filename}.nc")
+    if fmt in ("netcdf", "netcdf4"):
+        return netcdf_response(for_netcdf(answer, c), f"{filename}.nc", netcdf4=fmt == "netcdf4")
     if fmt == "covjson" and answer.kind == GRID and streamable(answer.ds, c.axes):
         return stream_grid(answer.ds, c.axes)  # millions of values: read, encode and send slab by slab
     ds = compute(answer.ds)

@@ -30,7 +30,8 @@ DATETIME = Query(None, description="instant, interval a/b (open ends ..), or lis
 Z = Query(None, description="level, list 200,500, range 100/500, or R{n}/{min}/{step}")
 PARAMS = Query(None, alias="parameter-name", description="comma-separated variable names (default: all)")
 CRS = Query(None, description="CRS of coords/bbox and of the answer's coordinates: CRS84 (default), EPSG:4326 or the native CRS")
-F = Query(None, description="CoverageJSON (default), NetCDF, GeoJSON or CSV (the last two for point answers); "
+F = Query(None, description="CoverageJSON (default), NetCDF (NetCDF-3 when it fits the classic model), NetCDF4, GeoJSON "
+          "or CSV (the last two for point answers); "
           "html: a page drawing the answer (chart or map)")
 RES_X = Query(None, alias="resolution-x", description="number of positions across the x extent (0 = native)")
 RES_Y = Query(None, alias="resolution-y", description="number of positions across the y extent (0 = native)")

@@ -23,6 +23,7 @@ DEFAULT_BODY = {
     "html": HTML,
     "covjson": ref("edr.covjson.coverageJSON"),
     "netcdf": BINARY,
+    "netcdf4": BINARY,
     "geotiff": BINARY,
     "png": BINARY,
     "jpeg": BINARY,

@@ -29,11 +29,11 @@ def test_collection_data_queries(client):
         assert "CoverageJSON" in v["output_formats"] and "NetCDF" in v["output_formats"]
         assert any(c["crs"].endswith("CRS84") and c["wkt"] for c in v["crs_details"])
     assert dq["radius"]["link"]["variables"]["within_units"] == ["m", "km", "mi"]
-    assert dq["area"]["link"]["variables"]["output_formats"] == ["CoverageJSON", "NetCDF"]
+    assert dq["area"]["link"]["variables"]["output_formats"] == ["CoverageJSON", "NetCDF", "NetCDF4"]
     assert "GeoJSON" in dq["position"]["link"]["variables"]["output_formats"]
     hrefs = [ln["href"] for ln in doc["links"]]
     assert any(h.endswith("/collections/eraint/position") for h in hrefs)
-    assert doc["output_formats"] == ["CoverageJSON", "NetCDF", "GeoJSON", "CSV"]
+    assert doc["output_formats"] == ["CoverageJSON", "NetCDF", "NetCDF4", "GeoJSON", "CSV"]
     assert doc["extent"]["vertical"]["values"] == ["200", "500", "850"]
     assert doc["extent"]["custom"][0]["id"] == "month" and doc["extent"]["custom"][0]["values"] == [1, 7]
 
