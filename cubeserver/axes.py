@@ -16,6 +16,8 @@ import xarray as xr
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError, ProjError
 
+from .crs_memo import by_identity
+
 from .companions import bounds_only_dims
 from .grid_mapping import axis_is_lonlat, find_grid_mapping, grid_mapping_crs
 from .grids.edges import outer_edges as _edges
@@ -29,6 +31,7 @@ EDGE_POINTS = 501  # per edge of a transformed box: 21 missed the top of a rotat
 PRESSURE_UNITS = {"hpa", "mbar", "millibar", "millibars", "mb", "pa", "kpa", "bar", "atm"}
 
 
+@by_identity
 @lru_cache(maxsize=256)
 def crs_uri(crs: CRS) -> str:
     """The OGC URI of a CRS (CRS84 for lon/lat WGS 84); WKT when no authority has it.
@@ -44,6 +47,7 @@ def crs_uri(crs: CRS) -> str:
     return crs.to_wkt()
 
 
+@by_identity
 @lru_cache(maxsize=256)
 def crs_label(crs: CRS) -> str:
     """A readable name: the CRS's own, or its conversion (e.g. `rotated pole (Pole rotation (netCDF CF
@@ -92,6 +96,7 @@ def parse_crs(text: str) -> CRS:
     return crs
 
 
+@by_identity
 @lru_cache(maxsize=256)
 def is_lonlat(crs: CRS) -> bool:
     """Plain longitude/latitude in degrees on an ellipsoid (CRS84, EPSG:4326, a CF latitude_longitude).

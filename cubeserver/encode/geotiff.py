@@ -32,6 +32,7 @@ from rasterio.transform import from_origin
 
 from ..axes import AxisModel, crs_label, iso_times
 from ..companions import companion_names
+from ..crs_memo import by_identity
 from ..errors import BadRequest
 from ..select.reproject import rio_crs
 from ..select.scale import regular_step
@@ -65,6 +66,7 @@ def grid_transform(ds: xr.Dataset, axes: AxisModel):
     return from_origin(left, top, abs(dx), abs(dy)), dy > 0, dx < 0
 
 
+@by_identity
 @lru_cache(maxsize=64)
 def holds_crs(crs: CRS) -> bool:
     """Whether GeoTIFF keys can carry `crs` in the file itself.

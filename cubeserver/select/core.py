@@ -18,6 +18,7 @@ from pyproj import CRS, Transformer
 from ..axes import CRS84, EDGE_POINTS, AxisModel, crs_label, is_lonlat, iso_times
 from ..budget import book_answer
 from ..companions import with_companions
+from ..crs_memo import by_identity
 from ..errors import BadRequest, TooLarge
 from .. import dask_local
 from ..query.parse import TimeSelection, ValueSelection
@@ -102,11 +103,13 @@ def query_transformer(axes: AxisModel, crs: CRS | None) -> Transformer | None:
     return _transformer(crs, axes.crs)
 
 
+@by_identity
 @lru_cache(maxsize=128)
 def _transformer(src: CRS, dst: CRS) -> Transformer:
     return Transformer.from_crs(src, dst, always_xy=True)
 
 
+@by_identity
 @lru_cache(maxsize=128)
 def _noop(src: CRS, dst: CRS) -> bool:
     """Whether PROJ's lon/lat -> lon/lat transformation leaves coordinates unchanged (a ballpark)."""
