@@ -105,3 +105,16 @@ def test_classic_falls_back_to_netcdf4_outside_the_classic_model():
         back = xr.open_dataset(io.BytesIO(body), engine="h5netcdf")
         assert back["extra"].dtype == extra.dtype
         np.testing.assert_array_equal(back["extra"].values, extra)
+
+
+def test_coverage_netcdf4_is_netcdf4_with_the_same_values(client):
+    classic = client.get("/collections/coads/coverage", params=PARAMS)
+    nc4 = client.get("/collections/coads/coverage", params={**PARAMS, "f": "nc4"})
+    assert classic.status_code == nc4.status_code == 200
+    assert classic.content[:4] == b"CDF\x02" and nc4.content[:4] == b"\x89HDF"
+    assert nc4.headers["content-type"] == netcdf.NETCDF4_MEDIA_TYPE
+    a, b = xr.open_dataset(io.BytesIO(classic.content)), xr.open_dataset(io.BytesIO(nc4.content), engine="h5netcdf")
+    xr.testing.assert_identical(a, b)
+    by_accept = client.get("/collections/coads/coverage", params={k: v for k, v in PARAMS.items() if k != "f"},
+                           headers={"Accept": "application/x-netcdf4"})
+    assert by_accept.status_code == 200 and by_accept.content[:4] == b"\x89HDF"
