@@ -27,8 +27,9 @@ def _leftovers() -> set[str]:
 @pytest.mark.parametrize("in_memory", [True, False])
 def test_coverage_netcdf_in_memory_and_via_file_hold_the_source(client, monkeypatch, tmp_path, in_memory):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # files of tests running beside this one stay apart
-    if not in_memory:
+    if not in_memory:  # streamed (NetCDF-3) / through a temporary file (NetCDF-4)
         monkeypatch.setattr(netcdf, "IN_MEMORY_MAX", 0)
+        monkeypatch.setattr(netcdf, "STREAM_MIN", 0)
     before = _leftovers()
     r = client.get("/collections/coads/coverage", params=PARAMS)
     assert r.status_code == 200 and r.headers["content-type"] == netcdf.MEDIA_TYPE
@@ -42,16 +43,22 @@ def test_coverage_netcdf_in_memory_and_via_file_hold_the_source(client, monkeypa
     assert _leftovers() <= before, "no temporary NetCDF left behind"
 
 
-def test_edr_netcdf_small_answer_is_the_same_file_either_way(client, monkeypatch):
+def test_edr_netcdf_answer_is_the_same_file_either_way(client, monkeypatch):
+    """NetCDF-3 in memory or streamed: the same bytes; NetCDF-4 in memory or through a file: the same dataset."""
     params = {"coords": "POLYGON((-40 20,-10 20,-10 50,-40 50,-40 20))", "parameter-name": "SST", "f": "netcdf"}
     small = client.get("/collections/coads/area", params=params)
+    small4 = client.get("/collections/coads/area", params={**params, "f": "netcdf4"})
+    monkeypatch.setattr(netcdf, "STREAM_MIN", 0)
     monkeypatch.setattr(netcdf, "IN_MEMORY_MAX", 0)
     big = client.get("/collections/coads/area", params=params)
-    assert small.status_code == big.status_code == 200
-    assert small.content[:4] == b"CDF\x02" and big.content[:4] == b"\x89HDF"  # classic in memory, NetCDF-4 via file
-    a = xr.open_dataset(io.BytesIO(small.content))
-    b = xr.open_dataset(io.BytesIO(big.content), engine="h5netcdf")
+    big4 = client.get("/collections/coads/area", params={**params, "f": "netcdf4"})
+    assert small.status_code == big.status_code == small4.status_code == big4.status_code == 200
+    assert small.content[:4] == b"CDF\x02" and small.content == big.content
+    assert small4.content[:4] == big4.content[:4] == b"\x89HDF"
+    a = xr.open_dataset(io.BytesIO(small4.content), engine="h5netcdf")
+    b = xr.open_dataset(io.BytesIO(big4.content), engine="h5netcdf")
     xr.testing.assert_identical(a, b)
+    xr.testing.assert_identical(xr.open_dataset(io.BytesIO(small.content)), a)
 
 
 def test_netcdf_bytes_round_trip_keeps_cf_time():

@@ -2,17 +2,18 @@
 
 Every NetCDF-4 the server writes goes through `WRITE_ENGINE` (see there why).
 
-Answers up to IN_MEMORY_MAX bytes of values are written into memory and sent with a
+NetCDF-4 answers up to IN_MEMORY_MAX bytes of values are written into memory and sent with a
 Content-Length (no file system round trip: a 0.6 MB subset is several times faster so).
 Larger ones are written chunk by chunk through dask to a temporary file and streamed, so an
 answer of hundreds of MB needs little memory beyond the chunks being read; the file is deleted
 after sending.
 
-`f=NetCDF` answers held in memory are NetCDF-3 (64-bit offset) when the data fit the classic
-model, as THREDDS' subset service and ERDDAP answer `.nc`: every netCDF reader opens both, and
-scipy writes a 0.6 MB classic file in ~1.5 ms where HDF5 needs ~16 ms (h5netcdf's dimension
-scales). Data outside the classic model (int64 values beyond int32, unsigned bytes above 127,
-names netCDF-3 forbids) and answers streamed through a file are NetCDF-4; `f=NetCDF4` always is.
+`f=NetCDF` answers are NetCDF-3 (64-bit offset, `netcdf3.py`) when the data fit the classic
+model, as THREDDS' subset service and ERDDAP answer `.nc`: every netCDF reader opens both; a
+0.6 MB classic file takes ~1.5 ms where HDF5 needs ~16 ms (h5netcdf's dimension scales), and a
+classic file of any size streams slab by slab with its Content-Length, no temporary file. Data
+outside the classic model (int64 values beyond int32, unsigned bytes above 127, names netCDF-3
+forbids, a variable over 4 GiB) are NetCDF-4; `f=NetCDF4` always is.
 """
 
 from __future__ import annotations
@@ -28,13 +29,16 @@ from pyproj import CRS
 from ..axes import CRS84
 from ..grid_mapping import is_grid_mapping, parse_grid_mapping
 from .. import dask_local
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
+from . import netcdf3
+from .slabs import ahead
 from .stream import stream_file
 
 MEDIA_TYPE = "application/x-netcdf"
 NETCDF4_MEDIA_TYPE = "application/x-netcdf4"  # f=NetCDF4 (THREDDS' name for it)
-IN_MEMORY_MAX = 16 << 20  # bytes of variable data; above this the answer goes through a temporary file
+IN_MEMORY_MAX = 16 << 20  # bytes of variable data; above this a NetCDF-4 answer goes through a temporary file
+STREAM_MIN = netcdf3.SLAB_BYTES  # bytes; a larger NetCDF-3 answer is streamed slab by slab
 
 # Written with h5netcdf (h5py), never with netCDF4-python: the HDF5 library under netCDF4 is not
 # thread-safe and xarray does not serialise all of a write, so two writes at once, or a write
@@ -124,30 +128,34 @@ def netcdf_bytes(ds: xr.Dataset) -> bytes:
     return buffer.getvalue()
 
 
-def classic_bytes(ds: xr.Dataset) -> memoryview | bytes:
-    """`ds` as a NetCDF-3 64-bit offset file in memory if it fits the classic model, else as NetCDF-4.
-
-    The data are read first (with the counted scheduler), so only the encoding can fail over to
-    NetCDF-4, never a read error. xarray coerces int64/unsigned values to the classic types only
-    when the values survive (netcdf3.coerce_nc3_dtype) and raises ValueError otherwise.
-    """
-    import dask
-
+def _classic_plan(ds: xr.Dataset) -> netcdf3.Layout | None:
+    """The NetCDF-3 layout of `ds` (CF-cleaned, lazy), or None when it does not fit the classic model."""
     ds = clean_for_netcdf(ds)
     ds.attrs.setdefault("Conventions", "CF-1.8")
-    with dask.config.set(scheduler=dask_local.threads):
-        ds = ds.load()
-    try:  # no record dimension: scipy's record layout is unreadable to netCDF-C for some header sizes
-        return ds.to_netcdf(engine="scipy", format="NETCDF3_64BIT", unlimited_dims=[])
-    except (ValueError, TypeError, OverflowError):
-        return netcdf_bytes(ds)  # outside the classic model: NetCDF-4
+    try:
+        return netcdf3.layout(ds)
+    except netcdf3.NotClassic:
+        return None
+
+
+def classic_bytes(ds: xr.Dataset) -> bytes:
+    """`ds` as a NetCDF-3 64-bit offset file in memory if it fits the classic model, else as NetCDF-4."""
+    plan = _classic_plan(ds)
+    return b"".join(netcdf3.body(plan)) if plan is not None else netcdf_bytes(ds)
 
 
 def netcdf_response(ds: xr.Dataset, filename: str, netcdf4: bool = False):
-    """The NetCDF answer: in memory up to IN_MEMORY_MAX bytes of values (NetCDF-3 when it fits and
-    `netcdf4` is false), else a NetCDF-4 temporary file, streamed."""
+    """The NetCDF answer. NetCDF-3 when it fits the classic model and `netcdf4` is false: built in memory
+    up to STREAM_MIN bytes, else streamed slab by slab (both with a Content-Length). NetCDF-4: in memory up
+    to IN_MEMORY_MAX bytes of values, else through a temporary file, streamed."""
+    disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    plan = None if netcdf4 else _classic_plan(ds)
+    if plan is not None:
+        if plan.size <= STREAM_MIN:
+            return Response(b"".join(netcdf3.body(plan)), media_type=MEDIA_TYPE, headers=disposition)
+        return StreamingResponse(ahead(netcdf3.body(plan)), media_type=MEDIA_TYPE,
+                                 headers={**disposition, "Content-Length": str(plan.size)})
     media = NETCDF4_MEDIA_TYPE if netcdf4 else MEDIA_TYPE
     if sum(v.nbytes for v in ds.variables.values()) <= IN_MEMORY_MAX:
-        body = netcdf_bytes(ds) if netcdf4 else classic_bytes(ds)
-        return Response(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+        return Response(netcdf_bytes(ds), media_type=media, headers=disposition)
     return stream_file(write_netcdf(ds), media, filename)

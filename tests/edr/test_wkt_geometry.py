@@ -59,7 +59,7 @@ def test_streaming_producer_stops_when_the_client_goes():
     import asyncio
     import threading
 
-    from cubeserver.encode.covjson_stream import _ahead
+    from cubeserver.encode.slabs import ahead as _ahead
 
     produced = []
     closed = threading.Event()
@@ -84,7 +84,7 @@ def test_streaming_producer_stops_when_the_client_goes():
 def test_streaming_producer_error_reaches_the_consumer():
     import asyncio
 
-    from cubeserver.encode.covjson_stream import _ahead
+    from cubeserver.encode.slabs import ahead as _ahead
 
     def pieces():
         yield b"a"

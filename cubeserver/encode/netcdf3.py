@@ -1,0 +1,182 @@
+"""NetCDF-3 answers (64-bit offset, CDF-2) streamed: the header first, then each variable slab by slab.
+
+Layout: NetCDF Classic Format Specification (netCDF Users Guide, "File Format Specifications"):
+`'CDF' 0x02`, numrecs, dim_list, gatt_list, var_list (name, dimids, attributes, nc_type, vsize,
+64-bit begin), then every variable's values, big-endian, contiguous at its `begin`, padded to 4
+bytes with its fill value. No record (unlimited) dimension: every variable is fixed-size, so the
+header, each offset and the file's length are known before a value is read (Content-Length).
+
+What the bytes mean is decided by xarray, as for its own netCDF-3 writer: CF encoding
+(`conventions.encode_dataset_coordinates`, `cf_encoder`: time units and calendars, packing, fill
+values) and netCDF-3 coercion (`backends.netcdf3`: strings as char arrays, int64/unsigned to the
+classic types only when every value survives). Only the byte layout is written here, because
+scipy's writer (what xarray's `engine="scipy"` uses) keeps the whole file in memory, with several
+copies, and cannot start sending before the last value is read. The tests compare the bytes with
+scipy's for every bundled grid.
+
+Raises `NotClassic` (before anything is sent) when the data do not fit the classic model; the
+caller then writes NetCDF-4.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+import xarray as xr
+
+from .slabs import prefetched, slabs
+
+MAGIC = b"CDF\x02"
+ABSENT = b"\0" * 8
+NC_DIMENSION, NC_VARIABLE, NC_ATTRIBUTE = 10, 11, 12
+# nc_type codes and the default fill values of the format (netcdf.h NC_FILL_*)
+NC_TYPES = {"i1": 1, "S1": 2, "i2": 3, "i4": 4, "f4": 5, "f8": 6}
+DEFAULT_FILL = {"i1": np.int8(-127), "S1": np.bytes_(b"\0"), "i2": np.int16(-32767), "i4": np.int32(-2147483647),
+                "f4": np.float32(9.9692099683868690e36), "f8": np.float64(9.9692099683868690e36)}
+VSIZE_MAX = 2**32 - 4  # vsize is a 32-bit field
+SLAB_BYTES = 4 << 20  # in-memory variables are sent in pieces of about this size
+
+
+class NotClassic(ValueError):
+    """The dataset cannot be written as NetCDF-3 without changing it (write NetCDF-4 instead)."""
+
+
+def _kind(dtype: np.dtype) -> str:
+    return "S1" if dtype.kind == "S" else f"{dtype.kind}{dtype.itemsize}"
+
+
+def _int(n: int) -> bytes:
+    return struct.pack(">i", n)
+
+
+def _padded(b: bytes, fill: bytes = b"\0") -> bytes:
+    return b + fill * (-len(b) % 4)
+
+
+def _name(name: str) -> bytes:
+    raw = name.encode("utf-8")
+    return _int(len(raw)) + _padded(raw)
+
+
+def _attributes(attrs: dict) -> bytes:
+    if not attrs:
+        return ABSENT
+    out = [_int(NC_ATTRIBUTE), _int(len(attrs))]
+    for key, value in attrs.items():
+        if isinstance(value, bytes):
+            out += [_name(key), _int(NC_TYPES["S1"]), _int(len(value)), _padded(value)]
+            continue
+        arr = np.asarray(value)
+        kind = _kind(arr.dtype)
+        if kind not in NC_TYPES or arr.ndim != 1:
+            raise NotClassic(f"attribute {key!r} of type {arr.dtype} has no netCDF-3 type")
+        data = arr.astype(arr.dtype.newbyteorder(">")).tobytes()
+        out += [_name(key), _int(NC_TYPES[kind]), _int(arr.size), _padded(data)]
+    return b"".join(out)
+
+
+def _encoded(ds: xr.Dataset) -> tuple[dict[str, xr.Variable], dict]:
+    """xarray's CF + netCDF-3 encoding of `ds` (what `to_netcdf(engine="scipy")` would store)."""
+    from xarray import conventions
+    from xarray.backends import netcdf3
+    from xarray.backends.common import ensure_dtype_not_object
+
+    for name, v in ds.variables.items():
+        if str(v.dtype) in netcdf3._nc3_dtype_coercions and not isinstance(v.data, np.ndarray):
+            raise NotClassic(f"{name}: lazy {v.dtype} values would have to be read to know if they fit netCDF-3")
+    try:
+        variables, attrs = conventions.encode_dataset_coordinates(ds)
+        variables, attrs = conventions.cf_encoder(variables, attrs)
+        variables = {k: netcdf3.encode_nc3_variable(ensure_dtype_not_object(v, name=k), name=k)
+                     for k, v in variables.items()}
+        attrs = netcdf3.encode_nc3_attrs(attrs)
+    except (ValueError, TypeError, OverflowError) as e:
+        raise NotClassic(str(e)) from None
+    names = [*variables, *attrs, *(a for v in variables.values() for a in v.attrs),
+             *(d for v in variables.values() for d in v.dims)]
+    bad = [str(n) for n in names if not netcdf3.is_valid_nc3_name(n)]
+    if bad:
+        raise NotClassic(f"names netCDF-3 does not allow: {', '.join(map(repr, bad[:5]))}")
+    return variables, attrs
+
+
+def _fill_bytes(var: xr.Variable, kind: str) -> bytes:
+    """One value of padding: the variable's own _FillValue when it has one of its type, else the default."""
+    dtype = np.dtype("S1") if kind == "S1" else np.dtype(kind).newbyteorder(">")
+    fill = var.attrs.get("_FillValue")
+    if fill is not None and not isinstance(fill, bytes) and np.asarray(fill).size == 1:
+        return np.asarray(fill).astype(dtype).reshape(()).tobytes()
+    return np.asarray(DEFAULT_FILL[kind]).astype(dtype).tobytes()
+
+
+@dataclass
+class Layout:
+    """Header bytes, the variables in file order with their padded sizes, and the file's length."""
+
+    header: bytes
+    variables: list[tuple[xr.Variable, int, bytes]]  # (encoded variable, vsize, one padding value)
+    size: int
+
+
+def layout(ds: xr.Dataset) -> Layout:
+    """Plan the file of `ds` (lazy or loaded). Reads no numeric variable (lazy strings are loaded to size their
+    characters, as xarray does). Raises NotClassic."""
+    variables, attrs = _encoded(ds)
+    dims: dict[str, int] = {}
+    for v in variables.values():
+        for d, n in v.sizes.items():
+            dims.setdefault(str(d), int(n))
+    if any(n == 0 for n in dims.values()):
+        raise NotClassic("a dimension of length 0 would be the record dimension in netCDF-3")
+    dim_ids = {d: i for i, d in enumerate(dims)}
+    entries = []
+    for name, v in variables.items():
+        kind = _kind(v.dtype)
+        if kind not in NC_TYPES:
+            raise NotClassic(f"{name}: {v.dtype} has no netCDF-3 type")
+        vsize = int(np.prod(v.shape, dtype="int64")) * v.dtype.itemsize
+        vsize += -vsize % 4
+        if vsize > VSIZE_MAX:
+            raise NotClassic(f"{name}: {vsize:,} bytes, more than a netCDF-3 variable holds")
+        head = (_name(str(name)) + _int(v.ndim) + b"".join(_int(dim_ids[str(d)]) for d in v.dims)
+                + _attributes(v.attrs) + _int(NC_TYPES[kind]) + _int(vsize))
+        entries.append((head, v, vsize, _fill_bytes(v, kind)))
+    dim_list = (_int(NC_DIMENSION) + _int(len(dims)) + b"".join(_name(d) + _int(n) for d, n in dims.items())
+                if dims else ABSENT)
+    var_head = _int(NC_VARIABLE) + _int(len(entries)) if entries else ABSENT
+    fixed = MAGIC + _int(0) + dim_list + _attributes(attrs) + var_head
+    begin = len(fixed) + sum(len(head) + 8 for head, *_ in entries)
+    parts, planned = [fixed], []
+    for head, v, vsize, fill in entries:
+        parts.append(head + struct.pack(">q", begin))
+        planned.append((v, vsize, fill))
+        begin += vsize
+    return Layout(b"".join(parts), planned, begin)
+
+
+def _big_endian(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Values as the header declares them: the variable's dtype, big-endian. The dtype comes from the
+    variable, not the values: a lazily encoded variable may compute to another one (CF-encoded cftime
+    bounds declared float64 computed to int64, which written as such read back as garbage)."""
+    if dtype.kind == "S":
+        return values.astype(dtype, copy=False)
+    return values.astype(dtype.newbyteorder(">"), copy=False)
+
+
+def body(plan: Layout) -> Iterator[bytes | memoryview]:
+    """The file's bytes in order: header, then each variable's slabs (read one ahead), then its padding."""
+    yield plan.header
+    jobs = []  # (variable index, lazy slab)
+    for i, (v, _, _) in enumerate(plan.variables):
+        jobs += [(i, v[s] if v.ndim else v) for s in slabs(v, SLAB_BYTES)]
+    written = [0] * len(plan.variables)
+    for (i, _), values in zip(jobs, prefetched([slab for _, slab in jobs])):
+        v, vsize, fill = plan.variables[i]
+        data = memoryview(np.ascontiguousarray(_big_endian(values, v.dtype)).reshape(-1)).cast("B")
+        written[i] += len(data)
+        yield data
+        if written[i] == v.size * v.dtype.itemsize and vsize > written[i]:  # after its last slab: the padding
+            yield (fill * vsize)[:vsize - written[i]]
