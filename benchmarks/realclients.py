@@ -41,6 +41,7 @@ import xarray as xr
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import synthetic  # noqa: E402
+from edr import cpu_seconds  # noqa: E402
 from peers import VENV, peers_venv, start_cubeserver, start_pygeoapi, start_xpublish, versions  # noqa: E402
 
 DAY = "2024-01-03T00:00:00Z/2024-01-03T23:00:00Z"
@@ -116,8 +117,9 @@ def timed(c: httpx.Client, url: str, params: dict, repeat: int) -> tuple[float, 
     return statistics.median(times), r
 
 
-def throughput(url: str, params: dict, accept: str, seconds: float) -> float:
-    """Requests per second completed by CLIENTS threads, each with its own connection, for `seconds`."""
+def throughput(url: str, params: dict, accept: str, seconds: float) -> tuple[float, int]:
+    """Requests per second completed by CLIENTS threads, each with its own connection, for `seconds`
+    (and how many were completed, warm-up requests included, for CPU per request)."""
     done = [0]
     lock = threading.Lock()
     stop = time.perf_counter() + seconds
@@ -136,7 +138,7 @@ def throughput(url: str, params: dict, accept: str, seconds: float) -> float:
     with ThreadPoolExecutor(CLIENTS) as pool:
         for f in [pool.submit(worker) for _ in range(CLIENTS)]:
             f.result()
-    return done[0] / (time.perf_counter() - t0)
+    return done[0] / (time.perf_counter() - t0), done[0] + CLIENTS
 
 
 def measure(name: str, starter, bin_dir: Path, cube: Path, var: xr.DataArray, args, notes: list) -> list[str]:
@@ -173,7 +175,11 @@ def measure(name: str, starter, bin_dir: Path, cube: Path, var: xr.DataArray, ar
             if cells[THROUGHPUT_ROW] == "unsupported":
                 cells.append("unsupported")
             else:
-                cells.append(f"{throughput(f'{base}{root}/{row[1]}', tp_params, args.accept, args.seconds):,.0f} req/s")
+                cpu0, client0 = cpu_seconds(proc.pid), time.process_time()
+                rate, n = throughput(f'{base}{root}/{row[1]}', tp_params, args.accept, args.seconds)
+                server_ms = (cpu_seconds(proc.pid) - cpu0) / max(n, 1) * 1000
+                client_ms = (time.process_time() - client0) / max(n, 1) * 1000
+                cells.append(f"{rate:,.0f} req/s · CPU/req: server {server_ms:.1f} ms, client {client_ms:.1f} ms")
         finally:
             proc.terminate()
             proc.wait(30)
