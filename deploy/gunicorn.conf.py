@@ -30,9 +30,10 @@ logging.basicConfig(level=loglevel.upper(), stream=sys.stderr,
 
 class CubeserverWorker(UvicornWorker):
     """uvicorn worker with cubeserver's HTTP options: the root path, and request lines a little over
-    `limits.max_url_bytes` reach the app (a 414) instead of being cut by the HTTP parser."""
+    `limits.max_url_bytes` reach the app (a 414) instead of being cut by the HTTP parser (h11: httptools
+    cuts URLs over 65,535 bytes with a plain 400); uvloop as the event loop (installed with cubeserver)."""
 
-    CONFIG_KWARGS = {"loop": "auto", "http": "auto", "root_path": os.environ.get("CUBESERVER_ROOT_PATH", "").rstrip("/"),
+    CONFIG_KWARGS = {"loop": "auto", "http": "h11", "root_path": os.environ.get("CUBESERVER_ROOT_PATH", "").rstrip("/"),
                      "h11_max_incomplete_event_size": 4 * 1024 * 1024, "access_log": False}
 
 
