@@ -42,6 +42,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import synthetic  # noqa: E402
 from edr import cpu_seconds  # noqa: E402
+from serve import settle  # noqa: E402
 from peers import VENV, peers_venv, start_cubeserver, start_pygeoapi, start_xpublish, versions  # noqa: E402
 
 DAY = "2024-01-03T00:00:00Z/2024-01-03T23:00:00Z"
@@ -146,6 +147,7 @@ def measure(name: str, starter, bin_dir: Path, cube: Path, var: xr.DataArray, ar
     cells = []
     with tempfile.TemporaryDirectory() as tmp:
         proc, base, root, how = starter(bin_dir, cube.resolve(), Path(tmp))
+        settle(proc.pid)  # start-up work done before the first timed request, for every server
         notes.append(f"{name}: {how}")
         try:
             with client(args.accept) as c:

@@ -45,6 +45,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import synthetic  # noqa: E402
 from peers import versions, wait_ready  # noqa: E402
+from serve import settle  # noqa: E402
 from serve import free_port  # noqa: E402
 
 ZOOMS = (3, 4, 5, 6)
@@ -120,6 +121,7 @@ def start_cubeserver(cube: Path, tmp: Path, vmin: float, vmax: float, workers: i
                              "--log-level", "warning", "--workers", str(workers)], cwd=str(HERE.parent), stdout=open(tmp / "server.log", "w"),
                             stderr=subprocess.STDOUT, env=dict(os.environ))
     wait_ready(proc, f"http://127.0.0.1:{port}/conformance", tmp / "server.log")
+    settle(proc.pid)
     return proc, f"http://127.0.0.1:{port}"
 
 
@@ -202,6 +204,7 @@ def main(argv=None) -> int:
                                      str(args.cube), str(port), str(args.workers)], stdout=open(log, "w"), stderr=subprocess.STDOUT)
             try:
                 wait_ready(peer, f"http://127.0.0.1:{port}/datasets/cube/tiles/", log)
+                settle(peer.pid)
                 purl = (f"http://127.0.0.1:{port}/datasets/cube/tiles/WebMercatorQuad/{{z}}/{{y}}/{{x}}?variables=t2m"
                         f"&width=256&height=256&style=raster/viridis&colorscalerange={vmin},{vmax}"
                         f"&time={when[:-1]}&f=image/png")
