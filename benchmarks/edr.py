@@ -37,7 +37,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 import synthetic  # noqa: E402
-from serve import start_server  # noqa: E402
+from serve import cpu_seconds, start_server  # noqa: E402
 
 # Each case: label, query path, parameters, and the same cells selected directly with xarray.
 DAY = "2024-01-03T00:00:00Z/2024-01-03T23:00:00Z"
@@ -63,21 +63,6 @@ def rss_mb(pid: int) -> tuple[float, float]:
         key, _, value = line.partition(":")
         fields[key] = value
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time used so far by a process (all its threads) and its live children
-    (the worker processes of `--workers N`)."""
-    import psutil
-
-    total = 0.0
-    for p in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]:
-        try:
-            t = p.cpu_times()
-            total += t.user + t.system
-        except psutil.Error:
-            pass
-    return total
 
 
 def server_pid(pid: int) -> int:

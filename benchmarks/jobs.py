@@ -31,7 +31,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.serve import launch  # noqa: E402
+from benchmarks.serve import cpu_seconds, launch  # noqa: E402
 
 BODY = {"inputs": {"message": "hello"}}
 
@@ -113,29 +113,17 @@ async def load_raw(base: str, clients: int, seconds: float, probe: bool = False)
     return latencies, bad
 
 
-def _cpu(proc: psutil.Process) -> float:
-    """CPU seconds of the server process and its children (uvicorn workers)."""
-    total = 0.0
-    for p in [proc, *proc.children(recursive=True)]:
-        try:
-            t = p.cpu_times()
-            total += t.user + t.system
-        except psutil.Error:
-            pass
-    return total
-
-
 def run(name: str, store: str | None, args, probe: bool = False, raw: bool = False) -> dict:
     with tempfile.TemporaryDirectory(prefix="cubeserver-bench-") as tmp:
         proc, base = start(Path(tmp), store, args.workers)
         try:
             go = load_raw if raw else load
             asyncio.run(go(base, args.clients, 2, probe))  # warm-up: connections, prepared statements, pools
-            server, me = psutil.Process(proc.pid), psutil.Process()
-            cpu0, mine0, t0 = _cpu(server), sum(me.cpu_times()[:2]), time.perf_counter()
+            me = psutil.Process()
+            cpu0, mine0, t0 = cpu_seconds(proc.pid), sum(me.cpu_times()[:2]), time.perf_counter()
             lat, bad = asyncio.run(go(base, args.clients, args.seconds, probe))
             elapsed = time.perf_counter() - t0
-            cpu, mine = _cpu(server) - cpu0, sum(me.cpu_times()[:2]) - mine0
+            cpu, mine = cpu_seconds(proc.pid) - cpu0, sum(me.cpu_times()[:2]) - mine0
             time.sleep(1)
             pending = requests.get(f"{base}/jobs", params={"status": ["accepted", "running"], "limit": 1}).json()
         finally:

@@ -41,8 +41,7 @@ import xarray as xr
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import synthetic  # noqa: E402
-from edr import cpu_seconds  # noqa: E402
-from serve import settle  # noqa: E402
+from serve import cpu_seconds, settle  # noqa: E402
 from peers import VENV, peers_venv, start_cubeserver, start_pygeoapi, start_xpublish, versions  # noqa: E402
 
 DAY = "2024-01-03T00:00:00Z/2024-01-03T23:00:00Z"

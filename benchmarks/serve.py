@@ -31,27 +31,30 @@ def start_server(cube: Path, workdir: Path, extra_yaml: str = "", args: tuple = 
     return launch(cfg, workdir, args=args)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time used so far by a process (all its threads) and its live children
+    (the worker processes of `--workers N`)."""
+    import psutil
+
+    total = 0.0
+    for p in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+        except psutil.Error:
+            pass
+    return total
+
+
 def settle(pid: int, idle_share: float = 0.1, timeout: float = 60.0) -> float:
     """Wait until the server process tree uses less than `idle_share` of a core over half a second (its
     start-up work, e.g. loading the process catalogue in a background thread, is done), so the first
     timed row does not pay for it; returns the seconds waited."""
-    import psutil
-
-    def cpu() -> float:
-        total = 0.0
-        for p in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]:
-            try:
-                t = p.cpu_times()
-                total += t.user + t.system
-            except psutil.Error:
-                pass
-        return total
-
     t0 = time.time()
     while time.time() - t0 < timeout:
-        before = cpu()
+        before = cpu_seconds(pid)
         time.sleep(0.5)
-        if cpu() - before < idle_share * 0.5:
+        if cpu_seconds(pid) - before < idle_share * 0.5:
             break
     return time.time() - t0
 

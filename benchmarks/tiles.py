@@ -45,8 +45,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import synthetic  # noqa: E402
 from peers import versions, wait_ready  # noqa: E402
-from serve import settle  # noqa: E402
-from serve import free_port  # noqa: E402
+from serve import free_port, settle  # noqa: E402
 
 ZOOMS = (3, 4, 5, 6)
 CLIENTS = 8
