@@ -45,7 +45,9 @@ def execute(path: Path, workdir: Path, timeout: int = 180):
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, kernel_name=kernel_name(), timeout=timeout,
+    # iopub_timeout: how long to wait for a cell's outputs after its reply (nbclient's default, 4 s, silently
+    # dropped the first cell's output on a loaded CI machine); it returns as soon as the kernel is idle
+    client = NotebookClient(nb, kernel_name=kernel_name(), timeout=timeout, iopub_timeout=timeout,
                             resources={"metadata": {"path": str(workdir)}})
     client.execute()
     return nb
