@@ -103,10 +103,11 @@ def _nan_fill(v) -> bool:
 def _write(ds: xr.Dataset, target) -> None:
     ds = clean_for_netcdf(ds)
     ds.attrs.setdefault("Conventions", "CF-1.8")
-    import dask
-
-    with dask.config.set(scheduler=dask_local.threads):
-        ds.to_netcdf(target, engine=WRITE_ENGINE, format="NETCDF4")
+    # the scheduler is passed, never set with dask.config.set: that is process-global and raced by threads
+    if isinstance(target, str):
+        ds.to_netcdf(target, engine=WRITE_ENGINE, format="NETCDF4", compute=False).compute(scheduler=dask_local.threads)
+    else:  # in memory (small): read first, then write
+        ds.load(scheduler=dask_local.threads).to_netcdf(target, engine=WRITE_ENGINE, format="NETCDF4")
 
 
 def write_netcdf(ds: xr.Dataset, directory: str | None = None) -> str:

@@ -21,7 +21,6 @@ import struct
 import zlib
 from typing import Iterator
 
-import dask
 import numpy as np
 
 from .constraint import Hyperslab
@@ -64,8 +63,7 @@ def _pieces(var: DapVar, slab: Hyperslab, protocol: str) -> Iterator[np.ndarray]
     itemsize = max(1, var.variable.dtype.itemsize)
     for sl in blocks(tuple(sub.shape), itemsize):
         piece = sub[sl] if sl else sub
-        with dask.config.set(scheduler="synchronous"):
-            piece = piece.load()
+        piece = piece.load(scheduler="synchronous")
         yield var.values(piece, protocol).ravel()
 
 

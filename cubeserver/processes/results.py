@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import dask
 import numpy as np
 import orjson
 import xarray as xr
@@ -70,12 +69,20 @@ def write_grid(ds: xr.Dataset, job_dir: Path, name: str) -> dict:
     ds = _clean(ds)
     nc, zarr_dir = job_dir / f"{name}.nc", job_dir / f"{name}.zarr"
     ds.to_netcdf(nc, engine=WRITE_ENGINE)  # never netCDF4-python from two threads: see encode/netcdf.py
-    with dask.config.set({"array.chunk-size": ZARR_CHUNK, "scheduler": "threads"}):
-        # data variables only: dask cannot size object (cftime) arrays such as kept time bounds
-        chunked = ds.assign({n: v.chunk("auto") for n, v in ds.data_vars.items() if v.dtype != object})
-        chunked.to_zarr(zarr_dir, mode="w", consolidated=True, zarr_format=2)
+    # data variables only: dask cannot size object (cftime) arrays such as kept time bounds. Chunk size and
+    # scheduler are passed, never set with dask.config.set: that is process-global and raced by other threads
+    chunked = ds.assign({n: v.chunk(_zarr_chunks(v)) for n, v in ds.data_vars.items() if v.dtype != object})
+    chunked.to_zarr(zarr_dir, mode="w", consolidated=True, zarr_format=2, compute=False).compute(scheduler="threads")
     return {"kind": "coverage", "file": nc.name, "zarr": zarr_dir.name, "mediaType": NETCDF,
             "variables": [str(v) for v in ds.data_vars]}
+
+
+def _zarr_chunks(v: xr.DataArray) -> dict:
+    """dask's "auto" chunks of about ZARR_CHUNK bytes for `v` (respecting chunks it already has)."""
+    from dask.array.core import normalize_chunks
+
+    chunks = normalize_chunks("auto", v.shape, limit=ZARR_CHUNK, dtype=v.dtype, previous_chunks=v.chunks)
+    return dict(zip(v.dims, chunks))
 
 
 def _clean(ds: xr.Dataset) -> xr.Dataset:

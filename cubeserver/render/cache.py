@@ -15,7 +15,6 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
-import dask
 import numpy as np
 
 from .. import dask_local
@@ -57,8 +56,7 @@ def field(c, name: str, index: dict[str, int]) -> np.ndarray | None:
             _fields.move_to_end(key)
             return hit[1]
     part = var.isel(index).transpose(ax.y, ax.x)
-    with dask.config.set(scheduler=dask_local.threads):
-        values = np.asarray(part.values)
+    values = np.asarray(part.compute(scheduler=dask_local.threads).values)
     data = _nodata_as_nan(part, values).astype(_storage_dtype(values.dtype), copy=False)
     data.setflags(write=False)
     with _lock:

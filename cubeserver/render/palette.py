@@ -67,10 +67,7 @@ def _sample(c, name: str, fixed: dict | None = None) -> np.ndarray:
         else:
             index[d] = np.unique(np.linspace(0, n - 1, min(n, SAMPLE_STEPS)).astype(int))
     part = var.isel(index)
-    import dask
-
-    with dask.config.set(scheduler=dask_local.threads):
-        values = np.asarray(part.values)
+    values = np.asarray(part.compute(scheduler=dask_local.threads).values)
     return _nodata_as_nan(part, values)
 
 

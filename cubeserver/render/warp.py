@@ -24,7 +24,6 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-import dask
 import numpy as np
 import xarray as xr
 from pyproj import CRS, Transformer
@@ -331,8 +330,7 @@ def read_window(field: xr.DataArray, iy: np.ndarray, ix: np.ndarray):
         window = field.isel({ydim: uy, xdim: ux})
         ly, lx = np.searchsorted(uy, iy), np.searchsorted(ux, ix)
     chunks = getattr(window.data, "npartitions", 1)
-    with dask.config.set(scheduler=dask_local.local(chunks)):
-        values = np.asarray(window.values)
+    values = np.asarray(window.compute(scheduler=dask_local.local(chunks)).values)
     return _nodata_as_nan(window, values), ly, lx
 
 

@@ -250,8 +250,7 @@ def guard_size(ds: xr.Dataset, limit: int) -> None:
 def compute(ds: xr.Dataset) -> xr.Dataset:
     """Read the selection once, with the local threaded scheduler (never a distributed client)."""
     nchunks = sum(getattr(v.data, "npartitions", 1) for v in ds.variables.values())
-    with dask.config.set(scheduler=dask_local.local(nchunks)):
-        return ds.compute()
+    return ds.compute(scheduler=dask_local.local(nchunks))  # not dask.config.set: process-global, raced by threads
 
 
 def time_strings(ds: xr.Dataset, axes: AxisModel) -> list[str]:

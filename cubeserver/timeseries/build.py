@@ -16,7 +16,6 @@ import time
 import warnings
 from pathlib import Path
 
-import dask
 import numpy as np
 import xarray as xr
 
@@ -100,9 +99,10 @@ def build(collection, dest: Path, source: Path, chunks: dict | None = None, chun
         shutil.rmtree(tmp)
     dest.parent.mkdir(parents=True, exist_ok=True)
     log(f"{collection.id}: writing {', '.join(f'{n} chunks {plan[n]}' for n in names)} to {dest}")
-    with dask.config.set(scheduler="threads"), warnings.catch_warnings():
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        out.to_zarr(tmp, encoding=encoding, consolidated=True, zarr_format=3, mode="w")
+        out.to_zarr(tmp, encoding=encoding, consolidated=True, zarr_format=3, mode="w",
+                    compute=False).compute(scheduler="threads")
     after = record(source)
     if after != before:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -7,7 +7,6 @@ padded to the full chunk shape, as Zarr v2 stores them.
 
 from __future__ import annotations
 
-import dask
 import numpy as np
 
 from .chunking import parse_key
@@ -23,8 +22,7 @@ def read_chunk(spec: ArraySpec, slices: tuple[slice, ...]) -> bytes:
     """Compressed bytes of the chunk at `slices` (from `chunk_slices`)."""
     piece = spec.variable[slices] if slices else spec.variable
     # a chunk is small: computing it in the calling thread beats a thread pool hand-off
-    with dask.config.set(scheduler="synchronous"):
-        piece = piece.load()
+    piece = piece.load(scheduler="synchronous")
     values = encode_values(spec.name, piece, spec.encoded)
     if values.shape != tuple(spec.chunks):
         values = _pad(values, spec)
