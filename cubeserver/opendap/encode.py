@@ -23,6 +23,7 @@ from typing import Iterator
 
 import numpy as np
 
+from .. import dask_local
 from .constraint import Hyperslab
 from .model import DapVar
 
@@ -63,7 +64,7 @@ def _pieces(var: DapVar, slab: Hyperslab, protocol: str) -> Iterator[np.ndarray]
     itemsize = max(1, var.variable.dtype.itemsize)
     for sl in blocks(tuple(sub.shape), itemsize):
         piece = sub[sl] if sl else sub
-        piece = piece.load(scheduler="synchronous")
+        piece = piece.load(scheduler=dask_local.sync)
         yield var.values(piece, protocol).ravel()
 
 

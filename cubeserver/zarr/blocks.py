@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import dask_local
 from .chunking import parse_key
 from .encoding import encode_values
 from .metadata import COMPRESSOR, ArraySpec
@@ -22,7 +23,7 @@ def read_chunk(spec: ArraySpec, slices: tuple[slice, ...]) -> bytes:
     """Compressed bytes of the chunk at `slices` (from `chunk_slices`)."""
     piece = spec.variable[slices] if slices else spec.variable
     # a chunk is small: computing it in the calling thread beats a thread pool hand-off
-    piece = piece.load(scheduler="synchronous")
+    piece = piece.load(scheduler=dask_local.sync)
     values = encode_values(spec.name, piece, spec.encoded)
     if values.shape != tuple(spec.chunks):
         values = _pad(values, spec)
