@@ -103,11 +103,11 @@ def test_classic_and_netcdf4_answers_read_the_same_in_netcdf_c(client, tmp_path,
 def test_classic_falls_back_to_netcdf4_outside_the_classic_model():
     """Values netCDF-3 cannot hold (int64 beyond int32, unsigned bytes above 127) keep NetCDF-4, exactly."""
     base = open_source("coads_sst.nc").isel(TIME=slice(0, 3), COADSX=slice(0, 4), COADSY=slice(0, 5))
-    fits = netcdf.classic_bytes(base)
+    fits = netcdf.netcdf_response(base, "x.nc").body
     assert bytes(fits[:4]) == b"CDF\x02"
     for extra in (np.array([0, 1, 2**40], dtype="int64"), np.array([0, 200, 255], dtype="uint8")):
         ds = base.assign(extra=("TIME", extra))
-        body = bytes(netcdf.classic_bytes(ds))
+        body = bytes(netcdf.netcdf_response(ds, "x.nc").body)
         assert body[:4] == b"\x89HDF"
         back = xr.open_dataset(io.BytesIO(body), engine="h5netcdf")
         assert back["extra"].dtype == extra.dtype

@@ -139,12 +139,6 @@ def _classic_plan(ds: xr.Dataset) -> netcdf3.Layout | None:
         return None
 
 
-def classic_bytes(ds: xr.Dataset) -> bytes:
-    """`ds` as a NetCDF-3 64-bit offset file in memory if it fits the classic model, else as NetCDF-4."""
-    plan = _classic_plan(ds)
-    return b"".join(netcdf3.body(plan)) if plan is not None else netcdf_bytes(ds)
-
-
 def netcdf_response(ds: xr.Dataset, filename: str, netcdf4: bool = False):
     """The NetCDF answer. NetCDF-3 when it fits the classic model and `netcdf4` is false: built in memory
     up to STREAM_MIN bytes, else streamed slab by slab (both with a Content-Length). NetCDF-4: in memory up
