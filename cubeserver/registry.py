@@ -263,6 +263,11 @@ class Registry:
             shown = cid if len(cid) <= 80 else cid[:80] + "..."
             raise NotFound(f"no collection {shown!r}; see /collections for the list", parameter="collectionId") from None
 
+    def loaded(self, cid: str) -> bool:
+        """Whether `cid` is an open collection held in memory (then `get` does no I/O: callers on the event loop
+        may call it directly; other ids may be looked up in job stores or opened)."""
+        return cid in self._collections
+
     def gridded(self, cid: str) -> Collection:
         c = self.get(cid)
         if c.ds is None:

@@ -97,14 +97,23 @@ def _view(ctx: AppContext, cid: str, iid: str | None) -> Collection:
     return c
 
 
+async def _resolve(ctx: AppContext, cid: str, iid: str | None) -> Collection:
+    """`_view` on the event loop when the collection is open in memory (no thread hand-off for a dictionary
+    lookup: FastAPI runs a plain `def` dependency in its thread pool), else in a worker thread (a job store
+    lookup or an open may do I/O)."""
+    if ctx.registry.loaded(cid):
+        return _view(ctx, cid, iid)
+    return await run_blocking(_view, ctx, cid, iid)
+
+
 def build_router(ctx: AppContext) -> APIRouter:
     r = APIRouter(tags=[TAG])
 
-    def collection(collectionId: str) -> Collection:
-        return _view(ctx, collectionId, None)
+    async def collection(collectionId: str) -> Collection:
+        return await _resolve(ctx, collectionId, None)
 
-    def instance(collectionId: str, instanceId: str) -> Collection:
-        return _view(ctx, collectionId, instanceId)
+    async def instance(collectionId: str, instanceId: str) -> Collection:
+        return await _resolve(ctx, collectionId, instanceId)
 
     def allowed(qtype: str) -> list[str]:
         """The query's formats, plus `html` when the viewer is installed (it draws the answer)."""

@@ -2,7 +2,8 @@
 
 - `cubeserver_dask_computations_total{scheduler}` and `cubeserver_dask_tasks_total{scheduler}`:
   graphs computed and tasks run by this process: `scheduler="local"` counts the threaded and
-  synchronous schedulers that answer data requests (`threads`/`sync` here, also the process default),
+  synchronous schedulers that answer data requests (`threads`/`sync` here, also the process default;
+  small reads of cached chunks done without a scheduler, `sources.direct_read`, count as one each),
   `scheduler="distributed"` the graphs jobs send to the cluster (counted by the job runner); tasks =
   graph size in both.
 - `cubeserver_jobs_running_here`: jobs this server process is running now (the store-wide counts

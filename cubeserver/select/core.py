@@ -11,6 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import dask
+from dask import is_dask_collection
 import numpy as np
 import xarray as xr
 from pyproj import CRS, Transformer
@@ -21,6 +22,7 @@ from ..companions import with_companions
 from ..crs_memo import by_identity
 from ..errors import BadRequest, TooLarge
 from .. import dask_local
+from ..sources import direct_read
 from ..query.parse import TimeSelection, ValueSelection
 from .times import time_indices, with_time_bounds  # noqa: F401 - time_indices: EDR, Coverages import it here
 
@@ -248,9 +250,22 @@ def guard_size(ds: xr.Dataset, limit: int) -> None:
 
 
 def compute(ds: xr.Dataset) -> xr.Dataset:
-    """Read the selection once, with the local threaded scheduler (never a distributed client)."""
-    nchunks = sum(getattr(v.data, "npartitions", 1) for v in ds.variables.values())
-    return ds.compute(scheduler=dask_local.local(nchunks))  # not dask.config.set: process-global, raced by threads
+    """Read the selection once, with the local threaded scheduler (never a distributed client); a small
+    selection of cached chunks is read without the scheduler (`sources.direct_read`, same values)."""
+    lazy = [name for name, v in ds.variables.items() if is_dask_collection(v.data)]
+    if not lazy:
+        return ds
+    values = {}
+    for name in lazy:
+        values[name] = direct_read.read(ds.variables[name].data)
+        if values[name] is None:
+            nchunks = sum(getattr(v.data, "npartitions", 1) for v in ds.variables.values())
+            return ds.compute(scheduler=dask_local.local(nchunks))  # not dask.config.set: process-global
+    dask_local.count("local", len(lazy))  # one local computation (its tasks: one per variable here)
+    out = ds.copy(deep=False)
+    for name, data in values.items():
+        out.variables[name].data = data
+    return out
 
 
 def time_strings(ds: xr.Dataset, axes: AxisModel) -> list[str]:

@@ -319,6 +319,12 @@ def attach(ds, path: Path | str, fmt: str, files: list[str] | None = None, versi
     return out
 
 
+def block_function(layer: str):
+    """The cache's block function behind dask layer `layer` (callable as `fn(block_id=(i, j, ...))` -> the
+    decoded, read-only chunk), or None when the layer is not one of the cache's."""
+    return _layers.get(layer) if str(layer).startswith("chunk-cache-") else None
+
+
 def version_at(var, index: dict, coarse: bool = False) -> tuple | None:
     """The source version of the chunks of a (cached) variable at `index` (dimension -> position), for caches
     of values derived from them (e.g. render.cache's decoded fields); None when `var` is not served through
@@ -334,4 +340,4 @@ def version_at(var, index: dict, coarse: bool = False) -> tuple | None:
     return None
 
 
-__all__ = ["ChunkCache", "CACHE", "configure", "attach", "version_at"]
+__all__ = ["ChunkCache", "CACHE", "configure", "attach", "block_function", "version_at"]

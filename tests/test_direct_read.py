@@ -1,0 +1,81 @@
+"""Small selections of cached chunks read without dask's scheduler (cubeserver/sources/direct_read.py).
+
+Every selection the EDR/Coverages engine makes of a collection served through the chunk cache is read both
+ways, directly and by `dask.compute`, on bundled data (a packed Zarr store, a NetCDF file with a cftime
+calendar, a 0..360 grid); values, dtype, shape and writability must be the same. The point cases must
+take the direct path (the speed-up exists only while they do); graphs it cannot run must give None.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from cubeserver.select.core import compute
+from cubeserver.sources import chunk_cache, direct_read
+from tests.conftest import DATASETS, client_for
+
+CASES = {
+    "sst": ("analysed_sst.zarr", "analysed_sst"),
+    "coads": ("coads_sst.nc", "SST"),
+    "pr": ("cmip5_rcp85_pcp_pctl25.nc", "pr"),
+}
+
+
+@pytest.fixture(scope="module")
+def opened(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("direct")
+    collections = {cid: {"path": str(DATASETS / path)} for cid, (path, _) in CASES.items()}
+    with client_for(collections, tmp) as client:
+        yield {cid: client.app.state.ctx.registry.get(cid) for cid in CASES}
+
+
+def _selections(var: xr.DataArray):
+    """Point-like and small selections as isel/sel would make them (positions from the variable's own shape)."""
+    dims = var.dims
+    mid = {d: var.sizes[d] // 2 for d in dims}
+    yield "one value", {d: mid[d] for d in dims}
+    yield "series", {d: mid[d] for d in dims[1:]}
+    yield "short run", {dims[0]: slice(0, min(3, var.sizes[dims[0]])), **{d: mid[d] for d in dims[1:]}}
+    yield "strided", {dims[0]: slice(None, None, 2), **{d: mid[d] for d in dims[1:]}}
+    yield "small window", {dims[0]: 0, **{d: slice(mid[d], mid[d] + 3) for d in dims[1:]}}
+    yield "listed", {dims[0]: [0, var.sizes[dims[0]] - 1], **{d: mid[d] for d in dims[1:]}}
+
+
+@pytest.mark.parametrize("cid", list(CASES))
+def test_same_values_as_dask(opened, cid):
+    c = opened[cid]
+    name = CASES[cid][1]
+    var = c.ds[name]
+    assert chunk_cache.version_at(var, {}) is not None, "the collection is not served through the chunk cache"
+    for label, index in _selections(var):
+        sel = var.isel(index)
+        direct = direct_read.read(sel.data)
+        expected = sel.data.compute(scheduler="sync")
+        assert direct is not None, f"{cid} {label}: the direct path was not taken"
+        assert direct.dtype == expected.dtype and direct.shape == expected.shape, label
+        np.testing.assert_array_equal(direct, expected, err_msg=f"{cid} {label}")
+        assert direct.flags.writeable, label  # as dask gives it: callers may fill in place
+
+
+def test_compute_uses_direct_values(opened):
+    """select.core.compute: the Dataset it returns holds the directly read values, coordinates kept."""
+    c = opened["coads"]
+    ds = c.ds[["SST"]].isel(COADSX=10, COADSY=20)
+    out = compute(ds)
+    assert not any(hasattr(v.data, "dask") for v in out.variables.values())
+    np.testing.assert_array_equal(out["SST"].values, ds["SST"].values)
+    assert out["SST"].attrs == ds["SST"].attrs and set(out.coords) == set(ds.coords)
+    assert hasattr(ds["SST"].data, "dask")  # the input stays lazy (compute returns a copy)
+
+
+def test_graphs_it_cannot_run(opened):
+    c = opened["coads"]
+    var = c.ds["SST"]
+    assert direct_read.read(var.isel(TIME=0).data + 1) is None  # an elementwise (Blockwise) layer
+    assert direct_read.read(var.data.rechunk({0: 1}).T) is None  # a transpose after a rechunk
+    big = var.isel(COADSX=slice(0, 5), COADSY=slice(0, 5)).data.rechunk({0: 1, 1: 1, 2: 1})
+    assert direct_read.read(big) is None  # more tasks than MAX_TASKS
+    plain = xr.DataArray(np.arange(4.0)).chunk(2).data[1:]
+    assert direct_read.read(plain) is None  # not behind the chunk cache
