@@ -27,7 +27,8 @@ def _refs(axes: AxisModel, crs: CRS | None, with_z: bool, with_t: bool) -> list[
 
 
 def _range(var: xr.DataArray, dims: list[str], names: list[str]) -> dict:
-    values = masked_values(var.transpose(*dims)) if dims else masked_values(var)
+    in_order = not dims or tuple(var.dims) == tuple(dims)  # xarray's transpose costs ~0.2 ms even when a no-op
+    values = masked_values(var if in_order else var.transpose(*dims))
     return {"type": "NdArray", "dataType": data_type(values), "axisNames": names,
             "shape": list(values.shape), "values": values_fragment(values)}
 

@@ -8,6 +8,8 @@ Nothing here loads data: `compute` is the one place a selection is read.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from functools import lru_cache
 
 import dask
@@ -35,7 +37,23 @@ def select_variables(ds: xr.Dataset, names: list[str] | None, allowed: list[str]
         unknown = [n for n in names if n not in allowed]
         if unknown:
             raise BadRequest(f"{param}: unknown {', '.join(map(repr, unknown))}; available: {', '.join(allowed)}", parameter=param)
-    return with_time_bounds(with_companions(ds, ds[names or allowed]), ds)
+    key = (id(ds), tuple(names or allowed))
+    hit = _selected.get(key)
+    if hit is not None and hit[0]() is ds:
+        return hit[1].copy(deep=False)  # own attrs dicts: a caller adding `history` changes only its answer
+    out = with_time_bounds(with_companions(ds, ds[names or allowed]), ds)
+    with _selected_lock:
+        _selected[key] = (weakref.ref(ds), out)
+        while len(_selected) > 128:
+            _selected.pop(next(iter(_selected)))
+    return out.copy(deep=False)
+
+
+# (id of the collection's Dataset, variables) -> (weak reference to that Dataset, its lazy selection): the same few
+# variable lists are asked again and again, and building one walks every coordinate (~0.5 ms); entries whose
+# Dataset was replaced (reload) are never hit again (the weak reference no longer points to the asked Dataset)
+_selected: dict = {}
+_selected_lock = threading.Lock()
 
 
 def _as_index(idx: np.ndarray):
