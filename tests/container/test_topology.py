@@ -66,10 +66,11 @@ def volumes(service: dict, sources: dict[str, Path]) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def topology(image, tmp_path_factory):
+def topology(request, tmp_path_factory):
     reason = pg.missing() or (None if NGINX else "nginx is not installed (.ci/run installs nginx-light)")
     if reason:
         pytest.skip(reason)
+    image = request.getfixturevalue("image")  # built only when the topology can run
     spec = compose()
     services = spec["services"]
     tmp = tmp_path_factory.mktemp("topology")
