@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import time
 from pathlib import Path
@@ -95,6 +96,17 @@ def image_size(tag: str) -> str:
 
 
 @contextlib.contextmanager
+def mounted(tag: str):
+    """The file tree of a fresh working container of `tag`, mounted read-write on the host (look, do not touch)."""
+    name = _run(BUILDAH, "from", "--pull=never", tag).stdout.strip()
+    try:
+        yield Path(_run(BUILDAH, "mount", name).stdout.strip())
+    finally:
+        subprocess.run([BUILDAH, "umount", name], capture_output=True)
+        subprocess.run([BUILDAH, "rm", name], capture_output=True)
+
+
+@contextlib.contextmanager
 def running(tag: str, cmd: list[str], log: Path, env: dict | None = None, volumes: list[str] = ()):
     """Run `cmd` in a fresh working container of `tag` on the host network; yields the Popen (its own
     session, so every process of it gets the stop signal) and removes the container afterwards."""
@@ -123,6 +135,21 @@ def running(tag: str, cmd: list[str], log: Path, env: dict | None = None, volume
                 time.sleep(0.2)
         out.close()
         subprocess.run([BUILDAH, "rm", name], capture_output=True)
+
+
+def files_of_size(root: Path, size: int) -> list[Path]:
+    """The regular files of a tree (symlinks not followed) of exactly `size` bytes."""
+    found = []
+    for folder, _, names in os.walk(root):
+        for name in names:
+            path = Path(folder) / name
+            try:
+                st = path.lstat()
+            except OSError:
+                continue
+            if stat.S_ISREG(st.st_mode) and st.st_size == size:
+                found.append(path)
+    return found
 
 
 def session_pids(sid: int) -> list[int]:

@@ -119,6 +119,27 @@ def test_image_config(image):
     assert not any("host-ca" in e or "PIP_CERT" in e for e in cfg["Env"])  # the build's CA never reaches the image
 
 
+def test_image_holds_no_build_leftovers(image):
+    """Nothing the build needed stays in the image: no apt package cache or indexes (87 MB with a
+    debootstrapped base, whose apt keeps them), and no copy of the host's CA bundle or of the CAs the
+    host added (a proxy's), which the build only had mounted for its RUN steps."""
+    with buildah.mounted(image) as root:
+        var_files = [p for p in (root / "var").rglob("*") if p.is_file() and not p.is_symlink()]
+        assert [str(p.relative_to(root)) for p in var_files if p.suffix in (".deb", ".bin")] == []
+        assert [str(p.relative_to(root)) for p in var_files if p.stat().st_size > 1 << 20] == []
+        assert not any((root / "var/lib/apt/lists").glob("*_Packages*"))
+        # buildah leaves the empty mount point of the RUN steps' bind behind, never its content
+        assert not (root / "host-ca.crt").exists() or (root / "host-ca.crt").stat().st_size == 0
+        bundle = (root / "etc/ssl/certs/ca-certificates.crt").read_text()
+        for added in Path("/usr/local/share/ca-certificates").rglob("*.crt"):
+            for pem in re.findall(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", added.read_text(), re.S):
+                assert pem not in bundle, f"the host's {added.name} is in the image"
+        if buildah.HOST_CA.exists():
+            host = buildah.HOST_CA.read_bytes()
+            same = [str(p.relative_to(root)) for p in buildah.files_of_size(root, len(host)) if p.read_bytes() == host]
+            assert same == []
+
+
 def test_landing_page_serves_the_bundled_datasets(server_a):
     base = server_a[0]
     doc = requests.get(base + "/", timeout=30).json()
