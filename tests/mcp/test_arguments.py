@@ -1,0 +1,62 @@
+"""Arguments the tools refuse, over Streamable HTTP at /mcp of a live server: in the OGC wording of every other
+tool error (what was wrong, what is allowed), never the SDK's pydantic dump; and what render_map says it drew."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+from PIL import Image
+
+from tests.conftest import open_source
+from tests.mcp.conftest import data
+from tests.mcp.test_http_tools import TOOLS, _nearest, call
+
+
+def refused(result, status: int = 400) -> str:
+    """The text of a tool error with the OGC exception body as structured content; no SDK internals in it."""
+    assert result.is_error
+    text = result.content[0].text
+    body = result.structured_content
+    assert body["status"] == status and body["detail"] in text
+    assert text.startswith(f"{body['title']} ({status}): ")
+    for internal in ("validation error", "Arguments", "pydantic", "errors.pydantic.dev", "Error executing tool",
+                     "Traceback", "/work", "site-packages"):
+        assert internal not in text, (internal, text)
+    return text
+
+
+def test_schema_violations_name_the_argument_and_what_it_allows(mcp_server):
+    r = call(mcp_server, "point_series", {"collection": "coads", "lon": 500, "lat": 40})
+    text = refused(r)
+    assert r.structured_content["parameter"] == "lon"
+    assert "point_series: lon (longitude, degrees east (WGS 84)): should be less than or equal to 360 (got 500)" in text
+    r = call(mcp_server, "point_series", {"collection": "coads", "lat": "north"})
+    text = refused(r)
+    assert "missing lon (required: collection, lon, lat)" in text and "should be a valid number" in text
+    assert '(got "north")' in text and r.structured_content["parameter"] == "lon"
+    r = call(mcp_server, "area_statistics", {"collection": "coads", "bbox": [-40, 30, -20]})
+    assert "bbox ([west, south, east, north] in degrees): list should have at least 4 items" in refused(r)
+    r = call(mcp_server, "list_collections", {"kind": "grids"})
+    assert "kind: should be 'coverage' or 'features' (got \"grids\")" in refused(r)
+    # a union of types: one line saying which types are allowed, not one error per member
+    r = call(mcp_server, "features_query", {"collection": "places", "filters": {"name": ["Paris", "Lyon"]}})
+    text = refused(r)
+    assert "filters.name: should be a valid string or a valid number or a valid integer or a valid boolean" in text
+    assert r.structured_content["parameter"] == "filters"
+    r = call(mcp_server, "execute_process", {"process_id": "echo", "inputs": "hello"})
+    assert "inputs (input id -> value (describe_process)): should be a valid dictionary" in refused(r)
+
+
+def test_unknown_argument_and_unknown_tool(mcp_server):
+    """A misspelt argument is refused (it used to be ignored: `variable` meant every variable), like an unknown
+    query parameter on HTTP; an unknown tool is a 404 listing the tools."""
+    r = call(mcp_server, "point_series", {"collection": "coads", "lon": -30, "lat": 40, "variable": "SST"})
+    text = refused(r)
+    assert text.startswith("Bad Request (400): unknown argument 'variable' for point_series; accepted: collection, "
+                           "lon, lat, variables, datetime, z, extra")
+    assert r.structured_content["parameter"] == "variable"
+    r = call(mcp_server, "get_weather", {"city": "Paris"})
+    text = refused(r, 404)
+    assert "no tool 'get_weather'; tools: " in text and all(t in text for t in TOOLS)
