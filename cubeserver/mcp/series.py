@@ -48,6 +48,17 @@ def edr_params(variables: list[str] | None, datetime: str | None, z, extra: dict
     return params
 
 
+def check_extra(c, cid: str, extra: dict | None) -> None:
+    """400 for an `extra` key that is not an extra dimension of the collection: lon, lat, datetime, z and
+    variables are arguments of their own, and an EDR parameter such as coords there would replace them."""
+    dims = list(c.axes.others)
+    wrong = [str(k) for k in (extra or {}) if k not in dims]
+    if wrong:
+        has = f"its extra dimensions are {', '.join(dims)}" if dims else "it has no extra dimension"
+        raise BadRequest(f"extra: {wrong[0]!r} is not an extra dimension of {cid!r}; {has} (lon, lat, datetime, z "
+                         "and variables are arguments of their own)", parameter="extra")
+
+
 def edr_url(env: Env, cid: str, qtype: str, params: dict) -> str:
     return f"{env.base}/collections/{cid}/{qtype}?{urlencode(params)}"
 
@@ -99,6 +110,7 @@ def point_series(env: Env, cid: str, lon: float, lat: float, variables, datetime
     """Time series at the grid cell nearest (lon, lat): values with times and units; over the budget,
     block means plus a summary (min, max, mean, trend per year) of the full series."""
     c = edr_view(env, cid)
+    check_extra(c, cid, extra)
     ax = c.axes
     if ax.t is None:
         raise BadRequest(f"collection {cid!r} has no time axis; use vertical_profile, area_statistics or "
@@ -142,6 +154,7 @@ def vertical_profile(env: Env, cid: str, lon: float, lat: float, variables, date
     """Values at every level (or the levels `z` selects) at the cell nearest (lon, lat) and one time
     step (`datetime`; the latest when not given)."""
     c = edr_view(env, cid)
+    check_extra(c, cid, extra)
     ax = c.axes
     if ax.z is None:
         raise BadRequest(f"collection {cid!r} has no vertical axis; use point_series", parameter="collection")
@@ -183,6 +196,7 @@ def area_statistics(env: Env, cid: str, polygon: str | None, bbox: list[float] |
         raise BadRequest("give either polygon (WKT POLYGON/MULTIPOLYGON in lon/lat) or bbox "
                          "[west, south, east, north], not both", parameter="polygon")
     c = edr_view(env, cid)
+    check_extra(c, cid, extra)
     ax = c.axes
     params = edr_params(variables, datetime, z, extra)
     if polygon is not None:

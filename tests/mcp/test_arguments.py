@@ -60,3 +60,23 @@ def test_unknown_argument_and_unknown_tool(mcp_server):
     r = call(mcp_server, "get_weather", {"city": "Paris"})
     text = refused(r, 404)
     assert "no tool 'get_weather'; tools: " in text and all(t in text for t in TOOLS)
+
+
+def test_extra_takes_only_extra_dimensions(mcp_server):
+    """`extra` used to pass any EDR parameter on: {"coords": ...} silently replaced lon/lat (the answer named
+    the asked point and gave another cell's values)."""
+    r = call(mcp_server, "point_series", {"collection": "coads", "lon": -30, "lat": 40, "variables": ["SST"],
+                                          "extra": {"coords": "POINT(100 10)"}})
+    text = refused(r)
+    assert "extra: 'coords' is not an extra dimension of 'coads'; it has no extra dimension" in text
+    assert r.structured_content["parameter"] == "extra"
+    r = call(mcp_server, "area_statistics", {"collection": "eraint", "bbox": [0, 0, 10, 10], "z": 850,
+                                             "extra": {"f": "netcdf"}})
+    assert "its extra dimensions are month" in refused(r)
+    # a number picks the value of the extra dimension, as a string does
+    ds = open_source("eraint_uvz.nc")
+    truth = ds.u.sel(month=7).isel(longitude=_nearest(ds.longitude, 10), latitude=_nearest(ds.latitude, 10)).values
+    for month in (7, "7"):
+        out = data(call(mcp_server, "vertical_profile", {"collection": "eraint", "lon": 10, "lat": 10,
+                                                         "variables": ["u"], "extra": {"month": month}}))
+        np.testing.assert_allclose(out["profiles"][0]["values"], truth, rtol=1e-9)
