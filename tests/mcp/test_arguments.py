@@ -80,3 +80,9 @@ def test_extra_takes_only_extra_dimensions(mcp_server):
         out = data(call(mcp_server, "vertical_profile", {"collection": "eraint", "lon": 10, "lat": 10,
                                                          "variables": ["u"], "extra": {"month": month}}))
         np.testing.assert_allclose(out["profiles"][0]["values"], truth, rtol=1e-9)
+
+
+def test_subset_link_z_without_vertical_axis(mcp_server):
+    r = call(mcp_server, "subset_link", {"collection": "coads", "z": 5})
+    assert "z: collection 'coads' has no vertical axis" in refused(r)
+    assert r.structured_content["parameter"] == "z"
