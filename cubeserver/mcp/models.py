@@ -180,7 +180,8 @@ class MapInfo(BaseModel):
     crs: str
     width: int
     height: int
-    datetime: str | None = None
+    datetime: str | None = Field(default=None, description="the time step shown (default: the latest)")
+    z: Number = Field(default=None, description="the level shown (default: the first)")
     map_url: str
     legend_url: str
 

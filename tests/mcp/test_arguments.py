@@ -86,3 +86,22 @@ def test_subset_link_z_without_vertical_axis(mcp_server):
     r = call(mcp_server, "subset_link", {"collection": "coads", "z": 5})
     assert "z: collection 'coads' has no vertical axis" in refused(r)
     assert r.structured_content["parameter"] == "z"
+
+
+def test_render_map_says_which_step_and_level_it_drew(mcp_server):
+    ds = open_source("coads_sst.nc")
+    out = call(mcp_server, "render_map", {"collection": "coads", "variable": "SST", "width": 64})
+    info = data(out)
+    assert info["datetime"].startswith(str(ds.TIME.values[-1])[:16])  # the latest step by default
+    assert "z" not in info
+    png = base64.b64decode(next(b for b in out.content if b.type == "image").data)
+    assert Image.open(io.BytesIO(png)).size == (64, 32)
+    info = data(call(mcp_server, "render_map", {"collection": "coads", "variable": "SST", "width": 64,
+                                                "datetime": "2000-03-17T02:58:12Z"}))
+    assert info["datetime"] == "2000-03-17T02:58:12Z"
+    basin = open_source("basin_mask.nc")
+    info = data(call(mcp_server, "render_map", {"collection": "basin-mask", "width": 64}))
+    assert info["z"] == float(basin.Z.values[0]) and "datetime" not in info  # the first level by default
+    info = data(call(mcp_server, "render_map", {"collection": "basin-mask", "width": 64,
+                                                "z": float(basin.Z.values[3])}))
+    assert info["z"] == float(basin.Z.values[3])
