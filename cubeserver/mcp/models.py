@@ -34,6 +34,7 @@ class CollectionSummary(BaseModel):
 class CollectionList(BaseModel):
     collections: list[CollectionSummary]
     matched: int = Field(description="collections matching the filter (all you may see)")
+    next_offset: int | None = Field(default=None, description="more match: call again with this offset")
 
 
 class AxisInfo(BaseModel):

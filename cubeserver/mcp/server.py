@@ -64,9 +64,13 @@ def build_server(ctx) -> tuple[Server, Caller]:
             text: Annotated[str | None, Field(default=None, max_length=200, description="words that must all "
                                               "appear in the id, title, description, keywords or variable names")] = None,
             kind: Annotated[Literal["coverage", "features"] | None, Field(default=None)] = None,
+            limit: Annotated[int, Field(default=50, ge=1, le=500, description="collections per answer")] = 50,
+            offset: Annotated[int, Field(default=0, ge=0, description="collections to skip (paging)")] = 0,
     ) -> Annotated[CallToolResult, CollectionList]:
-        """Collections you may see: id, title, kind, variables, lon/lat extent, time interval, levels."""
-        return await run_tool(caller, ctx, lambda env: catalog.list_collections(env, text, kind), area="data")
+        """Collections you may see: id, title, kind, variables, lon/lat extent, time interval, levels; paged
+        (each finished gridded job adds one for its owner)."""
+        return await run_tool(caller, ctx, lambda env: catalog.list_collections(env, text, kind, limit, offset),
+                              area="data")
 
     @server.tool(annotations=READ)
     async def describe_collection(ctx: Context, collection: CollectionId) -> Annotated[CallToolResult,
