@@ -152,14 +152,16 @@ class VariableStatistics(BaseModel):
 
 class AreaStatistics(BaseModel):
     collection: str
-    area: str = Field(description="the polygon (WKT) or bbox asked")
+    area: str = Field(description="the polygon (WKT; a long one as its vertex count and bounds) or bbox asked")
     cells: int = Field(description="grid cells whose centre lies inside the area")
     z: Number = None
     times: list[str] = Field(description="one per row (start of the block when downsampled); empty without time axis")
     statistics: list[VariableStatistics]
     downsampled: Downsampling | None = None
     values_returned: int
-    edr_url: str = Field(description="the cells themselves on the HTTP API (CoverageJSON; &f=netcdf for NetCDF)")
+    edr_url: str | None = Field(default=None, description="the cells themselves on the HTTP API (CoverageJSON; "
+                                "&f=netcdf for NetCDF); none when the polygon is too long for a URL (see note)")
+    note: str | None = None
 
 
 class SubsetLink(BaseModel):

@@ -14,6 +14,7 @@ import warnings
 from urllib.parse import urlencode
 
 import numpy as np
+import shapely
 import xarray as xr
 
 from ..axes import iso_times
@@ -185,6 +186,7 @@ def vertical_profile(env: Env, cid: str, lon: float, lat: float, variables, date
 
 
 STATS = ("count", "sum", "min", "max")
+AREA_CHARS = 300  # a polygon's WKT longer than this is summarised in the answer
 
 
 def area_statistics(env: Env, cid: str, polygon: str | None, bbox: list[float] | None, variables, datetime, z,
@@ -260,9 +262,24 @@ def area_statistics(env: Env, cid: str, polygon: str | None, bbox: list[float] |
         down = {"block": k, "original_count": rows,
                 "note": f"each row combines {k} consecutive time steps (all their cells), at the time of the "
                         "block's first step"}
-    return AreaStatistics(collection=cid, area=polygon if polygon is not None else f"bbox {list(bbox)}", cells=cells,
-                          z=_z_value(answer.ds, c), times=iso[::k], statistics=out, downsampled=down,
-                          values_returned=returned, edr_url=edr_url(env, cid, qtype, params))
+    url, note = edr_url(env, cid, qtype, params), None
+    if len(url) > env.config.limits.max_url_bytes:
+        url, note = None, (f"no edr_url: this polygon makes a {len(url):,}-byte URL, longer than the server accepts "
+                           f"(limits.max_url_bytes = {env.config.limits.max_url_bytes:,}); simplify it for a link")
+    return AreaStatistics(collection=cid, area=_area(polygon, bbox), cells=cells, z=_z_value(answer.ds, c),
+                          times=iso[::k], statistics=out, downsampled=down, values_returned=returned, edr_url=url,
+                          note=note)
+
+
+def _area(polygon: str | None, bbox) -> str:
+    """The area asked, for the answer: a short WKT as given, a long one as its type, vertex count and bounds."""
+    if polygon is None:
+        return f"bbox {list(bbox)}"
+    if len(polygon) <= AREA_CHARS:
+        return polygon
+    g = shapely.from_wkt(polygon)  # valid: the EDR area query parsed it
+    bounds = [round(float(v), 6) for v in g.bounds]
+    return f"{g.geom_type} of {shapely.get_num_coordinates(g):,} vertices within [west, south, east, north] {bounds}"
 
 
 __all__ = ["point_series", "vertical_profile", "area_statistics", "edr_params", "edr_url"]

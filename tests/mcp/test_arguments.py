@@ -105,3 +105,26 @@ def test_render_map_says_which_step_and_level_it_drew(mcp_server):
     info = data(call(mcp_server, "render_map", {"collection": "basin-mask", "width": 64,
                                                 "z": float(basin.Z.values[3])}))
     assert info["z"] == float(basin.Z.values[3])
+
+
+def test_a_long_polygon_is_summarised_not_echoed(mcp_server):
+    """A polygon of thousands of vertices used to come back whole, twice (area and edr_url): ~150 kB in a
+    'compact' answer, and a URL the server refuses (414). Now: its type, vertex count and bounds, and a note."""
+    import math
+
+    import shapely
+
+    n = 4000
+    ring = [(-30 + 10 * math.cos(2 * math.pi * i / n), 40 + 10 * math.sin(2 * math.pi * i / n)) for i in range(n)]
+    wkt = "POLYGON((" + ",".join(f"{x:.4f} {y:.4f}" for x, y in ring + ring[:1]) + "))"
+    r = call(mcp_server, "area_statistics", {"collection": "coads", "polygon": wkt, "variables": ["SST"]})
+    out = data(r)
+    assert len(r.content[0].text) < 5_000
+    assert out["area"] == "Polygon of 4,001 vertices within [west, south, east, north] [-40.0, 30.0, -20.0, 50.0]"
+    assert "edr_url" not in out and "limits.max_url_bytes = 65,536" in out["note"]
+    ds = open_source("coads_sst.nc")
+    lon, lat = np.meshgrid(ds.COADSX.values, ds.COADSY.values)
+    inside = shapely.intersects_xy(shapely.from_wkt(wkt), lon, lat)
+    assert out["cells"] == int(inside.sum())
+    sst = ds.SST.values[:, inside]
+    np.testing.assert_allclose(out["statistics"][0]["mean"], np.nanmean(sst, axis=1), rtol=1e-5)
