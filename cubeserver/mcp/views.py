@@ -19,7 +19,7 @@ from mcp.types import CallToolResult, ImageContent
 from starlette.datastructures import QueryParams
 
 from ..axes import iso_times
-from ..errors import BadRequest, NotFound
+from ..errors import BadRequest, NotFound, TooLarge
 from ..features.query import items_query
 from ..maps.params import map_request
 from ..maps.routes import _properties
@@ -129,7 +129,11 @@ def features_query(env: Env, cid: str, bbox, datetime, filters: dict | None, pro
     for f in page:
         one = _compact(f)
         cost = len(one["properties"]) + len(one.get("coordinates") or one.get("bbox") or [])
-        if feats and used + cost > env.max_values:
+        if not feats and cost > env.max_values:
+            raise TooLarge(f"properties: one feature has {cost} values (properties and coordinates), more than one "
+                           f"answer may hold (mcp.max_values = {env.max_values}); name fewer with properties, or use "
+                           "items_url", parameter="properties")
+        if used + cost > env.max_values:
             break
         feats.append(one)
         used += cost

@@ -55,3 +55,31 @@ def test_endpoint_mounted_but_not_in_openapi(tmp_path):
     off = _app(tmp_path, mcp={"enabled": False})
     assert "/mcp" not in [getattr(r, "path", None) for r in off.router.routes]
     assert "mcp" in off.state.ctx.services  # stdio still works
+
+
+def test_features_query_never_exceeds_max_values(tmp_path):
+    """The first feature used to come back whatever its size: with mcp.max_values 10, a place of 38 properties
+    answered 40 values. Now: a 413 saying how to narrow it; with fewer properties, the features that fit."""
+    import json
+
+    from mcp import Client
+
+    from cubeserver.app import create_app
+    from cubeserver.config import config_from_dict
+
+    places = DATASETS / "ne_110m_populated_places_simple.geojson"
+    raw = {"state_dir": str(tmp_path / "state"), "mcp": {"max_values": 10}, "collections": {"places": {"path": str(places)}}}
+    server, _ = create_app(config_from_dict(raw, tmp_path)).state.ctx.services["mcp"]
+    first = json.loads(places.read_text())["features"][0]["properties"]
+
+    async def go():
+        async with Client(server) as c:
+            return (await c.call_tool("features_query", {"collection": "places"}),
+                    await c.call_tool("features_query", {"collection": "places", "properties": ["name", "pop_max"]}))
+    wide, slim = run(go)
+    assert wide.is_error and wide.structured_content["status"] == 413
+    assert wide.content[0].text.startswith(f"Payload Too Large (413): properties: one feature has {len(first) + 2} values")
+    assert "mcp.max_values = 10" in wide.content[0].text
+    out = slim.structured_content
+    assert not slim.is_error and out["number_returned"] == 2 and out["truncated"] and out["next_offset"] == 2
+    assert sum(len(f["properties"]) + len(f["coordinates"]) for f in out["features"]) <= 10
