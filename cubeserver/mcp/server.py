@@ -186,7 +186,7 @@ def build_server(ctx) -> tuple[Server, Caller]:
         """Run a process as a job (asynchronous by default): returns the job id and status; poll
         job_status, then read job_results."""
         return await run_tool(caller, ctx, lambda env: jobs.execute_process(env, process_id, inputs, outputs, wait),
-                              area="processes", rate="execute")
+                              area="processes", rate="execute", then=lambda env, job: jobs.job_ended(env, job, wait))
 
     @server.tool(annotations=READ)
     async def job_status(ctx: Context, job_id: Annotated[str, Field(min_length=1, max_length=64)]
