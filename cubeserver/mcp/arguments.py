@@ -11,6 +11,7 @@ equal to 360 (got 500) [parameter: lon]`, with the OGC exception as structured c
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -39,6 +40,8 @@ def _path(loc: tuple) -> str:
 
 
 def _shown(value: Any) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # JSON would say null
     try:
         text = orjson.dumps(value).decode()
     except TypeError:
@@ -85,6 +88,16 @@ def unknown_arguments(tool: str, arguments: dict, schema: dict) -> BadRequest | 
 
 class Server(MCPServer):
     """The SDK's MCPServer whose argument, unknown-argument and unknown-tool failures are OGC-worded tool errors."""
+
+    def tool(self, *args, **kwargs):
+        """As `MCPServer.tool`; a docstring becomes a one-line description (the SDK keeps its source indentation)."""
+        register = super().tool(*args, **kwargs)
+
+        def decorate(fn):
+            if kwargs.get("description") is None and fn.__doc__:
+                fn.__doc__ = " ".join(fn.__doc__.split())
+            return register(fn)
+        return decorate
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context=None):
         """As `MCPServer.call_tool`, but refusals before the tool runs come back as `error_result`s."""

@@ -128,3 +128,36 @@ def test_a_long_polygon_is_summarised_not_echoed(mcp_server):
     assert out["cells"] == int(inside.sum())
     sst = ds.SST.values[:, inside]
     np.testing.assert_allclose(out["statistics"][0]["mean"], np.nanmean(sst, axis=1), rtol=1e-5)
+
+
+def test_tool_descriptions_are_one_clean_line(mcp_server):
+    """Docstrings reached the agent with their source indentation ('...and\\n        processes...')."""
+    import anyio
+
+    from tests.mcp.conftest import http_client
+
+    async def go():
+        async with http_client(mcp_server) as c:
+            return (await c.list_tools()).tools
+    tools = anyio.run(go)
+    multi = [t.name for t in tools if "\n" in t.description or "  " in t.description]
+    assert not multi
+    by_name = {t.name: t.description for t in tools}
+    assert by_name["describe_collection"].startswith("Axes (units, ranges, calendar), variables (units, CF standard "
+                                                     "names), CRS, the query tools and processes that apply")
+
+
+def test_an_infinite_number_is_shown_as_given(mcp_server):
+    """A JSON number too large for a float (1e400) is infinite: the error said '(got null)'."""
+    import requests
+
+    body = ('{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "point_series", '
+            '"arguments": {"collection": "coads", "lon": 1e400, "lat": 0}}}')
+    r = requests.post(f"{mcp_server}/mcp", data=body, timeout=60, headers={
+        "Content-Type": "application/json", "Accept": "application/json, text/event-stream",
+        "MCP-Protocol-Version": "2025-06-18"})
+    assert r.status_code == 200, r.text
+    result = r.json()["result"]
+    assert result["isError"] is True
+    assert "lon (longitude, degrees east (WGS 84)): should be less than or equal to 360 (got inf)" in \
+        result["content"][0]["text"]
