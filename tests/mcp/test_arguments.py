@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import base64
 import io
+import math
 
+import anyio
 import numpy as np
+import requests
+import shapely
 from PIL import Image
 
 from tests.conftest import open_source
-from tests.mcp.conftest import data
+from tests.mcp.conftest import data, http_client
 from tests.mcp.test_http_tools import TOOLS, _nearest, call
 
 
@@ -110,10 +114,6 @@ def test_render_map_says_which_step_and_level_it_drew(mcp_server):
 def test_a_long_polygon_is_summarised_not_echoed(mcp_server):
     """A polygon of thousands of vertices used to come back whole, twice (area and edr_url): ~150 kB in a
     'compact' answer, and a URL the server refuses (414). Now: its type, vertex count and bounds, and a note."""
-    import math
-
-    import shapely
-
     n = 4000
     ring = [(-30 + 10 * math.cos(2 * math.pi * i / n), 40 + 10 * math.sin(2 * math.pi * i / n)) for i in range(n)]
     wkt = "POLYGON((" + ",".join(f"{x:.4f} {y:.4f}" for x, y in ring + ring[:1]) + "))"
@@ -132,10 +132,6 @@ def test_a_long_polygon_is_summarised_not_echoed(mcp_server):
 
 def test_tool_descriptions_are_one_clean_line(mcp_server):
     """Docstrings reached the agent with their source indentation ('...and\\n        processes...')."""
-    import anyio
-
-    from tests.mcp.conftest import http_client
-
     async def go():
         async with http_client(mcp_server) as c:
             return (await c.list_tools()).tools
@@ -149,8 +145,6 @@ def test_tool_descriptions_are_one_clean_line(mcp_server):
 
 def test_an_infinite_number_is_shown_as_given(mcp_server):
     """A JSON number too large for a float (1e400) is infinite: the error said '(got null)'."""
-    import requests
-
     body = ('{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "point_series", '
             '"arguments": {"collection": "coads", "lon": 1e400, "lat": 0}}}')
     r = requests.post(f"{mcp_server}/mcp", data=body, timeout=60, headers={
