@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 import orjson
 from mcp.types import CallToolResult, TextContent
@@ -139,11 +139,13 @@ def request_of(mcp_ctx) -> Any:
 
 
 async def run_tool(caller: Caller, mcp_ctx, body: Callable[[Env], Any], *, area: str | None = None,
-                   rate: str | None = None, wrap: Callable[[Any], CallToolResult] = ok_result) -> CallToolResult:
+                   rate: str | None = None, wrap: Callable[[Any], CallToolResult] = ok_result,
+                   then: Callable[[Env, Any], Awaitable[Any]] | None = None) -> CallToolResult:
     """Run `body(env)` in a worker thread as the caller, after the area and rate checks.
 
     `area`: processes | jobs | data | None (the auth areas of `auth.settings.AREAS`); `rate`: execute |
-    data | None. APIErrors become tool errors (`error_result`); anything else is a crash the SDK
+    data | None. `then(env, out)`, when given, continues on the event loop (waiting there, not in a
+    worker thread). APIErrors become tool errors (`error_result`); anything else is a crash the SDK
     reports without details (and logs).
     """
     from ..edr.params import NoData
@@ -157,6 +159,8 @@ async def run_tool(caller: Caller, mcp_ctx, body: Callable[[Env], Any], *, area:
         await caller.count(who, rate, request)
         env = Env(caller.app, caller.base_url(request), caller.app.config.mcp.max_values)
         out = await run_blocking(body, env)
+        if then is not None:
+            out = await then(env, out)
         return wrap(out)
     except NoData as e:
         return error_result(NoDataError(f"no data: {e}; see describe_collection for the extent"))

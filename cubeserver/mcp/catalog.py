@@ -60,12 +60,17 @@ def _matches(c: Collection, words: list[str]) -> bool:
     return all(w in text for w in words)
 
 
-def list_collections(env: Env, text: str | None, kind: str | None) -> CollectionList:
+def list_collections(env: Env, text: str | None, kind: str | None, limit: int | None = None,
+                     offset: int = 0) -> CollectionList:
     """Collections visible to the caller whose id, title, description, keywords or variable names
-    contain every word of `text` (case-insensitive); `kind` coverage | features narrows further."""
+    contain every word of `text` (case-insensitive); `kind` coverage | features narrows further.
+    One page of `limit` (None: all) from `offset`; `next_offset` when more match."""
     words = [w for w in (text or "").lower().split() if w]
     found = [c for c in env.app.registry if (kind is None or c.kind == kind) and _matches(c, words)]
-    return CollectionList(collections=[summary(c) for c in found], matched=len(found))
+    page = found[offset:] if limit is None else found[offset:offset + limit]
+    more = offset + len(page) < len(found)
+    return CollectionList(collections=[summary(c) for c in page], matched=len(found),
+                          next_offset=offset + len(page) if more else None)
 
 
 def _axis(c: Collection, dim: str, role: str) -> AxisInfo:

@@ -8,6 +8,11 @@ job is a 404) and stored results. A job started here is visible on `/jobs` and t
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import Future
+from typing import Any
+
+from ..context import run_blocking
 from ..processes import execute as ex
 from ..processes.errors import JobFailed, NoSuchJob, NoSuchProcess, ResultNotReady
 from ..processes.results import read_value
@@ -68,9 +73,9 @@ def job_info(env: Env, job) -> JobInfo:
                    error=job.error if job.status == "failed" else None)
 
 
-def execute_process(env: Env, pid: str, inputs: dict, outputs: dict | None, wait: bool) -> JobInfo:
-    """Validate the inputs as POST /processes/{id}/execution does, then queue the job; with `wait`, block
-    until it ends (as a synchronous execution)."""
+def execute_process(env: Env, pid: str, inputs: dict, outputs: dict | None, wait: bool) -> tuple[Any, Future]:
+    """Validate the inputs as POST /processes/{id}/execution does, then queue the job (sync with `wait`):
+    the job and its future, for `job_ended`."""
     p = _process(env, pid)
     jobs = _jobs(env)
     body = {"inputs": inputs if inputs is not None else {}, "response": "document"}
@@ -79,10 +84,16 @@ def execute_process(env: Env, pid: str, inputs: dict, outputs: dict | None, wait
     options = ex.request_options(p, body)
     resolved = ex.resolve_references(body["inputs"], env.base, jobs)
     params = p.validate(resolved, env.app)
-    job, future = jobs.submit(p, params, resolved, options, "sync" if wait else "async")
+    return jobs.submit(p, params, resolved, options, "sync" if wait else "async")
+
+
+async def job_ended(env: Env, submitted: tuple[Any, Future], wait: bool) -> JobInfo:
+    """The job's info at once, or with `wait` once it ended: awaited on the event loop as the HTTP synchronous
+    execution does, so waiting agents hold no worker thread (a few of them would stall every data query)."""
+    job, future = submitted
     if wait:
-        future.result()
-        job = jobs.get(job.id)
+        await asyncio.wrap_future(future)
+        job = await run_blocking(_jobs(env).get, job.id)
     return job_info(env, job)
 
 
@@ -134,4 +145,4 @@ def job_results(env: Env, job_id: str) -> JobResults:
     return JobResults(job_id=job.id, process_id=job.process_id, status=job.status, outputs=outputs, results_url=href)
 
 
-__all__ = ["list_processes", "describe_process", "execute_process", "job_status", "job_results"]
+__all__ = ["list_processes", "describe_process", "execute_process", "job_ended", "job_status", "job_results"]

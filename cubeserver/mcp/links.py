@@ -51,6 +51,8 @@ def subset_link(env: Env, cid: str, fmt: str, variables, bbox, datetime, z) -> S
     if fmt not in FORMATS:
         raise BadRequest(f"format: {fmt!r} is not offered; allowed: {', '.join(FORMATS)}", parameter="format")
     c = edr_view(env, cid)
+    if z is not None and str(z).strip() and c.axes.z is None:  # else the Coverages 400 names the alias h
+        raise BadRequest(f"z: collection {cid!r} has no vertical axis", parameter="z")
     items = coverage_params(variables, bbox, datetime, z)
     req = parse_request(QueryParams(items))
     limit = env.config.limits.max_cells

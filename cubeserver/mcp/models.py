@@ -34,6 +34,7 @@ class CollectionSummary(BaseModel):
 class CollectionList(BaseModel):
     collections: list[CollectionSummary]
     matched: int = Field(description="collections matching the filter (all you may see)")
+    next_offset: int | None = Field(default=None, description="more match: call again with this offset")
 
 
 class AxisInfo(BaseModel):
@@ -151,14 +152,16 @@ class VariableStatistics(BaseModel):
 
 class AreaStatistics(BaseModel):
     collection: str
-    area: str = Field(description="the polygon (WKT) or bbox asked")
+    area: str = Field(description="the polygon (WKT; a long one as its vertex count and bounds) or bbox asked")
     cells: int = Field(description="grid cells whose centre lies inside the area")
     z: Number = None
     times: list[str] = Field(description="one per row (start of the block when downsampled); empty without time axis")
     statistics: list[VariableStatistics]
     downsampled: Downsampling | None = None
     values_returned: int
-    edr_url: str = Field(description="the cells themselves on the HTTP API (CoverageJSON; &f=netcdf for NetCDF)")
+    edr_url: str | None = Field(default=None, description="the cells themselves on the HTTP API (CoverageJSON; "
+                                "&f=netcdf for NetCDF); none when the polygon is too long for a URL (see note)")
+    note: str | None = None
 
 
 class SubsetLink(BaseModel):
@@ -180,7 +183,8 @@ class MapInfo(BaseModel):
     crs: str
     width: int
     height: int
-    datetime: str | None = None
+    datetime: str | None = Field(default=None, description="the time step shown (default: the latest)")
+    z: Number = Field(default=None, description="the level shown (default: the first)")
     map_url: str
     legend_url: str
 

@@ -14,6 +14,7 @@ import warnings
 from urllib.parse import urlencode
 
 import numpy as np
+import shapely
 import xarray as xr
 
 from ..axes import iso_times
@@ -46,6 +47,17 @@ def edr_params(variables: list[str] | None, datetime: str | None, z, extra: dict
     for k, v in (extra or {}).items():
         params[str(k)] = str(v)
     return params
+
+
+def check_extra(c, cid: str, extra: dict | None) -> None:
+    """400 for an `extra` key that is not an extra dimension of the collection: lon, lat, datetime, z and
+    variables are arguments of their own, and an EDR parameter such as coords there would replace them."""
+    dims = list(c.axes.others)
+    wrong = [str(k) for k in (extra or {}) if k not in dims]
+    if wrong:
+        has = f"its extra dimensions are {', '.join(dims)}" if dims else "it has no extra dimension"
+        raise BadRequest(f"extra: {wrong[0]!r} is not an extra dimension of {cid!r}; {has} (lon, lat, datetime, z "
+                         "and variables are arguments of their own)", parameter="extra")
 
 
 def edr_url(env: Env, cid: str, qtype: str, params: dict) -> str:
@@ -99,6 +111,7 @@ def point_series(env: Env, cid: str, lon: float, lat: float, variables, datetime
     """Time series at the grid cell nearest (lon, lat): values with times and units; over the budget,
     block means plus a summary (min, max, mean, trend per year) of the full series."""
     c = edr_view(env, cid)
+    check_extra(c, cid, extra)
     ax = c.axes
     if ax.t is None:
         raise BadRequest(f"collection {cid!r} has no time axis; use vertical_profile, area_statistics or "
@@ -142,6 +155,7 @@ def vertical_profile(env: Env, cid: str, lon: float, lat: float, variables, date
     """Values at every level (or the levels `z` selects) at the cell nearest (lon, lat) and one time
     step (`datetime`; the latest when not given)."""
     c = edr_view(env, cid)
+    check_extra(c, cid, extra)
     ax = c.axes
     if ax.z is None:
         raise BadRequest(f"collection {cid!r} has no vertical axis; use point_series", parameter="collection")
@@ -172,6 +186,7 @@ def vertical_profile(env: Env, cid: str, lon: float, lat: float, variables, date
 
 
 STATS = ("count", "sum", "min", "max")
+AREA_CHARS = 300  # a polygon's WKT longer than this is summarised in the answer
 
 
 def area_statistics(env: Env, cid: str, polygon: str | None, bbox: list[float] | None, variables, datetime, z,
@@ -183,6 +198,7 @@ def area_statistics(env: Env, cid: str, polygon: str | None, bbox: list[float] |
         raise BadRequest("give either polygon (WKT POLYGON/MULTIPOLYGON in lon/lat) or bbox "
                          "[west, south, east, north], not both", parameter="polygon")
     c = edr_view(env, cid)
+    check_extra(c, cid, extra)
     ax = c.axes
     params = edr_params(variables, datetime, z, extra)
     if polygon is not None:
@@ -246,9 +262,24 @@ def area_statistics(env: Env, cid: str, polygon: str | None, bbox: list[float] |
         down = {"block": k, "original_count": rows,
                 "note": f"each row combines {k} consecutive time steps (all their cells), at the time of the "
                         "block's first step"}
-    return AreaStatistics(collection=cid, area=polygon if polygon is not None else f"bbox {list(bbox)}", cells=cells,
-                          z=_z_value(answer.ds, c), times=iso[::k], statistics=out, downsampled=down,
-                          values_returned=returned, edr_url=edr_url(env, cid, qtype, params))
+    url, note = edr_url(env, cid, qtype, params), None
+    if len(url) > env.config.limits.max_url_bytes:
+        url, note = None, (f"no edr_url: this polygon makes a {len(url):,}-byte URL, longer than the server accepts "
+                           f"(limits.max_url_bytes = {env.config.limits.max_url_bytes:,}); simplify it for a link")
+    return AreaStatistics(collection=cid, area=_area(polygon, bbox), cells=cells, z=_z_value(answer.ds, c),
+                          times=iso[::k], statistics=out, downsampled=down, values_returned=returned, edr_url=url,
+                          note=note)
+
+
+def _area(polygon: str | None, bbox) -> str:
+    """The area asked, for the answer: a short WKT as given, a long one as its type, vertex count and bounds."""
+    if polygon is None:
+        return f"bbox {list(bbox)}"
+    if len(polygon) <= AREA_CHARS:
+        return polygon
+    g = shapely.from_wkt(polygon)  # valid: the EDR area query parsed it
+    bounds = [round(float(v), 6) for v in g.bounds]
+    return f"{g.geom_type} of {shapely.get_num_coordinates(g):,} vertices within [west, south, east, north] {bounds}"
 
 
 __all__ = ["point_series", "vertical_profile", "area_statistics", "edr_params", "edr_url"]

@@ -1,7 +1,7 @@
 """The MCP server: tools (JSON Schema inputs, typed results), collection resources and prompts.
 
-`build_server(ctx)` returns an `mcp.server.mcpserver.MCPServer` (the official SDK) whose tools are
-thin: each names its auth area and rate (see calls.run_tool) and calls one function of catalog,
+`build_server(ctx)` returns an `mcp.server.mcpserver.MCPServer` (the official SDK; arguments.Server words
+its refusals of bad arguments like the HTTP API) whose tools are thin: each names its auth area and rate (see calls.run_tool) and calls one function of catalog,
 series, links, views or jobs, which call the same parse/select/encode functions and job manager
 as the HTTP routers.
 """
@@ -12,7 +12,7 @@ import logging
 from typing import Annotated, Any, Literal
 
 import orjson
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
@@ -21,6 +21,7 @@ from .. import __version__
 from ..auth import identity as ident
 from ..errors import APIError
 from . import catalog, jobs, links, series, views
+from .arguments import Server
 from .calls import Caller, Env, run_tool
 from .models import (AreaStatistics, CollectionDescription, CollectionList, FeaturesResult, JobInfo, JobResults,
                      MapInfo, PointSeries, ProcessDescription, ProcessList, SubsetLink, VerticalProfile)
@@ -40,20 +41,20 @@ Datetime = Annotated[str | None, Field(default=None, description="RFC 3339 insta
                                        "('..' for an open end), in the collection's calendar")]
 Z = Annotated[str | float | None, Field(default=None, description="vertical level in the z axis units, e.g. 850; "
                                         "ranges as 'low/high'")]
-Extra = Annotated[dict[str, str] | None, Field(default=None, description="values of extra dimensions "
-                                               "(describe_collection axes with role 'other'), e.g. {\"month\": \"1\"}")]
+Extra = Annotated[dict[str, str | int | float] | None, Field(default=None, description="values of extra dimensions "
+                                               "(describe_collection axes with role 'other'), e.g. {\"month\": 1}")]
 BBox = Annotated[list[float] | None, Field(default=None, min_length=4, max_length=4,
                                            description="[west, south, east, north] in degrees")]
 
 READ = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 
 
-def build_server(ctx) -> tuple[MCPServer, Caller]:
+def build_server(ctx) -> tuple[Server, Caller]:
     """The MCP server for this app context, and its Caller (set `caller.stdio_identity` for stdio)."""
     caller = Caller(ctx)
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
-    server = MCPServer("cubeserver", title=ctx.config.title, version=__version__, instructions=INSTRUCTIONS,
+    server = Server("cubeserver", title=ctx.config.title, version=__version__, instructions=INSTRUCTIONS,
                        log_level="WARNING")
     root.handlers[:], root.level = handlers, level  # the SDK configures root logging; the server's own stays
 
@@ -63,9 +64,13 @@ def build_server(ctx) -> tuple[MCPServer, Caller]:
             text: Annotated[str | None, Field(default=None, max_length=200, description="words that must all "
                                               "appear in the id, title, description, keywords or variable names")] = None,
             kind: Annotated[Literal["coverage", "features"] | None, Field(default=None)] = None,
+            limit: Annotated[int, Field(default=50, ge=1, le=500, description="collections per answer")] = 50,
+            offset: Annotated[int, Field(default=0, ge=0, description="collections to skip (paging)")] = 0,
     ) -> Annotated[CallToolResult, CollectionList]:
-        """Collections you may see: id, title, kind, variables, lon/lat extent, time interval, levels."""
-        return await run_tool(caller, ctx, lambda env: catalog.list_collections(env, text, kind), area="data")
+        """Collections you may see: id, title, kind, variables, lon/lat extent, time interval, levels; paged
+        (each finished gridded job adds one for its owner)."""
+        return await run_tool(caller, ctx, lambda env: catalog.list_collections(env, text, kind, limit, offset),
+                              area="data")
 
     @server.tool(annotations=READ)
     async def describe_collection(ctx: Context, collection: CollectionId) -> Annotated[CallToolResult,
@@ -181,7 +186,7 @@ def build_server(ctx) -> tuple[MCPServer, Caller]:
         """Run a process as a job (asynchronous by default): returns the job id and status; poll
         job_status, then read job_results."""
         return await run_tool(caller, ctx, lambda env: jobs.execute_process(env, process_id, inputs, outputs, wait),
-                              area="processes", rate="execute")
+                              area="processes", rate="execute", then=lambda env, job: jobs.job_ended(env, job, wait))
 
     @server.tool(annotations=READ)
     async def job_status(ctx: Context, job_id: Annotated[str, Field(min_length=1, max_length=64)]
@@ -201,7 +206,7 @@ def build_server(ctx) -> tuple[MCPServer, Caller]:
     return server, caller
 
 
-def _resources(server: MCPServer, caller: Caller) -> None:
+def _resources(server: Server, caller: Caller) -> None:
     @server.resource("cubeserver://collections", name="collections", mime_type="application/json",
                      description="every collection you may see (list_collections without a filter)")
     async def collections_resource() -> str:
@@ -232,7 +237,7 @@ async def _read(caller: Caller, body, mcp_ctx=None) -> str:
         ident.reset(token)
 
 
-def _prompts(server: MCPServer) -> None:
+def _prompts(server: Server) -> None:
     @server.prompt(title="Compare two places")
     def compare_places(collection: str, variable: str, place_a: str, place_b: str) -> str:
         """Compare a variable's time series at two places."""

@@ -13,17 +13,20 @@ from __future__ import annotations
 import base64
 from urllib.parse import urlencode
 
+import numpy as np
 import shapely
 from mcp.types import CallToolResult, ImageContent
 from starlette.datastructures import QueryParams
 
-from ..errors import BadRequest, NotFound
+from ..axes import iso_times
+from ..errors import BadRequest, NotFound, TooLarge
 from ..features.query import items_query
 from ..maps.params import map_request
 from ..maps.routes import _properties
 from ..processes.results import jsonable
+from ..render.slice import indices
 from .calls import Env, ok_result
-from .catalog import edr_view
+from .catalog import edr_view, plain
 from .models import FeaturesResult, MapInfo
 
 
@@ -62,10 +65,23 @@ def render_map(env: Env, cid: str, variable: str | None, datetime, z, bbox, widt
     png = draw(c, req)
     href = f"{env.base}/collections/{cid}"
     query = urlencode([*items, ("properties", req.parameter), ("f", "png")])
+    time, level = _drawn(c, req)
     info = MapInfo(collection=cid, variable=req.parameter, bbox=list(req.bbox), crs=req.crs, width=req.width,
-                   height=req.height, datetime=req.datetime, map_url=f"{href}/map?{query}",
+                   height=req.height, datetime=time, z=level, map_url=f"{href}/map?{query}",
                    legend_url=f"{href}/styles/{req.style or 'default'}/legend?properties={req.parameter}")
     return png, info
+
+
+def _drawn(c, req) -> tuple[str | None, float | int | None]:
+    """The time step and level the map shows (the renderer's defaults: the latest step, the first level)."""
+    ax = c.axes
+    index = indices(c, req.parameter, req.datetime, req.subset)  # memoised: the renderer just asked the same
+    time = level = None
+    if ax.t is not None and ax.t in index:
+        time = iso_times(np.asarray(c.ds[ax.t].values)[[index[ax.t]]])[0]
+    if ax.z is not None and ax.z in index and ax.z in c.ds.coords:
+        level = plain(np.asarray(c.ds[ax.z].values)[index[ax.z]])
+    return time, level
 
 
 def image_result(out: tuple[bytes, MapInfo]) -> CallToolResult:
@@ -113,7 +129,11 @@ def features_query(env: Env, cid: str, bbox, datetime, filters: dict | None, pro
     for f in page:
         one = _compact(f)
         cost = len(one["properties"]) + len(one.get("coordinates") or one.get("bbox") or [])
-        if feats and used + cost > env.max_values:
+        if not feats and cost > env.max_values:
+            raise TooLarge(f"properties: one feature has {cost} values (properties and coordinates), more than one "
+                           f"answer may hold (mcp.max_values = {env.max_values}); name fewer with properties, or use "
+                           "items_url", parameter="properties")
+        if used + cost > env.max_values:
             break
         feats.append(one)
         used += cost

@@ -35,6 +35,7 @@ def write_config(tmp: Path) -> Path:
             "coads": {"path": str(DATASETS / "coads_sst.nc"), "title": "COADS climatology",
                       "keywords": ["sst", "ocean"]},
             "cmip6-ta": {"path": str(DATASETS / "cmip6_awi_ta" / "*.nc"), "title": "CMIP6 air temperature"},
+            "eraint": {"path": str(DATASETS / "eraint_uvz.nc"), "title": "ERA-Interim (extra dimension month)"},
             "basin-mask": {"path": str(DATASETS / "basin_mask.nc"), "axes": {"z_positive": "down"},
                            "title": "World Ocean Atlas basin mask"},
             "places": {"path": str(DATASETS / "ne_110m_populated_places_simple.geojson"), "title": "Places"},

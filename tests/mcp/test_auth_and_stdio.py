@@ -119,3 +119,22 @@ def test_stdio_refuses_a_wrong_token(mcp_config):
     assert p.returncode == 2
     assert "CUBESERVER_MCP_TOKEN: the credential is not valid" in p.stderr
     assert p.stdout == ""
+
+
+def test_list_collections_pages_what_the_caller_may_see(mcp_server):
+    """Paged like /collections (each gridded job result adds a collection for its owner); the pages together are
+    exactly the caller's /collections, private ones included only for their role."""
+    import requests
+
+    for key, private in ((ALICE, True), (BOB, False)):
+        http = requests.get(f"{mcp_server}/collections", params={"f": "json"}, headers={"X-API-Key": key}, timeout=60)
+        expected = [c["id"] for c in http.json()["collections"]]
+        ids, offset, calls = [], 0, 0
+        while offset is not None:
+            page = data(call(mcp_server, "list_collections", {"limit": 2, "offset": offset}, key))
+            assert len(page["collections"]) <= 2 and page["matched"] == len(expected)
+            ids += [c["id"] for c in page["collections"]]
+            offset, calls = page.get("next_offset"), calls + 1
+            assert calls < 20
+        assert ids == expected and ("embargoed" in ids) is private
+        assert calls == -(-len(expected) // 2)
