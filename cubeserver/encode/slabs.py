@@ -19,6 +19,7 @@ import numpy as np
 import xarray as xr
 
 from .. import dask_local
+from ..sources import direct_read
 
 # one shared helper pool: a thread per request would give each its own malloc arena (memory kept by the process)
 _PREFETCH = ThreadPoolExecutor(max_workers=2, thread_name_prefix="slab-prefetch")
@@ -45,9 +46,14 @@ def slabs(var: xr.DataArray | xr.Variable, max_bytes: int | None = None) -> list
 
 
 def read(slab: xr.DataArray | xr.Variable) -> np.ndarray:
-    """One slab's values, with dask's local threads (never a distributed client)."""
+    """One slab's values: cached chunks directly (`sources.direct_read`), else with dask's local threads
+    (never a distributed client)."""
     data = slab.data
     if hasattr(data, "compute"):
+        direct = direct_read.read(data)
+        if direct is not None:
+            dask_local.count("local", 1)
+            return direct
         return np.asarray(data.compute(scheduler=dask_local.threads))
     return np.asarray(data)
 
@@ -122,10 +128,6 @@ async def ahead(chunks: Iterator[bytes], depth: int = 2):
             q.get_nowait()
         if producer.done() or not producer.cancel():  # not started yet: cancelled; else wait for it to see `stop`
             await asyncio.shield(producer)
-
-
-_DONE = object()
-
 
 
 _DONE = object()
