@@ -65,9 +65,14 @@ class Collection:
 
     @property
     def variables(self) -> list[str]:
-        """Data variables on the full spatial grid (those EDR and Coverages can serve)."""
-        ax = self.axes
-        return [str(n) for n, v in self.ds.data_vars.items() if ax.x in v.dims and ax.y in v.dims]
+        """Data variables on the full spatial grid (those EDR and Coverages can serve); worked out once per
+        Dataset (asked several times by every request)."""
+        ds, ax = self.ds, self.axes
+        known = self.extra.get("_variables")
+        if known is None or known[0] is not ds or known[1] is not ax:
+            known = (ds, ax, tuple(str(n) for n, v in ds.data_vars.items() if ax.x in v.dims and ax.y in v.dims))
+            self.extra["_variables"] = known
+        return list(known[2])
 
     def variable_info(self, name: str) -> dict:
         v = self.ds[name]

@@ -8,6 +8,8 @@ before any data is read. Other small answers get an ETag hashing their body.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import glob
 import hashlib
 from dataclasses import dataclass
@@ -82,7 +84,9 @@ def etag_matches(if_none_match: str, etag: str) -> bool:
     return any(_opaque(t) == want for t in if_none_match.split(","))
 
 
+@lru_cache(maxsize=1024)
 def http_date(ts: float) -> str:
+    """An RFC 9110 IMF-fixdate (Last-Modified, Date); remembered: the same source times are formatted per request."""
     return formatdate(ts, usegmt=True)
 
 

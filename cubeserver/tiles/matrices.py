@@ -70,19 +70,31 @@ class Tile:
     @property
     def xy_bounds(self) -> tuple[float, float, float, float]:
         """(minx, miny, maxx, maxy) in the TMS CRS, x/easting first."""
-        b = get(self.tms).xy_bounds(morecantile.Tile(self.col, self.row, self.z))
-        return (b.left, b.bottom, b.right, b.top)
+        return _xy_bounds(self)
 
     @property
     def crs84_bounds(self) -> tuple[float, float, float, float]:
-        b = get(self.tms).bounds(morecantile.Tile(self.col, self.row, self.z))
-        return (b.left, b.bottom, b.right, b.top)
+        return _crs84_bounds(self)
 
     @property
     def size(self) -> tuple[int, int]:
         """(width, height) in pixels."""
         m = get(self.tms).matrix(self.z)
         return m.tileWidth, m.tileHeight
+
+
+# per tile, remembered: morecantile transforms through pyproj CRS objects it hashes by writing their WKT (~0.1 ms
+# a tile); the bounds of a tile never change, and a map client asks for the same few hundred tiles again and again
+@lru_cache(maxsize=1 << 16)
+def _xy_bounds(t: Tile) -> tuple[float, float, float, float]:
+    b = get(t.tms).xy_bounds(morecantile.Tile(t.col, t.row, t.z))
+    return (b.left, b.bottom, b.right, b.top)
+
+
+@lru_cache(maxsize=1 << 16)
+def _crs84_bounds(t: Tile) -> tuple[float, float, float, float]:
+    b = get(t.tms).bounds(morecantile.Tile(t.col, t.row, t.z))
+    return (b.left, b.bottom, b.right, b.top)
 
 
 def _integer(text: str, name: str) -> int:
