@@ -196,3 +196,23 @@ def test_job_result_collection_over_opendap(dap_base, tmp_path):
     ncdump = need("ncdump")
     out = subprocess.run([ncdump, "-h", f"{dap_base}/collections/job-{job}/opendap"], capture_output=True, text=True)
     assert out.returncode == 0 and "float SST(TIME, COADSY, COADSX)" in out.stdout
+
+
+def test_job_result_is_its_submitters_only(tmp_path):
+    """A job collection over OPeNDAP follows the job's owner, as in EDR: anyone else gets a DAP 404."""
+    from tests.auth.test_access_control import wait_done
+
+    auth = {"api_keys": [{"name": "alice", "key": KEY, "roles": ["analyst"]}, {"name": "bob", "key": "bob-key"}]}
+    with client_for(AUTH_COLLECTIONS, tmp_path, auth=auth) as c:
+        alice, bob = {"X-API-Key": KEY}, {"X-API-Key": "bob-key"}
+        r = c.post("/processes/coarsen/execution", headers={**alice, "Prefer": "respond-async"},
+                   json={"inputs": {"collection": "coads", "variables": "SST", "factors": {"x": 2}}})
+        assert r.status_code == 201, r.text
+        assert wait_done(c, r.headers["location"], alice)["status"] == "successful"
+        cid = "job-" + r.headers["location"].rsplit("/", 1)[1]
+        assert "Float32 SST[" in c.get(f"/collections/{cid}/opendap.dds", headers=alice).text
+        for path in ("opendap.dds", "opendap.das", "opendap.dods", "opendap.ascii?SST", "opendap.dmr", "opendap.dap"):
+            for who in (bob, {}):
+                r = c.get(f"/collections/{cid}/{path}", headers=who)
+                assert r.status_code == 404, (path, who, r.text)
+                assert "code = 404;" in r.text or 'httpcode="404"' in r.text
