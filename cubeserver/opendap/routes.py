@@ -91,6 +91,18 @@ def _logged(chunks, what: str):
         raise
 
 
+def _dap4_logged(chunks, what: str):
+    """Pass a DAP4 body through; a failure after the answer started ends it with an error chunk (DAP4 volume 1
+    section 9.3), which clients report as the reason, instead of a cut. Every chunk passed on is whole."""
+    try:
+        yield from chunks
+    except Exception as e:
+        log.exception("opendap: %s failed while streaming", what)
+        message = (f"reading the data failed after the answer had started ({type(e).__name__}); "
+                   "the answer is incomplete: try again, or ask for a smaller hyperslab")
+        yield encode.dap4_error_chunk(text.dap4_error(500, message))
+
+
 def build_router(ctx: AppContext, service: OpendapService) -> APIRouter:
     # not in the OpenAPI document: DAP is its own protocol (DAP 2.0 / DAP4 specifications), its errors are DAP
     # documents rather than the OGC exception JSON, and clients find it by the dataset URL, not by OpenAPI
@@ -171,7 +183,7 @@ def build_router(ctx: AppContext, service: OpendapService) -> APIRouter:
         except APIError as err:
             return _dap4_error(err)
         body = encode.dap(text.dmr(model, slabs), model.variables, slabs, checksums)
-        return StreamingResponse(_logged(body, f"{collectionId}.dap"), media_type=DAP_MEDIA)
+        return StreamingResponse(_dap4_logged(body, f"{collectionId}.dap"), media_type=DAP_MEDIA)
 
     return r
 

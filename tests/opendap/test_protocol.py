@@ -216,3 +216,24 @@ def test_job_result_is_its_submitters_only(tmp_path):
                 r = c.get(f"/collections/{cid}/{path}", headers=who)
                 assert r.status_code == 404, (path, who, r.text)
                 assert "code = 404;" in r.text or 'httpcode="404"' in r.text
+
+
+def test_dap4_read_failure_mid_answer_ends_with_an_error_chunk(tmp_path):
+    """A source chunk that cannot be read once the answer has started (here a Zarr chunk overwritten with junk after
+    the server opened the store): the DAP4 answer ends with an error chunk naming no path, not with a cut."""
+    ds = xr.Dataset({"b": (("time", "lat", "lon"), np.arange(32, dtype="float32").reshape(2, 4, 4))},
+                    coords={"time": ("time", [0.0, 1.0], {"units": "days since 2000-01-01"}),
+                            "lat": ("lat", [0.0, 1, 2, 3], {"units": "degrees_north"}),
+                            "lon": ("lon", [0.0, 1, 2, 3], {"units": "degrees_east"})})
+    store = tmp_path / "b.zarr"
+    ds.to_zarr(store, encoding={"b": {"chunks": (1, 4, 4)}}, zarr_format=2, consolidated=True)
+    with server_for({"bad": {"path": str(store)}}, tmp_path) as base:
+        url = f"{base}/collections/bad/opendap.dap?dap4.ce=/lat;/b"
+        assert _chunks(requests.get(url).content)[-1][0] == 1 | 4  # intact: last, little-endian, no error
+        (store / "b" / "1.0.0").write_bytes(b"\x00junk" * 20)
+        r = requests.get(url)
+        assert r.status_code == 200  # the status went out with the DMR, before the failing read
+        flags, payload = _chunks(r.content)[-1]
+        assert flags & 2 and flags & 1, flags  # error, last
+        assert b"<Error" in payload and b"failed after the answer had started" in payload
+        assert str(tmp_path).encode() not in r.content and b"Traceback" not in r.content
