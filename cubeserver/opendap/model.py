@@ -36,6 +36,7 @@ NUMPY = {"Byte": "u1", "UInt8": "u1", "Int8": "i1", "Int16": "i2", "UInt16": "u2
          "Int64": "i8", "UInt64": "u8", "Float32": "f4", "Float64": "f8"}
 _FILL_ATTRS = ("_FillValue", "missing_value")
 _UNSIGNED_DAP2 = ("Byte", "UInt16", "UInt32")
+STRLEN_SCAN = 1_000_000  # text variables up to this many values are read once for their longest string
 _I32 = np.iinfo(np.int32)
 
 
@@ -51,6 +52,7 @@ class DapVar:
     dap2: str
     dap4: str
     attrs: dict  # attributes as published (encoded), `_FillValue` included
+    strlen: int = 0  # strings: the longest value in UTF-8 bytes (0: not known), for netCDF-C's DAP2 char dimension
 
     def attributes(self, protocol: str) -> dict:
         """Attributes with `_FillValue`/`missing_value` in the variable's own type (netCDF-C requires it)."""
@@ -113,7 +115,7 @@ def build(name: str, ds: xr.Dataset) -> DapDataset:
             if ready.dtype.kind in "OSU" and not _time_objects(ready):
                 attrs = {k: v for k, v in ready.attrs.items() if k not in _FILL_ATTRS}
                 out[vname] = DapVar(vname, tuple(map(str, ready.dims)), tuple(ready.shape), ready, None,
-                                    "String", "String", attrs)
+                                    "String", "String", attrs, _longest(ready))
                 continue
             enc = learn(vname, ready)
             dap2, dap4 = _types(vname, ready, enc)
@@ -126,6 +128,14 @@ def build(name: str, ds: xr.Dataset) -> DapDataset:
         out[vname] = DapVar(vname, tuple(map(str, ready.dims)), tuple(ready.shape), ready, enc, dap2, dap4, attrs)
     dims = {str(d): int(n) for d, n in ds.sizes.items()}
     return DapDataset(name, out, dict(global_attrs), dims)
+
+
+def _longest(var: xr.Variable) -> int:
+    """The longest string of a text variable in UTF-8 bytes, read once (0 when it has more than STRLEN_SCAN values:
+    netCDF-C then cuts its strings at its default 64 characters)."""
+    if var.size == 0 or var.size > STRLEN_SCAN:
+        return 0
+    return max(len(_text(v).encode("utf-8")) for v in np.asarray(var.values).ravel())
 
 
 def _declares_fill(var: xr.Variable) -> bool:

@@ -105,6 +105,9 @@ def das(model: DapDataset) -> str:
         typed = var.attributes("dap2")
         lines.append(f"{_INDENT}{dap2_name(var.name)} {{")
         lines += _das_lines({k: v for k, (_, v) in typed.items()}, 2, "dap2", {k: t for k, (t, _) in typed.items()})
+        if var.strlen:  # netCDF-C makes DAP2 strings char arrays this long (default 64: longer ones were cut);
+            # it reads the flat name (a nested `DODS { Int32 strlen; }` container is not applied by netCDF-C 4.9)
+            lines.append(f"{_INDENT * 2}Int32 DODS.strlen {var.strlen};")
         lines.append(f"{_INDENT}}}")
     lines.append(f"{_INDENT}NC_GLOBAL {{")
     lines += _das_lines(model.attrs, 2)
