@@ -92,8 +92,9 @@ def _logged(chunks, what: str):
 
 
 def _dap4_logged(chunks, what: str):
-    """Pass a DAP4 body through; a failure after the answer started ends it with an error chunk (DAP4 volume 1
-    section 9.3), which clients report as the reason, instead of a cut. Every chunk passed on is whole."""
+    """Pass a DAP4 body through; a failure after the answer started ends it with a DAP4 error chunk (the
+    protocol's way to say the answer is incomplete; netCDF-C and pydap then fail the read) instead of a cut.
+    Every chunk passed on before it is whole."""
     try:
         yield from chunks
     except Exception as e:

@@ -166,7 +166,8 @@ def dmr(model: DapDataset, slabs: list[Hyperslab]) -> str:
         var: DapVar = model.variables[s.name]
         lines.append(f"  <{var.dap4} name={quoteattr(xml_safe(var.name))}>")
         for d, n in zip(var.dims, s.shape):
-            lines.append(f"    <Dim name={quoteattr('/' + xml_safe(d))}/>" if dims.get(d) is not None else f'    <Dim size="{n}"/>')
+            named = dims.get(d) is not None
+            lines.append(f"    <Dim name={quoteattr('/' + xml_safe(d))}/>" if named else f'    <Dim size="{n}"/>')
         typed = var.attributes("dap4")
         lines += _xml_attrs({k: v for k, (_, v) in typed.items()}, "    ", {k: t for k, (t, _) in typed.items()})
         lines.append(f"  </{var.dap4}>")
