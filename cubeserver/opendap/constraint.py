@@ -18,6 +18,7 @@ from .model import DapDataset
 
 _INDEX = re.compile(r"\[([^\[\]]*)\]")
 _NAME = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
+_DAP4_ESCAPE = re.compile(r"\\(.)")
 PARAM = "constraint"
 
 
@@ -74,8 +75,8 @@ def _clause(clause: str, model: DapDataset, dap4: bool) -> Hyperslab:
     if not m:
         raise _bad(f"cannot read {clause!r}: write a variable name followed by one [start:stride:stop] per dimension")
     name = unquote(m.group(1).strip())
-    if dap4:
-        name = name.lstrip("/")
+    if dap4:  # a fully qualified name, in which `\` escapes the next character (`/air\ temp`, `/w\.x`)
+        name = _DAP4_ESCAPE.sub(r"\1", name.lstrip("/"))
     if "(" in name:
         raise _bad(f"server functions ({name.split('(')[0]}) are not offered; project variables and hyperslabs only")
     var = model.variables.get(name)

@@ -165,4 +165,4 @@ def ascii_rows(model_vars: dict[str, DapVar], slabs: list[Hyperslab]) -> Iterato
 
 
 def _plain(v, var: DapVar) -> str:
-    return '"' + str(v).replace('"', '\\"') + '"' if var.dap2 == "String" else str(v)
+    return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' if var.dap2 == "String" else str(v)

@@ -15,6 +15,7 @@ import threading
 import warnings
 from dataclasses import dataclass, field
 
+import cftime
 import numpy as np
 import xarray as xr
 from xarray.conventions import encode_dataset_coordinates
@@ -34,6 +35,8 @@ _TYPES = {
 NUMPY = {"Byte": "u1", "UInt8": "u1", "Int8": "i1", "Int16": "i2", "UInt16": "u2", "Int32": "i4", "UInt32": "u4",
          "Int64": "i8", "UInt64": "u8", "Float32": "f4", "Float64": "f8"}
 _FILL_ATTRS = ("_FillValue", "missing_value")
+_UNSIGNED_DAP2 = ("Byte", "UInt16", "UInt32")
+STRLEN_SCAN = 1_000_000  # text variables up to this many values are read once for their longest string
 _I32 = np.iinfo(np.int32)
 
 
@@ -49,6 +52,7 @@ class DapVar:
     dap2: str
     dap4: str
     attrs: dict  # attributes as published (encoded), `_FillValue` included
+    strlen: int = 0  # strings: the longest value in UTF-8 bytes (0: not known), for netCDF-C's DAP2 char dimension
 
     def attributes(self, protocol: str) -> dict:
         """Attributes with `_FillValue`/`missing_value` in the variable's own type (netCDF-C requires it)."""
@@ -56,8 +60,9 @@ class DapVar:
         out = {}
         for k, v in self.attrs.items():
             out[k] = (own, v) if k in _FILL_ATTRS and own != "String" else (None, v)
-        if own == "Byte" and "_Unsigned" not in out:
-            out["_Unsigned"] = ("String", "true")  # netCDF-C reads a DAP2 Byte as signed unless told (as THREDDS does)
+        if own in _UNSIGNED_DAP2 and "_Unsigned" not in out:
+            # netCDF-C reads DAP2 Byte, UInt16 and UInt32 as signed types unless told (as THREDDS does)
+            out["_Unsigned"] = ("String", "true")
         return out
 
     def values(self, piece: xr.Variable, protocol: str) -> np.ndarray:
@@ -110,19 +115,54 @@ def build(name: str, ds: xr.Dataset) -> DapDataset:
             if ready.dtype.kind in "OSU" and not _time_objects(ready):
                 attrs = {k: v for k, v in ready.attrs.items() if k not in _FILL_ATTRS}
                 out[vname] = DapVar(vname, tuple(map(str, ready.dims)), tuple(ready.shape), ready, None,
-                                    "String", "String", attrs)
+                                    "String", "String", attrs, _longest(ready))
                 continue
             enc = learn(vname, ready)
             dap2, dap4 = _types(vname, ready, enc)
         except (TypeError, ValueError) as e:
             log.warning("opendap: variable %r of %r not published: %s", vname, name, e)
             continue
-        attrs = dict(enc.attrs)
-        if enc.fill_value is not None:
+        attrs = _source_time_units(var, dict(enc.attrs))
+        if enc.fill_value is not None and (_declares_fill(var) or not _is_nan(enc.fill_value)):
             attrs = {"_FillValue": enc.fill_value, **attrs}
         out[vname] = DapVar(vname, tuple(map(str, ready.dims)), tuple(ready.shape), ready, enc, dap2, dap4, attrs)
     dims = {str(d): int(n) for d, n in ds.sizes.items()}
     return DapDataset(name, out, dict(global_attrs), dims)
+
+
+def _longest(var: xr.Variable) -> int:
+    """The longest string of a text variable in UTF-8 bytes, read once (0 when it has more than STRLEN_SCAN values:
+    netCDF-C then cuts its strings at its default 64 characters)."""
+    if var.size == 0 or var.size > STRLEN_SCAN:
+        return 0
+    return max(len(_text(v).encode("utf-8")) for v in np.asarray(var.values).ravel())
+
+
+def _declares_fill(var: xr.Variable) -> bool:
+    """Whether the source gives the variable a `_FillValue` (xarray's encoder invents NaN for every float
+    variable without one, coordinates included; the source's attributes do not have it)."""
+    return "_FillValue" in var.encoding or "_FillValue" in var.attrs
+
+
+def _is_nan(v) -> bool:
+    try:
+        return bool(np.isnan(v))
+    except TypeError:
+        return False
+
+
+def _source_time_units(var: xr.Variable, attrs: dict) -> dict:
+    """`units` spelled as the source spells them (xarray's encoder rewrites `days since 1850-1-1 00:00:00` as
+    `days since 1850-01-01`) when both spellings name the same instants in the variable's calendar."""
+    src, now = var.encoding.get("units"), attrs.get("units")
+    if not isinstance(src, str) or not isinstance(now, str) or src == now or " since " not in now:
+        return attrs
+    calendar = attrs.get("calendar", "standard")
+    try:
+        same = list(cftime.num2date([0, 1], src, calendar)) == list(cftime.num2date([0, 1], now, calendar))
+    except Exception:  # units cftime does not read (months since ...): keep the encoder's
+        return attrs
+    return {**attrs, "units": src} if same else attrs
 
 
 def _time_objects(var: xr.Variable) -> bool:

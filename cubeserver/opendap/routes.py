@@ -19,7 +19,8 @@ from fastapi.responses import Response, StreamingResponse
 from .. import __version__
 from ..budget import book_answer
 from ..context import AppContext, run_blocking
-from ..errors import APIError, TooLarge
+from ..sources.unavailable import unavailable
+from ..errors import APIError, ServerError, TooLarge
 from . import encode, text
 from .constraint import PARAM, Hyperslab, parse_dap2, parse_dap4
 from .form import form_page, form_redirect
@@ -42,7 +43,20 @@ class OpendapService:
         self.models = ModelCache()
 
     def model(self, cid: str) -> DapDataset:
-        return self.models.get(self.ctx.registry.gridded(cid))
+        """The collection's DAP model, built on first use (it reads one value of each variable to learn its
+        encoding): a source that cannot be read then is the 503 or 500 every other API gives, as a DAP error."""
+        collection = self.ctx.registry.gridded(cid)
+        try:
+            return self.models.get(collection)
+        except APIError:
+            raise
+        except Exception as exc:
+            err = unavailable(exc, self.ctx.config, cid)
+            if err is None:
+                log.exception("opendap: cannot describe collection %r", cid)
+                raise ServerError() from exc
+            log.warning("opendap: %s", err.detail)
+            raise err from exc
 
     def guarded(self, cid: str, query: str, dap4: bool, data: bool = True) -> tuple[DapDataset, list[Hyperslab], bool]:
         """The model, the hyperslabs asked for, and whether DAP4 checksums are wanted; 400/404 as APIError, and
@@ -89,6 +103,19 @@ def _logged(chunks, what: str):
     except Exception:
         log.exception("opendap: %s failed while streaming", what)
         raise
+
+
+def _dap4_logged(chunks, what: str):
+    """Pass a DAP4 body through; a failure after the answer started ends it with a DAP4 error chunk (the
+    protocol's way to say the answer is incomplete; netCDF-C and pydap then fail the read) instead of a cut.
+    Every chunk passed on before it is whole."""
+    try:
+        yield from chunks
+    except Exception as e:
+        log.exception("opendap: %s failed while streaming", what)
+        message = (f"reading the data failed after the answer had started ({type(e).__name__}); "
+                   "the answer is incomplete: try again, or ask for a smaller hyperslab")
+        yield encode.dap4_error_chunk(text.dap4_error(500, message))
 
 
 def build_router(ctx: AppContext, service: OpendapService) -> APIRouter:
@@ -171,7 +198,7 @@ def build_router(ctx: AppContext, service: OpendapService) -> APIRouter:
         except APIError as err:
             return _dap4_error(err)
         body = encode.dap(text.dmr(model, slabs), model.variables, slabs, checksums)
-        return StreamingResponse(_logged(body, f"{collectionId}.dap"), media_type=DAP_MEDIA)
+        return StreamingResponse(_dap4_logged(body, f"{collectionId}.dap"), media_type=DAP_MEDIA)
 
     return r
 

@@ -10,6 +10,7 @@ back to the same value (`repr`; float32 in float32 precision), never rounded to 
 from __future__ import annotations
 
 import math
+import re
 from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
@@ -19,6 +20,7 @@ from .model import NUMPY, DapDataset, DapVar
 
 _SAFE = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_!~*'-+")
 _INDENT = "    "
+_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def dap2_name(name: str) -> str:
@@ -32,12 +34,13 @@ def das_string(text: str) -> str:
 
 
 def _number(v, dap_type: str) -> str:
+    # infinities as Inf/-Inf: pydap's DAS parser reads only inf (any case), netCDF-C's strtod reads both
     if dap_type == "Float32":
         f = np.float32(v)
-        return "NaN" if math.isnan(f) else repr(float(f)).replace("inf", "Infinity")  # exact when read as a double
+        return "NaN" if math.isnan(f) else repr(float(f)).replace("inf", "Inf")  # exact when read as a double
     if dap_type == "Float64":
         f = float(v)
-        return "NaN" if math.isnan(f) else repr(f).replace("inf", "Infinity")
+        return "NaN" if math.isnan(f) else repr(f).replace("inf", "Inf")
     return str(int(v))
 
 
@@ -57,11 +60,12 @@ def attr_type(value, protocol: str) -> tuple[str, list]:
         if protocol == "dap4":
             return {"i1": "Int8", "u1": "UInt8", "i2": "Int16", "u2": "UInt16", "i4": "Int32",
                     "u4": "UInt32", "i8": "Int64", "u8": "UInt64"}[f"{arr.dtype.kind}{arr.dtype.itemsize}"], list(vals)
-        if arr.dtype.itemsize == 1:
-            return ("Byte" if arr.dtype.kind == "u" else "Int16"), list(vals)
-        if arr.dtype.itemsize <= 4:
-            return {"i2": "Int16", "u2": "UInt16", "i4": "Int32", "u4": "UInt32"}[
-                f"{arr.dtype.kind}{arr.dtype.itemsize}"], list(vals)
+        # netCDF-C reads DAP2 Byte/UInt16/UInt32 attributes as signed (200 -> -56): unsigned values go out in
+        # the next wider signed type, which every client reads as the same number
+        if arr.dtype.kind == "i" and arr.dtype.itemsize <= 4:
+            return ("Int16" if arr.dtype.itemsize <= 2 else "Int32"), list(vals)
+        if arr.dtype.kind == "u" and arr.dtype.itemsize <= 2:
+            return ("Int16" if arr.dtype.itemsize == 1 else "Int32"), list(vals)
         if vals.min() >= -2**31 and vals.max() < 2**31:
             return "Int32", list(vals)
         return "Float64", list(vals)
@@ -101,6 +105,9 @@ def das(model: DapDataset) -> str:
         typed = var.attributes("dap2")
         lines.append(f"{_INDENT}{dap2_name(var.name)} {{")
         lines += _das_lines({k: v for k, (_, v) in typed.items()}, 2, "dap2", {k: t for k, (t, _) in typed.items()})
+        if var.strlen:  # netCDF-C makes DAP2 strings char arrays this long (default 64: longer ones were cut);
+            # it reads the flat name (a nested `DODS { Int32 strlen; }` container is not applied by netCDF-C 4.9)
+            lines.append(f"{_INDENT * 2}Int32 DODS.strlen {var.strlen};")
         lines.append(f"{_INDENT}}}")
     lines.append(f"{_INDENT}NC_GLOBAL {{")
     lines += _das_lines(model.attrs, 2)
@@ -120,12 +127,22 @@ def dds(model: DapDataset, slabs: list[Hyperslab]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def xml_safe(text: str) -> str:
+    """`text` with the characters XML 1.0 cannot carry at all (control characters other than tab, newline and
+    carriage return, lone surrogates, U+FFFE/U+FFFF) replaced by U+FFFD: one of them makes the whole DMR
+    unreadable to netCDF-C and pydap."""
+    return _XML_BAD.sub("\ufffd", str(text))
+
+
 def _xml_attrs(attrs: dict, pad: str, typed: dict | None = None) -> list[str]:
     out = []
     for key, value in attrs.items():
         kind, vals = _typed((typed or {}).get(key), value, "dap4")
-        inner = "".join(f"<Value>{escape(str(v) if kind == 'String' else _number(v, kind))}</Value>" for v in vals)
-        out.append(f"{pad}<Attribute name={quoteattr(str(key))} type=\"{kind}\">{inner}</Attribute>")
+        if kind == "String":  # as an XML attribute: a text node would lose "" and " " and turn \r into \n
+            inner = "".join(f"<Value value={quoteattr(xml_safe(v))}/>" for v in vals)
+        else:
+            inner = "".join(f"<Value>{_number(v, kind)}</Value>" for v in vals)
+        out.append(f"{pad}<Attribute name={quoteattr(xml_safe(key))} type=\"{kind}\">{inner}</Attribute>")
     return out
 
 
@@ -143,13 +160,14 @@ def dmr(model: DapDataset, slabs: list[Hyperslab]) -> str:
     dims = dimension_sizes(model, slabs)
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
              f'<Dataset xmlns="http://xml.opendap.org/ns/DAP/4.0#" dapVersion="4.0" dmrVersion="1.0" '
-             f'name={quoteattr(model.name)}>']
-    lines += [f'  <Dimension name={quoteattr(d)} size="{n}"/>' for d, n in dims.items() if n is not None]
+             f'name={quoteattr(xml_safe(model.name))}>']
+    lines += [f'  <Dimension name={quoteattr(xml_safe(d))} size="{n}"/>' for d, n in dims.items() if n is not None]
     for s in slabs:
         var: DapVar = model.variables[s.name]
-        lines.append(f"  <{var.dap4} name={quoteattr(var.name)}>")
+        lines.append(f"  <{var.dap4} name={quoteattr(xml_safe(var.name))}>")
         for d, n in zip(var.dims, s.shape):
-            lines.append(f"    <Dim name={quoteattr('/' + d)}/>" if dims.get(d) is not None else f'    <Dim size="{n}"/>')
+            named = dims.get(d) is not None
+            lines.append(f"    <Dim name={quoteattr('/' + xml_safe(d))}/>" if named else f'    <Dim size="{n}"/>')
         typed = var.attributes("dap4")
         lines += _xml_attrs({k: v for k, (_, v) in typed.items()}, "    ", {k: t for k, (t, _) in typed.items()})
         lines.append(f"  </{var.dap4}>")
@@ -166,4 +184,4 @@ def dap2_error(status: int, message: str) -> str:
 def dap4_error(status: int, message: str) -> str:
     """The DAP4 error document (DAP4 volume 1 section 7)."""
     return (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error httpcode="{status}">\n'
-            f"  <Message>{escape(message)}</Message>\n</Error>\n")
+            f"  <Message>{escape(xml_safe(message))}</Message>\n</Error>\n")

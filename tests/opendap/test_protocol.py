@@ -196,3 +196,84 @@ def test_job_result_collection_over_opendap(dap_base, tmp_path):
     ncdump = need("ncdump")
     out = subprocess.run([ncdump, "-h", f"{dap_base}/collections/job-{job}/opendap"], capture_output=True, text=True)
     assert out.returncode == 0 and "float SST(TIME, COADSY, COADSX)" in out.stdout
+
+
+def test_job_result_is_its_submitters_only(tmp_path):
+    """A job collection over OPeNDAP follows the job's owner, as in EDR: anyone else gets a DAP 404."""
+    from tests.auth.test_access_control import wait_done
+
+    auth = {"api_keys": [{"name": "alice", "key": KEY, "roles": ["analyst"]}, {"name": "bob", "key": "bob-key"}]}
+    with client_for(AUTH_COLLECTIONS, tmp_path, auth=auth) as c:
+        alice, bob = {"X-API-Key": KEY}, {"X-API-Key": "bob-key"}
+        r = c.post("/processes/coarsen/execution", headers={**alice, "Prefer": "respond-async"},
+                   json={"inputs": {"collection": "coads", "variables": "SST", "factors": {"x": 2}}})
+        assert r.status_code == 201, r.text
+        assert wait_done(c, r.headers["location"], alice)["status"] == "successful"
+        cid = "job-" + r.headers["location"].rsplit("/", 1)[1]
+        assert "Float32 SST[" in c.get(f"/collections/{cid}/opendap.dds", headers=alice).text
+        for path in ("opendap.dds", "opendap.das", "opendap.dods", "opendap.ascii?SST", "opendap.dmr", "opendap.dap"):
+            for who in (bob, {}):
+                r = c.get(f"/collections/{cid}/{path}", headers=who)
+                assert r.status_code == 404, (path, who, r.text)
+                assert "code = 404;" in r.text or 'httpcode="404"' in r.text
+
+
+def test_dap4_read_failure_mid_answer_ends_with_an_error_chunk(tmp_path):
+    """A source chunk that cannot be read once the answer has started (here a Zarr chunk overwritten with junk after
+    the server opened the store): the DAP4 answer ends with an error chunk naming no path, not with a cut."""
+    store = _zarr_store(tmp_path, np.arange(32, dtype="float32").reshape(2, 4, 4))
+    with server_for({"bad": {"path": str(store)}}, tmp_path) as base:
+        url = f"{base}/collections/bad/opendap.dap?dap4.ce=/lat;/b"
+        assert _chunks(requests.get(url).content)[-1][0] == 1 | 4  # intact: last, little-endian, no error
+        (store / "b" / "1.0.0").write_bytes(b"\x00junk" * 20)
+        r = requests.get(url)
+        assert r.status_code == 200  # the status went out with the DMR, before the failing read
+        flags, payload = _chunks(r.content)[-1]
+        assert flags & 2 and flags & 1, flags  # error, last
+        assert b"<Error" in payload and b"failed after the answer had started" in payload
+        assert str(tmp_path).encode() not in r.content and b"Traceback" not in r.content
+
+
+def test_hyperslab_reads_only_the_chunks_it_touches(tmp_path):
+    """Every source chunk a strided hyperslab does not touch is overwritten with junk after the server described
+    the store: the hyperslab is still answered (over DAP2 and DAP4) with the source's values; the whole is not."""
+    values = np.arange(6 * 4 * 4, dtype="float32").reshape(6, 4, 4)
+    store = _zarr_store(tmp_path, values)
+    with server_for({"b": {"path": str(store)}}, tmp_path) as base:
+        url = f"{base}/collections/b/opendap"
+        assert requests.get(f"{url}.dds").status_code == 200  # described: one value of each variable read
+        for t in (1, 3, 5):  # the hyperslab b[0:2:4] touches time steps 0, 2 and 4 only
+            (store / "b" / f"{t}.0.0").write_bytes(b"\x00junk" * 20)
+        r = requests.get(f"{url}.dods?b[0:2:4][0:1:3][1:2:3]")
+        assert r.status_code == 200
+        data = r.content.partition(b"Data:\n")[2]
+        assert np.frombuffer(data[8:], ">f4").tolist() == values[0:5:2, :, 1:4:2].ravel().tolist()
+        r = requests.get(f"{url}.dap", params={"dap4.ce": "/b[0:2:4][][1:2:3]", "dap4.checksum": "false"})
+        payload = b"".join(p for _, p in _chunks(r.content)[1:])
+        assert np.frombuffer(payload, "<f4").tolist() == values[0:5:2, :, 1:4:2].ravel().tolist()
+        r = requests.get(f"{url}.dap", params={"dap4.ce": "/b", "dap4.checksum": "false"})
+        assert _chunks(r.content)[-1][0] & 2  # the whole variable meets the junk: an error chunk
+
+
+def _zarr_store(tmp_path, values):
+    ds = xr.Dataset({"b": (("time", "lat", "lon"), values)},
+                    coords={"time": ("time", np.arange(float(len(values))), {"units": "days since 2000-01-01"}),
+                            "lat": ("lat", [0.0, 1, 2, 3], {"units": "degrees_north"}),
+                            "lon": ("lon", [0.0, 1, 2, 3], {"units": "degrees_east"})})
+    store = tmp_path / "b.zarr"
+    ds.to_zarr(store, encoding={"b": {"chunks": (1, 4, 4)}}, zarr_format=2, consolidated=True)
+    return store
+
+
+def test_unreadable_source_is_a_dap_error_without_details(tmp_path):
+    """The DAP model is built on first use from one value of each variable: when that value cannot be read the
+    answer is the server's 500 as a DAP document (netCDF-C prints its message), naming no path or traceback."""
+    store = _zarr_store(tmp_path, np.zeros((2, 4, 4), "float32"))
+    with server_for({"b": {"path": str(store)}}, tmp_path) as base:
+        (store / "b" / "0.0.0").write_bytes(b"\x00junk" * 20)
+        r = requests.get(f"{base}/collections/b/opendap.dds")
+        assert r.status_code == 500 and r.text.startswith("Error {") and "code = 500;" in r.text, r.text
+        r = requests.get(f"{base}/collections/b/opendap.dmr")
+        assert r.status_code == 500 and '<Error httpcode="500">' in r.text, r.text
+        for body in (r.text, requests.get(f"{base}/collections/b/opendap.das").text):
+            assert "incident was logged" in body and str(tmp_path) not in body and "Traceback" not in body

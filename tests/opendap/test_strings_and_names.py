@@ -72,3 +72,12 @@ def test_scalar_bytes_over_dap2(names_server, engine):
         warnings.simplefilter("ignore")
         ds = xr.open_dataset(names_server, engine=engine)  # both read http:// URLs as DAP2
         assert int(ds["flag"]) == 200 and int(ds["small"]) == -3
+
+
+def test_dap4_constraint_with_backslash_escaped_name(names_server):
+    """DAP4 names escape special characters with a backslash (netCDF-C writes its paths that way): `/air\\ temp`."""
+    r = requests.get(f"{names_server}.dmr", params={"dap4.ce": "/air\\ temp[0][1:2][0:1:3]"})
+    assert r.status_code == 200, r.text
+    assert '<Float32 name="air temp">' in r.text and '<Dimension name="lat" size="2"/>' in r.text
+    r = requests.get(f"{names_server}.dap", params={"dap4.ce": "/air\\ temp[1][2][3]", "dap4.checksum": "false"})
+    assert r.status_code == 200 and r.content.endswith(np.float32(123).tobytes())

@@ -41,8 +41,6 @@ def _source_window(src: xr.DataArray, remote: xr.DataArray, window: dict) -> dic
 @pytest.mark.parametrize("client", sorted(CLIENTS))
 @pytest.mark.parametrize("cid", sorted(SOURCES))
 def test_values_equal_source(dap_base, cid, client):
-    if client == "netcdf4-dap4" and cid in ("gem-global", "hrdps"):
-        pytest.skip("netCDF-C's DAP4 reads whole variables (11-15 MB here): slow on a loaded test machine")
     if client == "netcdf4-dap4" and cid in DAP4_FLOAT32_FILL:
         pytest.xfail(NETCDF_C_DAP4_BUG)
     src = SOURCES[cid]()
