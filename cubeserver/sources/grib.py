@@ -58,6 +58,9 @@ def open_grib(path: Path, chunks: dict) -> xr.Dataset:
     ds = _forecast_axes(ds)
     if "latitude" in ds and ds["latitude"].ndim == 2:
         ds = _projected_grid(ds)
+    for v in ds.data_vars.values():  # GRIB's bitmap marks missing values; ecCodes hands them over as NaN
+        if v.dtype.kind == "f" and "_FillValue" not in v.encoding and "_FillValue" not in v.attrs:
+            v.encoding["_FillValue"] = np.nan  # declared, so netCDF/DAP clients (CDO) treat them as missing
     return _decoded_once(ds)
 
 

@@ -86,6 +86,21 @@ def test_netcdf_c_sees_the_source_attributes(dap_base, cid):
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.parametrize("cid", ["gem-global", "hrdps"])
+def test_grib_missing_values_are_declared(dap_base, cid):
+    """GRIB marks missing values with its bitmap and ecCodes hands them over as NaN: the data variables declare
+    `_FillValue = NaN`, so netCDF-C (and CDO on the URL) treat them as missing; the coordinates declare none."""
+    remote = netCDF4.Dataset(f"{dap_base}/collections/{cid}/opendap")
+    data = [v for v in remote.variables.values() if v.dimensions and len(v.dimensions) >= 2
+            and v.name not in remote.dimensions]
+    assert data
+    for var in data:
+        assert np.isnan(_attrs(var)["_FillValue"]), var.name
+    for dim in remote.dimensions:
+        if dim in remote.variables:
+            assert "_FillValue" not in _attrs(remote.variables[dim]), dim
+
+
 LABELS = ["plain", 'q"x\\y', "long " * 30]
 DAP4_NS = "{http://xml.opendap.org/ns/DAP/4.0#}"
 
