@@ -121,6 +121,30 @@ def execute(client, pid, inputs):
      "indexer", "MM-DD"),
     ("xclim.atmos.frost_days", {"collection": "ipsl", "z": PLEV, "missing": "pct",
                                 "missing_options": {"tolerance": 0.5, "subfreq": "XYZ"}}, "missing_options", "subfreq"),
+    # two indexers at once: was xclim's "Only one method of indexing" blamed on `collection`
+    ("xclim.atmos.tg_mean", {"collection": "ipsl", "z": PLEV, "indexer": {"season": "JJA", "month": 3}}, "indexer",
+     "at most 1"),
+    # a subfreq coarser than freq: xclim's missing module refuses it; was blamed on `freq` ("freq" in "frequency")
+    ("xclim.atmos.tg_mean", {"collection": "ipsl", "z": PLEV, "freq": "MS", "datetime": "2001/2002", "missing": "pct",
+                             "missing_options": {"tolerance": 0.1, "subfreq": "YS"}}, "missing_options", "first-step"),
+    # ten days of baseline: percentiles for ten days of the year only, and a silently meaningless tg90p (was a 200)
+    ("xclim.atmos.tg90p", {"collection": "ipsl", "z": PLEV, "baseline": "1981-01-01/1981-01-10"}, "baseline",
+     "whole year"),
+    # day-of-year parameters: not a date, or a date that does not exist (were xclim errors blamed on `collection`)
+    ("xclim.atmos.growing_season_length", {"collection": "ipsl", "z": PLEV, "mid_date": "garbage"}, "mid_date",
+     "pattern"),
+    ("xclim.atmos.growing_season_length", {"collection": "ipsl", "z": PLEV, "mid_date": "02-30"}, "mid_date", "MM-DD"),
+    # run lengths of zero or fewer days computed (28 s, meaningless counts)
+    ("xclim.atmos.heat_wave_index", {"collection": "taiesm", "z": PLEV, "window": -3}, "window", "minimum 1"),
+    # non-finite thresholds parsed by pint: xclim silently counts nothing
+    ("xclim.atmos.frost_days", {"collection": "ipsl", "z": PLEV, "thresh": "nan degC"}, "thresh", "finite"),
+    ("xclim.atmos.frost_days", {"collection": "ipsl", "z": PLEV, "thresh": "1e400 degC"}, "thresh", "finite"),
+    # one day: xclim cannot infer the sampling and said "Inputs have different frequencies. Got : []"
+    ("xclim.atmos.tg_mean", {"collection": "ipsl", "z": PLEV, "datetime": "2001-01-01/2001-01-01"}, "datetime",
+     "at least 3"),
+    # xclim's refusal names `bootstrap`; the whole-word match used to pick `percentile` out of "percentiles"
+    ("xclim.atmos.cold_spell_duration_index", {"collection": "ipsl", "z": PLEV, "baseline": "1981/1990",
+                                               "datetime": "2001/2002", "bootstrap": True}, "bootstrap", "bootstrap"),
 ])
 def test_bad_inputs_are_400_naming_the_input(xc, pid, inputs, parameter, says):
     r = execute(xc, pid, inputs)
@@ -129,6 +153,32 @@ def test_bad_inputs_are_400_naming_the_input(xc, pid, inputs, parameter, says):
     assert body["parameter"] == parameter, body
     assert says in body["detail"], body["detail"]
     assert "Traceback" not in r.text and "/work/" not in r.text
+
+
+def test_every_offered_missing_method_computes_as_xclim(xc):
+    """Each value of the `missing` enum computes the same values as xclim called directly. xclim 0.62 computes
+    the wmo rule on dask input only with flox (without it: NameError inside xclim, a 500), so wmo is offered only
+    when flox is installed, and otherwise is a 400 naming `missing`."""
+    from importlib.util import find_spec
+
+    from .xclim_support import assert_values, direct, netcdf_of, source
+
+    offered = xc.get("/processes/xclim.atmos.tg_mean").json()["inputs"]["missing"]["schema"]["enum"]
+    assert ("wmo" in offered) == (find_spec("flox") is not None)
+    options = {"wmo": {"nm": 5, "nc": 3}, "pct": {"tolerance": 0.02}, "at_least_n": {"n": 20}}
+    da = source("ipsl")["ta"].sel(plev=[PLEV]).sel(time=slice("2001-01-01", "2002-06-30")).chunk({"time": -1})
+    for method in ["any", "wmo", "pct", "at_least_n", "skip"]:
+        inputs = {"collection": "ipsl", "z": PLEV, "datetime": "2001-01-01/2002-06-30", "freq": "MS", "missing": method}
+        if method in options:
+            inputs["missing_options"] = options[method]
+        r = xc.post("/processes/xclim.atmos.tg_mean/execution", json={"inputs": inputs, "response": "document"})
+        if method not in offered:
+            assert r.status_code == 400 and r.json()["parameter"] == "missing", r.text
+            continue
+        assert r.status_code == 200, (method, r.text)
+        settings = {"check_missing": method, **({"missing_options": {method: options[method]}} if method in options else {})}
+        want = direct("tg_mean", settings, tas=da, freq="MS")
+        assert_values(netcdf_of(xc, r.headers["link"].split("/jobs/")[1].split(">")[0])["tg_mean"], want)
 
 
 def test_every_offered_freq_is_accepted(xc):
