@@ -147,6 +147,29 @@ def test_result_is_a_collection_served_by_edr(xc):
     assert xc.get(f"/collections/job-{job}/coverage", params={"f": "netcdf"}).status_code == 200
 
 
+def test_result_collection_over_zarr_and_maps_keeps_provenance(xc):
+    """The job-{id} collection read by a Zarr client over HTTP: the same values and the CF/xclim provenance
+    (history, xclim version, indicator, parameters); and drawn by Maps."""
+    import json
+
+    from ..conftest import serve_in_thread
+
+    out, job = run(xc, "xclim.atmos.tropical_nights", {"collection": "taiesm", "z": PLEV, "thresh": "2 degC",
+                                                       "freq": "MS", "datetime": "2003-01-01/2004-12-31"})
+    with serve_in_thread(xc.app) as base:
+        remote = xr.open_zarr(f"{base}/collections/job-{job}/zarr", zarr_format=2, consolidated=True).load()
+    np.testing.assert_array_equal(remote["tropical_nights"].values, out["tropical_nights"].values)
+    assert times(remote) == times(out) and remote.time.encoding.get("calendar") in ("noleap", "365_day")
+    for key in ("xclim_version", "xclim_indicator", "xclim_realm", "xclim_parameters", "history"):
+        assert remote.attrs[key] == out.attrs[key], key
+    assert json.loads(remote.attrs["xclim_parameters"])["thresh"] == "2 degC"
+    assert "xclim.atmos.tropical_nights on collection taiesm" in remote.attrs["history"]
+    assert "TROPICAL_NIGHTS(" in remote["tropical_nights"].attrs["history"]  # xclim's own history line
+    assert remote["tropical_nights"].attrs["units"] == "days"
+    r = xc.get(f"/collections/job-{job}/map", params={"f": "png", "width": 64})
+    assert r.status_code == 200 and r.content[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_convert_realm_pet_with_latitude(xc):
     """xclim's `convert` realm too: Thornthwaite potential evapotranspiration, whose `lat` input comes from the grid's
     latitude. All its variables are optional, matched by name/alias only, so `tas` is named."""
