@@ -125,6 +125,32 @@ def test_hadcm3_360_day_annual(xc):
     assert out.time.encoding.get("calendar") == "360_day"
 
 
+def test_daily_360_day_calendar(xc):
+    """Daily 360_day input: frost days, tg90p with a baseline of 360 days a year, and a date_bounds indexer ending
+    on 02-30 (a date of that calendar only, refused before), each against xclim on the same data; 360_day kept."""
+    from xclim.core.calendar import percentile_doy
+
+    da = source("", xc.tmp / "ta_day_ipsl_360_day.nc")["ta"].sel(plev=[PLEV])
+    period = {"datetime": "2001-01-01/2004-12-30"}
+    out, _ = run(xc, "xclim.atmos.frost_days", {"collection": "ipsl-360", "z": PLEV, **period})
+    want = direct("frost_days", tasmin=da.sel(time=slice("2001-01-01", "2004-12-30")))
+    assert_values(out["frost_days"], want)
+    assert out.time.encoding.get("calendar") == "360_day" and float(want.max()) > float(want.min())
+
+    out, _ = run(xc, "xclim.atmos.tg90p", {"collection": "ipsl-360", "z": PLEV, "baseline": "1991-01-01/2000-12-30",
+                                           **period})
+    per = percentile_doy(da.sel(time=slice("1991-01-01", "2000-12-30")), window=5, per=90).sel(percentiles=90)
+    assert per.dayofyear.size == 360
+    want = direct("tg90p", tas=da.sel(time=slice("2001-01-01", "2004-12-30")), tas_per=per)
+    assert_values(out["tg90p"], want)
+    assert float(want.max()) > 0
+
+    out, _ = run(xc, "xclim.atmos.tg_mean", {"collection": "ipsl-360", "z": PLEV, "indexer": {"date_bounds": ["02-01", "02-30"]},
+                                             **period})
+    want = direct("tg_mean", tas=da.sel(time=slice("2001-01-01", "2004-12-30")), date_bounds=("02-01", "02-30"))
+    assert_values(out["tg_mean"], want)
+
+
 def test_coads_monthly_with_alias_and_old_units(xc):
     """COADS AIRT (no standard_name, units 'DEG C') found through the alias list, its units normalised."""
     out, _ = run(xc, "xclim.atmos.tg_mean", {"collection": "coads", "data_validation": "log", "missing": "skip",

@@ -19,12 +19,15 @@ from ...errors import BadRequest
 MIN_STEPS = 3
 
 
-def month_day(value, name: str, what: str = "") -> None:
-    """`value` is a real month-day MM-DD (a schema pattern lets 13-45 and 02-30 through); 400 naming `name`."""
+def month_day(value, name: str, what: str = "", cal: str = "standard") -> None:
+    """`value` is a month-day MM-DD of calendar `cal` (a schema pattern lets 13-45 through, and 02-30 exists in
+    360_day only); 400 naming `name`."""
     month, _, day = str(value).partition("-")
-    if not (len(str(value)) == 5 and month.isdigit() and day.isdigit() and 1 <= int(month) <= 12
-            and 1 <= int(day) <= calendar.monthrange(2000, int(month))[1]):
-        raise BadRequest(f"{name}: {what}{value!r} is not a month-day MM-DD (e.g. 04-01)", parameter=name)
+    ok = len(str(value)) == 5 and month.isdigit() and day.isdigit() and 1 <= int(month) <= 12
+    last = 30 if cal == "360_day" else calendar.monthrange(2000, int(month))[1] if ok else 0
+    if not (ok and 1 <= int(day) <= last):
+        raise BadRequest(f"{name}: {what}{value!r} is not a month-day MM-DD of the {cal} calendar (e.g. 04-01)",
+                         parameter=name)
 
 
 def full_date(value, name: str) -> None:

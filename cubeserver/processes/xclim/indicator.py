@@ -126,7 +126,7 @@ class XclimIndicator(Process):
         if "lat" in var_params and "lat" not in mapping:
             kwargs["lat"] = _latitude(ds, c)
         kwargs.update(self._percentiles(c, values, sources, t))
-        kwargs.update(self._parameters(values))
+        kwargs.update(self._parameters(values, c.axes.calendar))
         result = self._call(c, kwargs, values)
         out = region.remask(c, xr.Dataset({r.name: r for r in result}), inside)
         if t != "time" and "time" in out.dims:
@@ -180,7 +180,8 @@ class XclimIndicator(Process):
                 raise BadRequest(f"baseline: percentiles over {values['baseline']} failed: {e}", parameter="baseline") from None
         return out
 
-    def _parameters(self, values) -> dict:
+    def _parameters(self, values, cal: str = "standard") -> dict:
+        """The indicator's own parameters as xclim wants them (checked quantities, dates of calendar `cal`)."""
         from xarray.coding.cftime_offsets import to_offset
         from xclim.core.units import check_units, str2pint
 
@@ -202,7 +203,7 @@ class XclimIndicator(Process):
                 checks.finite_quantity(v, name)
                 v = str(v)
             elif k == "DAY_OF_YEAR":
-                checks.month_day(v, name)
+                checks.month_day(v, name, cal=cal)
             elif k == "DATE":
                 checks.full_date(v, name)
             elif k == "FREQ_STR":
@@ -214,7 +215,7 @@ class XclimIndicator(Process):
                 if not v:
                     continue
                 for b in v.get("date_bounds") or []:
-                    checks.month_day(b, "indexer", "date_bounds ")
+                    checks.month_day(b, "indexer", "date_bounds ", cal)
                 out.update(v)
                 continue
             out[name] = v
