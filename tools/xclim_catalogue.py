@@ -25,7 +25,7 @@ def main(out: Path) -> None:
     import xclim
 
     from cubeserver.processes.xclim import load
-    from cubeserver.processes.xclim.describe import kind_name
+    from cubeserver.processes.xclim.describe import COMMON, kind_name
 
     procs = load()
     groups = defaultdict(list)
@@ -40,7 +40,7 @@ def main(out: Path) -> None:
         "is `GET /processes/{id}`.",
         "",
         "Common inputs of every indicator: `collection` (required), `variables` (override the variable matching), "
-        "`bbox`, `datetime`, `z`, `missing`, `missing_options`, `data_validation`; `indexer` where xclim accepts "
+        "`bbox` or `polygon`, `datetime`, `z`, `missing`, `missing_options`, `data_validation`; `indexer` where xclim accepts "
         "one; `baseline`, `percentile`, `percentile_window` for percentile-based indices.",
         "",
     ]
@@ -53,8 +53,7 @@ def main(out: Path) -> None:
                 continue
             ind = p.ind
             variables = [k for k, v in ind.parameters.items() if kind_name(v) in ("VARIABLE", "OPTIONAL_VARIABLE")]
-            common = {"collection", "variables", "bbox", "datetime", "z", "missing", "missing_options", "data_validation"}
-            params = [f"{k}={p.inputs[k]['schema'].get('default', '')}".rstrip("=") for k in p.inputs if k not in common]
+            params = [f"{k}={p.inputs[k]['schema'].get('default', '')}".rstrip("=") for k in p.inputs if k not in COMMON]
             outs = ", ".join(f"{a.get('var_name')} ({a.get('units') or '1'})" for a in ind.cf_attrs)
             lines.append(f"| `{p.id}` | {cell(p.title)} | {', '.join(variables)} | {cell(', '.join(params))} | {cell(outs)} |")
         lines.append("")

@@ -235,3 +235,19 @@ def test_owslib_runs_an_indicator_over_http(xc):
         href = doc["result"]["href"]
         out = netcdf(requests.get(href, timeout=60).content)
     assert out["frost_days"].attrs["units"] == "days" and out["frost_days"].sizes["time"] == 2
+
+
+def test_generated_catalogue_is_current(tmp_path):
+    """docs/xclim_catalogue.md (linked from the README) is what tools/xclim_catalogue.py makes from the installed
+    xclim: a change to the descriptions or an xclim upgrade without regenerating it fails here."""
+    import importlib.util
+
+    from ..conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("xclim_catalogue", ROOT / "tools" / "xclim_catalogue.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    tool.main(tmp_path / "catalogue.md")
+    fresh = (tmp_path / "catalogue.md").read_text()
+    assert fresh == (ROOT / "docs" / "xclim_catalogue.md").read_text(), "run python tools/xclim_catalogue.py"
+    assert "| `xclim.atmos.frost_days` |" in fresh and "| `xclim.ensembles` |" in fresh
