@@ -20,6 +20,7 @@ pytest.importorskip("xclim")
 def xc(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("xclim-describe")
     with client_for(collections(tmp), tmp, dask={"workers": 1}) as c:
+        c.tmp = tmp
         yield c
 
 
@@ -251,3 +252,35 @@ def test_generated_catalogue_is_current(tmp_path):
     fresh = (tmp_path / "catalogue.md").read_text()
     assert fresh == (ROOT / "docs" / "xclim_catalogue.md").read_text(), "run python tools/xclim_catalogue.py"
     assert "| `xclim.atmos.frost_days` |" in fresh and "| `xclim.ensembles` |" in fresh
+
+
+@pytest.mark.parametrize(("inputs", "parameter", "says"), [
+    ({"cal_start": "1900-01-01", "cal_end": "1901-01-01"}, "cal_start", "outside the data"),
+    ({"cal_start": "2003-01-01", "cal_end": "2001-06-01"}, "cal_end", "not after"),
+    ({"cal_start": "2001-13-01"}, "cal_start", "YYYY-MM-DD"),
+])
+def test_spi_calibration_period_errors_name_the_input(xc, inputs, parameter, says):
+    """SPI's calibration dates outside the data or out of order were xclim's "'index' must contain datetime-like
+    objects", blamed on `collection`."""
+    r = execute(xc, "xclim.atmos.spi", {"collection": "pr-daily", **inputs})
+    assert r.status_code == 400, r.text
+    assert r.json()["parameter"] == parameter and says in r.json()["detail"], r.json()
+
+
+def test_spi_fit_params_are_not_an_input_and_spi_matches_xclim(xc):
+    """SPI's `params` (fitted distribution parameters, a DataArray computed in advance) was offered as a quantity
+    string that could only fail; it is not an input. SPI itself, calibrated on 2001-2003, equals xclim's."""
+    from .xclim_support import assert_values, direct, netcdf_of, source
+
+    desc = xc.get("/processes/xclim.atmos.spi").json()["inputs"]
+    assert "params" not in desc and "cal_start" in desc
+    r = execute(xc, "xclim.atmos.spi", {"collection": "pr-daily", "params": "3"})
+    assert r.status_code == 400 and r.json()["parameter"] == "params", r.text
+    r = xc.post("/processes/xclim.atmos.spi/execution", json={"response": "document", "inputs": {
+        "collection": "pr-daily", "window": 3, "cal_start": "2001-01-01", "cal_end": "2003-12-31"}})
+    assert r.status_code == 200, r.text
+    pr = source("", xc.tmp / "pr_day_synthetic.nc")["pr"]
+    want = direct("xclim.core.indicator.SPI", pr=pr, window=3, cal_start="2001-01-01", cal_end="2003-12-31")
+    got = netcdf_of(xc, r.headers["link"].split("/jobs/")[1].split(">")[0])["spi"]
+    assert_values(got, want)
+    assert float(abs(want).max()) > 0.5

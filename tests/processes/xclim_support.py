@@ -71,7 +71,7 @@ def direct(indicator: str, options: dict | None = None, **kwargs):
     import xclim
     from xclim.core.indicator import registry
 
-    ind = registry[indicator.upper()].get_instance()
+    ind = (registry.get(indicator) or registry[indicator.upper()]).get_instance()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with xclim.set_options(cf_compliance="log", **(options or {})):

@@ -37,6 +37,22 @@ def full_date(value, name: str) -> None:
         raise BadRequest(f"{name}: {value!r} is not a date YYYY-MM-DD (e.g. 2001-04-01)", parameter=name)
 
 
+def dates_within(ds: xr.Dataset, t: str, values: dict, names: list[str]) -> None:
+    """xclim's DATE parameters (SPI's calibration period cal_start/cal_end) lie in the selected period and in
+    order (outside it xclim says "'index' must contain datetime-like objects"); 400 naming the parameter."""
+    given = [n for n in names if values.get(n)]
+    for n in given:
+        full_date(values[n], n)
+    if not given or ds.sizes.get(t, 0) == 0:
+        return
+    first, last = str(ds[t].values[0])[:10], str(ds[t].values[-1])[:10]
+    for n in given:
+        if not first <= str(values[n])[:10] <= last:
+            raise BadRequest(f"{n}: {values[n]} is outside the data selected ({first} to {last})", parameter=n)
+    if {"cal_start", "cal_end"} <= set(given) and str(values["cal_start"]) >= str(values["cal_end"]):
+        raise BadRequest(f"cal_end: {values['cal_end']} is not after cal_start {values['cal_start']}", parameter="cal_end")
+
+
 def finite_quantity(value: str, name: str) -> None:
     """A threshold's magnitude is a finite number (pint reads '1e400 degC' as inf and 'nan degC' as NaN, with
     which xclim silently counts nothing); 400 naming `name`."""

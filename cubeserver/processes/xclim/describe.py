@@ -136,6 +136,8 @@ def parameter_inputs(ind) -> dict:
         default = p.default if _has(p.default) else None
         if k == "QUANTIFIED":
             units = p.units if _has(p.units) else ""
+            if units == "[]" and default is None:
+                continue  # standardized indices' fitted `params`: a DataArray computed in advance, not a quantity
             schema = {"type": "string", "minLength": 1}
             if isinstance(default, str):
                 schema["default"] = default

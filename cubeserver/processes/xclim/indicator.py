@@ -118,6 +118,7 @@ class XclimIndicator(Process):
         if ds.sizes.get(t, 0) == 0:
             raise BadRequest(f"datetime: no time steps of {c.id} in {values.get('datetime')}", parameter="datetime")
         checks.enough_steps(ds, t, values, ind)
+        checks.dates_within(ds, t, values, [n for n, p in ind.parameters.items() if D.kind_name(p) == "DATE"])
         self._guard_periods(ds, t, values)
         kwargs = {name: _prepare(ds[src], name, src, t) for name, src in sources.items()}
         for name in var_params:  # optional inputs not found: None, or xclim looks for them in a `ds`
