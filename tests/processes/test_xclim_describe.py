@@ -239,19 +239,37 @@ def test_owslib_runs_an_indicator_over_http(xc):
 
 
 def test_generated_catalogue_is_current(tmp_path):
-    """docs/xclim_catalogue.md (linked from the README) is what tools/xclim_catalogue.py makes from the installed
-    xclim: a change to the descriptions or an xclim upgrade without regenerating it fails here."""
+    """docs/xclim_catalogue.md and the README's process list are what tools/xclim_catalogue.py makes from the
+    installed xclim: a change to the descriptions or an xclim upgrade without regenerating them fails here."""
     import importlib.util
+    import shutil
 
     from ..conftest import ROOT
 
     spec = importlib.util.spec_from_file_location("xclim_catalogue", ROOT / "tools" / "xclim_catalogue.py")
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
-    tool.main(tmp_path / "catalogue.md")
+    readme = shutil.copy(ROOT / "README.md", tmp_path / "README.md")
+    tool.main(tmp_path / "catalogue.md", readme)
     fresh = (tmp_path / "catalogue.md").read_text()
     assert fresh == (ROOT / "docs" / "xclim_catalogue.md").read_text(), "run python tools/xclim_catalogue.py"
     assert "| `xclim.atmos.frost_days` |" in fresh and "| `xclim.ensembles` |" in fresh
+    assert readme.read_text() == (ROOT / "README.md").read_text(), "run python tools/xclim_catalogue.py"
+    block = readme.read_text().split(tool.START)[1].split(tool.END)[0]
+    ids = xclim_ids_from(block)
+    from cubeserver.processes.xclim import load
+
+    assert len(ids) == len(load()) and "xclim.atmos.frost_days" in ids and "xclim.icclim.TG90p" in ids
+
+
+def xclim_ids_from(block: str) -> set[str]:
+    """The process ids the README block lists (`**group** (n, `xclim.group.<id>`): `a`, `b`...)."""
+    import re
+
+    ids = set(re.findall(r"^`(xclim\.ensembles)`$", block, re.M))
+    for group, names in re.findall(r"^\*\*(\w+)\*\* \(\d+, `[^`]+`\): (.+)$", block, re.M):
+        ids |= {f"xclim.{group}.{n}" for n in re.findall(r"`([^`]+)`", names)}
+    return ids
 
 
 @pytest.mark.parametrize(("inputs", "parameter", "says"), [
