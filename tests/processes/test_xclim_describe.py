@@ -302,3 +302,25 @@ def test_spi_fit_params_are_not_an_input_and_spi_matches_xclim(xc):
     got = netcdf_of(xc, r.headers["link"].split("/jobs/")[1].split(">")[0])["spi"]
     assert_values(got, want)
     assert float(abs(want).max()) > 0.5
+
+
+def test_indicators_broken_inside_xclim_are_not_offered(xc):
+    """cool_night_index (input sampling "M", which pandas no longer parses), rain_season on dask input and cf.sdii
+    on pr in kg m-2 s-1 fail inside xclim 0.62 whatever the request: they were 400s blaming `collection`. They are
+    not offered; this test fails once xclim computes them, so they can come back."""
+    import xclim
+
+    from cubeserver.processes.xclim import BROKEN
+
+    from .xclim_support import source
+
+    ids = xclim_ids(xc)
+    assert "xclim.atmos.cool_night_index" not in ids and not set(BROKEN) & set(ids)
+    assert xc.get("/processes/xclim.cf.sdii").status_code == 404
+    pr = source("", xc.tmp / "pr_day_synthetic.nc")["pr"].chunk({"time": -1})
+    tasmin = source("ipsl")["ta"].sel(plev=PLEV).chunk({"time": -1})
+    calls = [lambda: xclim.atmos.cool_night_index(tasmin=tasmin), lambda: xclim.atmos.rain_season(pr=pr),
+             lambda: xclim.indicators.cf.sdii(pr=pr)]
+    for call in calls:
+        with pytest.raises((ValueError, TypeError)), xclim.set_options(cf_compliance="log"):
+            call()

@@ -119,7 +119,16 @@ def percentile_input(ind, name: str) -> str:
 
 
 def supported(ind) -> bool:
-    """True when every parameter a web client cannot pass has a default."""
+    """True when every parameter a web client cannot pass has a default, and xclim can parse the input
+    sampling it declares (xclim 0.62's cool_night_index says "M", which pandas no longer reads: it fails
+    on any input)."""
+    from xclim.core.calendar import parse_offset
+
+    for freq in ind.src_freq if isinstance(ind.src_freq, (list, tuple)) else [ind.src_freq] if ind.src_freq else []:
+        try:
+            parse_offset(freq)
+        except ValueError:
+            return False
     for name, p in ind.parameters.items():
         k = kind_name(p)
         if k in SKIPPED_KINDS and name != "indexer" and k not in ("DATASET", "KWARGS") and not _has(p.default):
