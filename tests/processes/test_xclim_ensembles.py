@@ -152,3 +152,25 @@ def test_members_of_different_sampling_or_listed_twice_are_400(xc):
     r = xc.post("/processes/xclim.ensembles/execution", json={"inputs": {"collections": ["gfdl", "gfdl"], "variable": "ta",
                                                                           "z": PLEV}})
     assert r.status_code == 400 and r.json()["parameter"] == "collections" and "more than once" in r.json()["detail"]
+
+
+def test_ensemble_with_a_360_day_member(xc):
+    """A daily 360_day member (IPSL on that calendar) with a noleap one (GFDL), on noleap: the mean/std/min/max as
+    xclim computes them; days the 360_day calendar lacks (the 31sts) hold the GFDL member only."""
+    from xclim.ensembles import create_ensemble, ensemble_mean_std_max_min
+
+    out, _ = run(xc, "xclim.ensembles", {"collections": ["gfdl", "ipsl-360"], "variable": "ta", "align": "nearest",
+                                         "calendar": "noleap", "z": PLEV, "datetime": "2001-01-01/2001-12-30"})
+    members = [source("gfdl")[["ta"]], source("", xc.tmp / "ta_day_ipsl_360_day.nc")[["ta"]]]
+    members = [m.sel(plev=[PLEV]).sel(time=slice("2001-01-01", "2001-12-30")) for m in members]
+    members = [m.drop_vars([v for v in m.coords if v not in m.dims]) for m in members]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ens = create_ensemble(on_first_grid(members), calendar="noleap", realizations=["gfdl", "ipsl-360"],
+                              cal_kwargs={"align_on": "date"})
+        want = ensemble_mean_std_max_min(ens).load()
+    for name in ("ta_mean", "ta_stdev", "ta_max", "ta_min"):
+        np.testing.assert_allclose(out[name].values, want[name].transpose(*out[name].dims).values, rtol=1e-5)
+    assert out.time.encoding.get("calendar") in ("noleap", "365_day")
+    alone = (out["ta_stdev"] == 0).all([d for d in out["ta_stdev"].dims if d != "time"])
+    assert {str(t)[5:10] for t in out.time.values[alone.values]} >= {"01-31", "03-31", "05-31"}

@@ -47,8 +47,9 @@ class Ensemble(Process):
                                                                    "the change is `datetime` minus this period",
                       "schema": {"type": "string", "minLength": 3}},
         "calendar": {"title": "Common calendar", "description": "calendar the members are converted to when theirs "
-                     "differ (xclim.core.calendar.convert_calendar, align_on=date; 360_day members need a "
-                     "360_day target). Default: the first member's calendar",
+                     "differ (xclim.core.calendar.convert_calendar, align_on=date: days a member's calendar lacks, "
+                     "such as the 31sts of a 360_day member on noleap, hold the other members only). Default: the "
+                     "first member's calendar",
                      "schema": {"type": "string", "enum": CALENDARS}},
         "align": {"title": "Grid alignment", "description": "exact: members must share the grid (else 400); nearest: "
                   "each member is sampled at the first member's cell centres (nearest neighbour)",
