@@ -2,13 +2,15 @@
 
 Process descriptions publish JSON Schemas; the same schemas validate execute requests
 so the description and the checks cannot drift apart. Only the keywords the built-in
-processes use are supported (type, enum, bounds, lengths, items, properties, oneOf);
-jsonschema is not a runtime dependency, and the messages here name the input.
+processes use are supported (type, enum, bounds, lengths, pattern, items, properties,
+member counts, oneOf); jsonschema is not a runtime dependency, and the messages here
+name the input.
 """
 
 from __future__ import annotations
 
 import math
+import re
 
 from ..errors import BadRequest
 
@@ -51,6 +53,9 @@ def problems(value, schema: dict, where: str) -> list[str]:
             out.append(f"{where}: must have at least {schema['minLength']} characters")
         if "maxLength" in schema and len(value) > schema["maxLength"]:
             out.append(f"{where}: must have at most {schema['maxLength']} characters")
+        if "pattern" in schema and not re.search(schema["pattern"], value):
+            what = f" ({schema['description']})" if schema.get("description") else ""
+            out.append(f"{where}: {value!r} does not match the pattern {schema['pattern']}{what}")
     if isinstance(value, list):
         if len(value) < schema.get("minItems", 0):
             out.append(f"{where}: needs at least {schema['minItems']} items")
@@ -65,6 +70,8 @@ def problems(value, schema: dict, where: str) -> list[str]:
                 out.append(f"{where}: missing required member {key!r}")
         if len(value) < schema.get("minProperties", 0):
             out.append(f"{where}: needs at least {schema['minProperties']} member(s)")
+        if "maxProperties" in schema and len(value) > schema["maxProperties"]:
+            out.append(f"{where}: allows at most {schema['maxProperties']} member(s), got {', '.join(map(repr, value))}")
         props = schema.get("properties", {})
         extra = schema.get("additionalProperties", True)
         for key, item in value.items():

@@ -19,10 +19,27 @@ pytest.importorskip("xclim")
 MEMBERS = ["gfdl", "iitm", "mri", "taiesm"]  # noleap, julian, proleptic_gregorian, noleap
 
 
+def realization_file(path) -> xr.Dataset:
+    """Two real CMIP6 members (GFDL-CM4 and TaiESM1, both noleap, 2001-2002) stacked on a `realization` axis,
+    TaiESM1 put on GFDL's grid by nearest cell centre, as a pre-built ensemble file holds them."""
+    keep = ("time", "plev", "lat", "lon")
+    g = source("gfdl")[["ta"]].sel(time=slice("2001-01-01", "2002-12-31"))
+    t = source("taiesm")[["ta"]].sel(time=slice("2001-01-01", "2002-12-31"))
+    t = t.sel(lat=g.lat.values, lon=g.lon.values, method="nearest").assign_coords(lat=g.lat, lon=g.lon)
+    g, t = (m.drop_vars([v for v in m.coords if v not in keep]) for m in (g, t))
+    ens = xr.concat([g, t], dim=xr.DataArray(["GFDL-CM4", "TaiESM1"], dims="realization", name="realization"))
+    ens.to_netcdf(path)
+    return ens
+
+
 @pytest.fixture(scope="module")
 def xc(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("xclim-ens")
-    with client_for(collections(tmp), tmp, dask={"workers": 1}) as c:
+    cols = collections(tmp)
+    realization_file(tmp / "ens.nc")
+    cols["ens"] = {"path": str(tmp / "ens.nc")}
+    with client_for(cols, tmp, dask={"workers": 1}) as c:
+        c.tmp = tmp
         yield c
 
 
@@ -105,3 +122,55 @@ def test_ensemble_errors_name_the_input(xc):
     r = xc.post("/processes/xclim.ensembles/execution", json={"inputs": {"collections": MEMBERS, "variable": "ta",
                                                                           "statistic": "robustness", "align": "nearest"}})
     assert r.status_code == 400 and r.json()["parameter"] == "reference"
+
+
+def test_ensemble_over_a_realization_axis(xc):
+    """One collection with a `realization` axis: its members' percentiles, as xclim computes them on that file."""
+    from xclim.ensembles import ensemble_percentiles
+
+    out, _ = run(xc, "xclim.ensembles", {"collections": ["ens"], "variable": "ta", "statistic": "percentiles",
+                                         "percentiles": [25, 75], "z": PLEV})
+    ens = source("", xc.tmp / "ens.nc")[["ta"]].sel(plev=[PLEV])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = ensemble_percentiles(ens, values=[25, 75], split=True).load()
+    for name in ("ta_p25", "ta_p75"):
+        np.testing.assert_allclose(out[name].values, want[name].transpose(*out[name].dims).values, rtol=1e-5)
+    assert float(abs(want["ta_p75"] - want["ta_p25"]).max()) > 0  # the two members differ
+    assert out["time"].size == 730
+
+
+def test_members_of_different_sampling_or_listed_twice_are_400(xc):
+    """Monthly and annual indicator results as members were joined on the union of their times and read mostly
+    null (a 200); a member listed twice counted twice. Both are 400s naming `collections`."""
+    _, monthly = run(xc, "xclim.atmos.tg_mean", {"collection": "gfdl", "z": PLEV, "freq": "MS"})
+    _, annual = run(xc, "xclim.atmos.tg_mean", {"collection": "taiesm", "z": PLEV, "datetime": "2000-01-01/2004-12-31"})
+    r = xc.post("/processes/xclim.ensembles/execution", json={"inputs": {
+        "collections": [f"job-{monthly}", f"job-{annual}"], "variable": "tg_mean", "align": "nearest"}})
+    assert r.status_code == 400 and r.json()["parameter"] == "collections", r.text
+    assert "different time steps" in r.json()["detail"] and f"job-{annual} every 365" in r.json()["detail"]
+    r = xc.post("/processes/xclim.ensembles/execution", json={"inputs": {"collections": ["gfdl", "gfdl"], "variable": "ta",
+                                                                          "z": PLEV}})
+    assert r.status_code == 400 and r.json()["parameter"] == "collections" and "more than once" in r.json()["detail"]
+
+
+def test_ensemble_with_a_360_day_member(xc):
+    """A daily 360_day member (IPSL on that calendar) with a noleap one (GFDL), on noleap: the mean/std/min/max as
+    xclim computes them; days the 360_day calendar lacks (the 31sts) hold the GFDL member only."""
+    from xclim.ensembles import create_ensemble, ensemble_mean_std_max_min
+
+    out, _ = run(xc, "xclim.ensembles", {"collections": ["gfdl", "ipsl-360"], "variable": "ta", "align": "nearest",
+                                         "calendar": "noleap", "z": PLEV, "datetime": "2001-01-01/2001-12-30"})
+    members = [source("gfdl")[["ta"]], source("", xc.tmp / "ta_day_ipsl_360_day.nc")[["ta"]]]
+    members = [m.sel(plev=[PLEV]).sel(time=slice("2001-01-01", "2001-12-30")) for m in members]
+    members = [m.drop_vars([v for v in m.coords if v not in m.dims]) for m in members]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ens = create_ensemble(on_first_grid(members), calendar="noleap", realizations=["gfdl", "ipsl-360"],
+                              cal_kwargs={"align_on": "date"})
+        want = ensemble_mean_std_max_min(ens).load()
+    for name in ("ta_mean", "ta_stdev", "ta_max", "ta_min"):
+        np.testing.assert_allclose(out[name].values, want[name].transpose(*out[name].dims).values, rtol=1e-5)
+    assert out.time.encoding.get("calendar") in ("noleap", "365_day")
+    alone = (out["ta_stdev"] == 0).all([d for d in out["ta_stdev"].dims if d != "time"])
+    assert {str(t)[5:10] for t in out.time.values[alone.values]} >= {"01-31", "03-31", "05-31"}

@@ -125,6 +125,32 @@ def test_hadcm3_360_day_annual(xc):
     assert out.time.encoding.get("calendar") == "360_day"
 
 
+def test_daily_360_day_calendar(xc):
+    """Daily 360_day input: frost days, tg90p with a baseline of 360 days a year, and a date_bounds indexer ending
+    on 02-30 (a date of that calendar only, refused before), each against xclim on the same data; 360_day kept."""
+    from xclim.core.calendar import percentile_doy
+
+    da = source("", xc.tmp / "ta_day_ipsl_360_day.nc")["ta"].sel(plev=[PLEV])
+    period = {"datetime": "2001-01-01/2004-12-30"}
+    out, _ = run(xc, "xclim.atmos.frost_days", {"collection": "ipsl-360", "z": PLEV, **period})
+    want = direct("frost_days", tasmin=da.sel(time=slice("2001-01-01", "2004-12-30")))
+    assert_values(out["frost_days"], want)
+    assert out.time.encoding.get("calendar") == "360_day" and float(want.max()) > float(want.min())
+
+    out, _ = run(xc, "xclim.atmos.tg90p", {"collection": "ipsl-360", "z": PLEV, "baseline": "1991-01-01/2000-12-30",
+                                           **period})
+    per = percentile_doy(da.sel(time=slice("1991-01-01", "2000-12-30")), window=5, per=90).sel(percentiles=90)
+    assert per.dayofyear.size == 360
+    want = direct("tg90p", tas=da.sel(time=slice("2001-01-01", "2004-12-30")), tas_per=per)
+    assert_values(out["tg90p"], want)
+    assert float(want.max()) > 0
+
+    out, _ = run(xc, "xclim.atmos.tg_mean", {"collection": "ipsl-360", "z": PLEV, "indexer": {"date_bounds": ["02-01", "02-30"]},
+                                             **period})
+    want = direct("tg_mean", tas=da.sel(time=slice("2001-01-01", "2004-12-30")), date_bounds=("02-01", "02-30"))
+    assert_values(out["tg_mean"], want)
+
+
 def test_coads_monthly_with_alias_and_old_units(xc):
     """COADS AIRT (no standard_name, units 'DEG C') found through the alias list, its units normalised."""
     out, _ = run(xc, "xclim.atmos.tg_mean", {"collection": "coads", "data_validation": "log", "missing": "skip",
@@ -145,6 +171,29 @@ def test_result_is_a_collection_served_by_edr(xc):
     values = r.json()["ranges"]["frost_days"]["values"]
     np.testing.assert_allclose(values, out["frost_days"].sel(lon=lon, lat=lat).values.ravel())
     assert xc.get(f"/collections/job-{job}/coverage", params={"f": "netcdf"}).status_code == 200
+
+
+def test_result_collection_over_zarr_and_maps_keeps_provenance(xc):
+    """The job-{id} collection read by a Zarr client over HTTP: the same values and the CF/xclim provenance
+    (history, xclim version, indicator, parameters); and drawn by Maps."""
+    import json
+
+    from ..conftest import serve_in_thread
+
+    out, job = run(xc, "xclim.atmos.tropical_nights", {"collection": "taiesm", "z": PLEV, "thresh": "2 degC",
+                                                       "freq": "MS", "datetime": "2003-01-01/2004-12-31"})
+    with serve_in_thread(xc.app) as base:
+        remote = xr.open_zarr(f"{base}/collections/job-{job}/zarr", zarr_format=2, consolidated=True).load()
+    np.testing.assert_array_equal(remote["tropical_nights"].values, out["tropical_nights"].values)
+    assert times(remote) == times(out) and remote.time.encoding.get("calendar") in ("noleap", "365_day")
+    for key in ("xclim_version", "xclim_indicator", "xclim_realm", "xclim_parameters", "history"):
+        assert remote.attrs[key] == out.attrs[key], key
+    assert json.loads(remote.attrs["xclim_parameters"])["thresh"] == "2 degC"
+    assert "xclim.atmos.tropical_nights on collection taiesm" in remote.attrs["history"]
+    assert "TROPICAL_NIGHTS(" in remote["tropical_nights"].attrs["history"]  # xclim's own history line
+    assert remote["tropical_nights"].attrs["units"] == "days"
+    r = xc.get(f"/collections/job-{job}/map", params={"f": "png", "width": 64})
+    assert r.status_code == 200 and r.content[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_convert_realm_pet_with_latitude(xc):

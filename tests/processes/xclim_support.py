@@ -46,9 +46,19 @@ def daily_pr(path: Path, seed: int = 18) -> Path:
     return path
 
 
+def daily_360(path: Path) -> Path:
+    """The IPSL daily series on the 360_day calendar (xarray's convert_calendar, align_on=year: five days dropped
+    from each year, spread over the year), as a daily 360_day file; no daily 360_day file is bundled."""
+    ds = source("ipsl")[["ta"]].sel(time=slice("1991-01-01", "2004-12-31")).convert_calendar("360_day", align_on="year")
+    ds.time.encoding = {"units": "days since 1850-01-01", "calendar": "360_day"}
+    ds.to_netcdf(path)
+    return path
+
+
 def collections(tmp: Path) -> dict:
     out = {k: {"path": str(v)} for k, v in FILES.items()}
     out["pr-daily"] = {"path": str(daily_pr(tmp / "pr_day_synthetic.nc"))}
+    out["ipsl-360"] = {"path": str(daily_360(tmp / "ta_day_ipsl_360_day.nc"))}
     return out
 
 
@@ -61,7 +71,7 @@ def direct(indicator: str, options: dict | None = None, **kwargs):
     import xclim
     from xclim.core.indicator import registry
 
-    ind = registry[indicator.upper()].get_instance()
+    ind = (registry.get(indicator) or registry[indicator.upper()]).get_instance()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with xclim.set_options(cf_compliance="log", **(options or {})):

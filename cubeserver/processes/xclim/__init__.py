@@ -1,7 +1,7 @@
 """xclim climate indicators (and ensemble statistics) as OGC API processes.
 
 `load()` imports xclim (a few seconds) and returns {process id: Process} for every
-indicator of the realms in `REALMS` whose parameters a web client can pass, plus
+indicator of the realms in `REALMS` whose parameters a web client can pass (less `BROKEN`), plus
 the ensemble process. Ids are `xclim.<realm>.<identifier>` (`xclim.atmos.tg_mean`) and,
 for xclim's virtual modules, `xclim.<module>.<identifier>` (`xclim.icclim.TG`, `xclim.cf.cdd`). It is called by the catalogue on first need, not at start-up;
 descriptions are built per process on first request and cached. Without xclim
@@ -17,6 +17,14 @@ log = logging.getLogger("cubeserver.processes")
 
 REALMS = ("atmos", "land", "seaIce", "convert")  # convert: derived variables (PET, humidex, wind...)
 PREFIX = "xclim."
+# indicators that fail inside xclim 0.62 on every input this server can give them (dask arrays, canonical
+# units), so are not offered; tests/processes/test_xclim_describe.py checks xclim still fails on them
+BROKEN = {
+    "xclim.atmos.rain_season": "on dask input xclim indexes with a chunked array (ValueError: Cannot index with a "
+                               "chunked array indexer)",
+    "xclim.cf.sdii": "its fixed 1 mm/day threshold is converted to the units of pr without the hydro context, so "
+                     "any pr in kg m-2 s-1 (CF canonical) fails (DimensionalityError)",
+}
 
 
 def load() -> dict:
@@ -40,7 +48,8 @@ def load() -> dict:
         if not supported(ind):
             continue
         p = XclimIndicator(key, ind)
-        out.setdefault(p.id, p)
+        if p.id not in BROKEN:
+            out.setdefault(p.id, p)
     ens = Ensemble()
     out[ens.id] = ens
     return out

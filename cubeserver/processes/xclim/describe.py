@@ -20,7 +20,18 @@ from .region import POLYGON
 
 FREQS = ["YS", "YS-JUL", "YS-OCT", "QS-DEC", "MS", "D"]  # what xarray resamples on every calendar (no "W": cftime has no weeks)
 SEASONS = ["DJF", "MAM", "JJA", "SON"]
-MISSING = ["any", "wmo", "pct", "at_least_n", "skip"]
+
+
+def _has_flox() -> bool:
+    from importlib.util import find_spec
+
+    return find_spec("flox") is not None
+
+
+# xclim 0.62 computes the wmo rule on dask input with flox only (without it: NameError inside xclim, a 500)
+MISSING = ["any", *(["wmo"] if _has_flox() else []), "pct", "at_least_n", "skip"]
+# integer parameters counted in days (run lengths, gaps): xclim computes nonsense for 0 or less
+DAY_COUNTS = ("window", "min_gap", "temp_condition_days", "snow_condition_days")
 COMMON = ("collection", "variables", "bbox", "polygon", "datetime", "z", "missing", "missing_options", "data_validation")
 SKIPPED_KINDS = {"DATASET", "KWARGS", "DICT", "MASK", "OTHER_PARAMETER", "NUMBER_SEQUENCE"}
 
@@ -36,15 +47,17 @@ INDEXER = {
                             {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 12}, "minItems": 1,
                              "title": "list of months 1-12"}]},
         "doy_bounds": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 366}, "minItems": 2, "maxItems": 2},
-        "date_bounds": {"type": "array", "items": {"type": "string", "pattern": "^[01][0-9]-[0-3][0-9]$"},
+        "date_bounds": {"type": "array", "items": {"type": "string", "pattern": "^[01][0-9]-[0-3][0-9]$",
+                                                    "description": "month-day MM-DD"},
                         "minItems": 2, "maxItems": 2},
     }},
 }
 MISSING_INPUT = {
     "title": "Missing-data rule",
     "description": "xclim's missing-value method for each output period: any (a period with one missing day is "
-                   "missing), wmo (WMO 11/5 rule, monthly), pct (more than `tolerance` missing), at_least_n (fewer "
-                   "than `n` valid), skip (no masking). A result whose every period is masked is refused (400).",
+                   "missing), wmo (WMO 11/5 rule, monthly; offered only when the server has the flox package), pct "
+                   "(more than `tolerance` missing), at_least_n (fewer than `n` valid), skip (no masking). A result "
+                   "whose every period is masked is refused (400).",
     "schema": {"type": "string", "enum": MISSING, "default": "any"},
 }
 MISSING_OPTIONS = {
@@ -106,7 +119,16 @@ def percentile_input(ind, name: str) -> str:
 
 
 def supported(ind) -> bool:
-    """True when every parameter a web client cannot pass has a default."""
+    """True when every parameter a web client cannot pass has a default, and xclim can parse the input
+    sampling it declares (xclim 0.62's cool_night_index says "M", which pandas no longer reads: it fails
+    on any input)."""
+    from xclim.core.calendar import parse_offset
+
+    for freq in ind.src_freq if isinstance(ind.src_freq, (list, tuple)) else [ind.src_freq] if ind.src_freq else []:
+        try:
+            parse_offset(freq)
+        except ValueError:
+            return False
     for name, p in ind.parameters.items():
         k = kind_name(p)
         if k in SKIPPED_KINDS and name != "indexer" and k not in ("DATASET", "KWARGS") and not _has(p.default):
@@ -123,6 +145,8 @@ def parameter_inputs(ind) -> dict:
         default = p.default if _has(p.default) else None
         if k == "QUANTIFIED":
             units = p.units if _has(p.units) else ""
+            if units == "[]" and default is None:
+                continue  # standardized indices' fitted `params`: a DataArray computed in advance, not a quantity
             schema = {"type": "string", "minLength": 1}
             if isinstance(default, str):
                 schema["default"] = default
@@ -142,6 +166,8 @@ def parameter_inputs(ind) -> dict:
                 schema["default"] = default
                 if isinstance(default, int):
                     schema["type"] = "integer"
+                    if name.startswith(DAY_COUNTS):
+                        schema["minimum"] = 1
             out[name] = {"title": name, "description": desc, "schema": schema}
         elif k == "STRING":
             schema = {"type": "string"}
@@ -158,7 +184,7 @@ def parameter_inputs(ind) -> dict:
                 schema["default"] = default
             out[name] = {"title": name, "description": desc, "schema": schema}
         elif k == "DAY_OF_YEAR":
-            schema = {"type": "string", "pattern": "^[01][0-9]-[0-3][0-9]$"}
+            schema = {"type": "string", "pattern": "^[01][0-9]-[0-3][0-9]$", "description": "month-day MM-DD"}
             if isinstance(default, str):
                 schema["default"] = default
             out[name] = {"title": name, "description": f"{desc} (MM-DD)", "schema": schema}

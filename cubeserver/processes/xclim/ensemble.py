@@ -47,8 +47,9 @@ class Ensemble(Process):
                                                                    "the change is `datetime` minus this period",
                       "schema": {"type": "string", "minLength": 3}},
         "calendar": {"title": "Common calendar", "description": "calendar the members are converted to when theirs "
-                     "differ (xclim.core.calendar.convert_calendar, align_on=date; 360_day members need a "
-                     "360_day target). Default: the first member's calendar",
+                     "differ (xclim.core.calendar.convert_calendar, align_on=date: days a member's calendar lacks, "
+                     "such as the 31sts of a 360_day member on noleap, hold the other members only). Default: the "
+                     "first member's calendar",
                      "schema": {"type": "string", "enum": CALENDARS}},
         "align": {"title": "Grid alignment", "description": "exact: members must share the grid (else 400); nearest: "
                   "each member is sampled at the first member's cell centres (nearest neighbour)",
@@ -89,6 +90,10 @@ class Ensemble(Process):
         from xclim.ensembles import create_ensemble
 
         var, ids = values["variable"], values["collections"]
+        twice = sorted({cid for cid in ids if ids.count(cid) > 1})
+        if twice:
+            raise BadRequest(f"collections: {', '.join(twice)} listed more than once; each member once",
+                             parameter="collections")
         dss = []
         for i, cid in enumerate(ids):
             c = gridded(ctx, cid, "collections")
@@ -107,6 +112,7 @@ class Ensemble(Process):
                 raise BadRequest(f"collections: one collection ({cid}) needs a `realization` axis; otherwise list "
                                  "two or more collections", parameter="collections")
             return ds
+        _same_sampling([(cid, ds) for cid, ds, _ in dss])
         first = dss[0][1]
         aligned = []
         for cid, ds, c in dss:
@@ -137,3 +143,25 @@ class Ensemble(Process):
 
     def execute(self, params, job):
         return {"result": Output.grid(job.compute(params["lazy"]))}
+
+
+def _step_days(ds: xr.Dataset) -> float | None:
+    """The median time step of a member in days (None with fewer than two steps); numpy and cftime times."""
+    import pandas as pd
+
+    t = ds["time"].values[:200]
+    if t.size < 2:
+        return None
+    steps = [pd.to_timedelta(b - a).total_seconds() / 86400 for a, b in zip(t[:-1], t[1:])]
+    return float(sorted(steps)[len(steps) // 2])
+
+
+def _same_sampling(members: list[tuple[str, xr.Dataset]]) -> None:
+    """Members of different sampling (daily and monthly) would be joined on the union of their times and read
+    mostly null: a 400 naming `collections`."""
+    steps = [(cid, s) for cid, s in ((cid, _step_days(ds)) for cid, ds in members) if s]
+    if steps and max(s for _, s in steps) > 1.5 * min(s for _, s in steps):
+        listing = ", ".join(f"{cid} every {s:g} days" for cid, s in steps)
+        raise BadRequest(f"collections: the members have different time steps ({listing}); ensemble members need "
+                         "one sampling, e.g. the job-{id} results of one indicator with the same freq on each",
+                         parameter="collections")

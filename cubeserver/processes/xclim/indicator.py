@@ -22,6 +22,7 @@ from ...errors import BadRequest, TooLarge
 from ..base import Process
 from ..inputs import add_history, gridded, guard_cells, keep_time_encoding, select, time_dim
 from ..results import Output
+from . import checks
 from . import describe as D
 from . import region
 from . import variables as V
@@ -111,11 +112,13 @@ class XclimIndicator(Process):
             if optional and name not in mapping and src in sources.values():
                 continue
             sources[name] = src
-        _refuse_shared(sources, mapping)
+        checks.refuse_shared(sources, mapping)
         inside = region.cells(c, values.get("polygon"), values.get("bbox"))
         ds = region.apply(c, select(c, values, sorted(set(sources.values())), var_input="variables"), inside)
         if ds.sizes.get(t, 0) == 0:
             raise BadRequest(f"datetime: no time steps of {c.id} in {values.get('datetime')}", parameter="datetime")
+        checks.enough_steps(ds, t, values, ind)
+        checks.dates_within(ds, t, values, [n for n, p in ind.parameters.items() if D.kind_name(p) == "DATE"])
         self._guard_periods(ds, t, values)
         kwargs = {name: _prepare(ds[src], name, src, t) for name, src in sources.items()}
         for name in var_params:  # optional inputs not found: None, or xclim looks for them in a `ds`
@@ -124,7 +127,7 @@ class XclimIndicator(Process):
         if "lat" in var_params and "lat" not in mapping:
             kwargs["lat"] = _latitude(ds, c)
         kwargs.update(self._percentiles(c, values, sources, t))
-        kwargs.update(self._parameters(values))
+        kwargs.update(self._parameters(values, c.axes.calendar))
         result = self._call(c, kwargs, values)
         out = region.remask(c, xr.Dataset({r.name: r for r in result}), inside)
         if t != "time" and "time" in out.dims:
@@ -169,6 +172,7 @@ class XclimIndicator(Process):
             if base.sizes.get(t, 0) < 2:
                 raise BadRequest(f"baseline: {values['baseline']} holds fewer than two time steps of {c.id}",
                                  parameter="baseline")
+            checks.baseline_covers_year(base, t, values["baseline"])
             p = float(values[D.percentile_input(self.ind, name)])
             da = _prepare(base[src], base_name, src, t)
             try:
@@ -177,7 +181,8 @@ class XclimIndicator(Process):
                 raise BadRequest(f"baseline: percentiles over {values['baseline']} failed: {e}", parameter="baseline") from None
         return out
 
-    def _parameters(self, values) -> dict:
+    def _parameters(self, values, cal: str = "standard") -> dict:
+        """The indicator's own parameters as xclim wants them (checked quantities, dates of calendar `cal`)."""
         from xarray.coding.cftime_offsets import to_offset
         from xclim.core.units import check_units, str2pint
 
@@ -196,7 +201,12 @@ class XclimIndicator(Process):
                     raise BadRequest(f"{name}: {v!r} is not a quantity in units of {p.units if D._has(p.units) else '?'} "
                                      f"({type(e).__name__}); e.g. {self.inputs[name]['schema'].get('default', '0 degC')!r}",
                                      parameter=name) from None
+                checks.finite_quantity(v, name)
                 v = str(v)
+            elif k == "DAY_OF_YEAR":
+                checks.month_day(v, name, cal=cal)
+            elif k == "DATE":
+                checks.full_date(v, name)
             elif k == "FREQ_STR":
                 try:
                     to_offset(v)
@@ -205,7 +215,8 @@ class XclimIndicator(Process):
             elif name == "indexer":
                 if not v:
                     continue
-                _check_dates(v.get("date_bounds") or [])
+                for b in v.get("date_bounds") or []:
+                    checks.month_day(b, "indexer", "date_bounds ", cal)
                 out.update(v)
                 continue
             out[name] = v
@@ -243,8 +254,8 @@ class XclimIndicator(Process):
         except BadRequest:
             raise
         except (ValueError, TypeError, KeyError, AttributeError, NotImplementedError) as e:
-            raise BadRequest(f"{_blame(str(e), values)}: xclim refused the input: {_short(e)}",
-                             parameter=_blame(str(e), values)) from None
+            at = checks.blame(e, values)
+            raise BadRequest(f"{at}: xclim refused the input: {checks.short(e)}", parameter=at) from None
         return list(res) if isinstance(res, tuple) else [res]
 
     # ---------------------------------------------------------------- execute
@@ -289,39 +300,6 @@ def _sampling(src_freq) -> str:
     """xclim's `src_freq` (None, one alias or a list of them, e.g. SPI's ['D', 'MS']) in words."""
     freqs = src_freq if isinstance(src_freq, (list, tuple)) else [src_freq] if src_freq else []
     return " or ".join(SAMPLING.get(f, f) for f in freqs) or "other"
-
-
-def _check_dates(bounds: list) -> None:
-    """indexer.date_bounds are real month-days (the schema's pattern lets 13-45 through); 400 naming indexer."""
-    import calendar
-
-    for b in bounds:
-        month, _, day = str(b).partition("-")
-        if not (month.isdigit() and day.isdigit() and 1 <= int(month) <= 12
-                and 1 <= int(day) <= calendar.monthrange(2000, int(month))[1]):
-            raise BadRequest(f"indexer: date_bounds {b!r} is not a month-day MM-DD (e.g. 04-01)", parameter="indexer")
-
-
-def _refuse_shared(sources: dict, mapping: dict) -> None:
-    """Two different xclim inputs silently read from one variable (tasmin and tasmax from `ta`) is a 400."""
-    seen = {}
-    for name, src in sources.items():
-        if src in seen and name not in mapping and seen[src] not in mapping:
-            raise BadRequest(f"variables: both {seen[src]} and {name} would read {src!r}; name them explicitly, e.g. "
-                             f"{{\"{seen[src]}\": \"...\", \"{name}\": \"...\"}}", parameter="variables")
-        seen[src] = name
-
-
-def _blame(message: str, values: dict) -> str:
-    for name in values:
-        if name not in ("collection", "variables") and name in message:
-            return name
-    return "collection"
-
-
-def _short(e: Exception) -> str:
-    text = str(e).split("\n")[0]
-    return text[:300]
 
 
 def _public_params(values: dict) -> dict:
