@@ -19,6 +19,7 @@ from pathlib import Path
 
 import xarray as xr
 
+from ..sources import chunk_cache
 from .build import MANIFEST, default_path
 from .source_state import StateWatch
 
@@ -88,8 +89,12 @@ class TimeSeriesLayout:
                 return
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                ds = xr.open_zarr(self.path, chunks={}, consolidated=True)
+                opened = xr.open_zarr(self.path, chunks={}, consolidated=True)
                 raw = xr.open_zarr(self.path, chunks=None, consolidated=True)  # lazily indexed, no dask
+            # through the shared cache of decoded chunks when it is on: a point series is then one cached chunk,
+            # indexed without dask's scheduler (select.core.compute); without the cache, Zarr's lazy indexing
+            ds = chunk_cache.attach(opened, self.path, "zarr")
+            cached = ds is not opened
             vars_, direct = {}, {}
             for n in self.collection.variables:
                 v = src[n].variable
@@ -97,7 +102,7 @@ class TimeSeriesLayout:
                 if data.dtype != v.dtype or data.shape != v.shape:
                     raise ValueError(f"{n}: {data.dtype}{data.shape} in the copy, {v.dtype}{v.shape} in the source")
                 vars_[n] = xr.Variable(v.dims, data, v.attrs, v.encoding)
-                direct[n] = xr.Variable(v.dims, raw[n].variable._data, v.attrs, v.encoding)
+                direct[n] = vars_[n] if cached else xr.Variable(v.dims, raw[n].variable._data, v.attrs, v.encoding)
             self._chunks = {n: manifest["variables"][n]["chunks"] for n in vars_}
             self._watch = StateWatch(manifest["source_state"], self.recheck)
             self._vars, self._direct = vars_, direct
