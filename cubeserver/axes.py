@@ -178,7 +178,7 @@ class AxisModel:
             return False
         return self.crs.is_geographic
 
-    @property
+    @cached_property
     def lon_360(self) -> bool:
         """Longitudes stored as 0..360: -180..180 queries must be wrapped."""
         return self.lonlat and float(np.nanmax(self.x_values)) > 180.0
@@ -221,6 +221,11 @@ class AxisModel:
         return (x0, y0, x1, y1)
 
     def crs84_bbox(self) -> tuple[float, float, float, float]:
+        """Bounds in lon/lat (worked out once: every map tile and extent asks); see `_crs84_bbox`."""
+        return self._crs84_bbox
+
+    @cached_property
+    def _crs84_bbox(self) -> tuple[float, float, float, float]:
         """Bounds in lon/lat; 0..360 grids are reported as -180..180 per OGC API.
 
         Other CRSs: the native cell edges densified and transformed (pyproj transform_bounds);
