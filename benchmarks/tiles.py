@@ -37,6 +37,7 @@ from pathlib import Path
 
 import morecantile
 import numpy as np
+import psutil
 import requests
 import xarray as xr
 from pyproj import Transformer
@@ -45,7 +46,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import synthetic  # noqa: E402
 from peers import versions, wait_ready  # noqa: E402
-from serve import free_port, settle  # noqa: E402
+from serve import cpu_seconds, free_port, settle  # noqa: E402
 
 ZOOMS = (3, 4, 5, 6)
 CLIENTS = 8
@@ -124,8 +125,9 @@ def start_cubeserver(cube: Path, tmp: Path, vmin: float, vmax: float, workers: i
     return proc, f"http://127.0.0.1:{port}"
 
 
-def measure(fetch, tiles: list, repeat: int) -> dict:
-    """Warm, then p50 of one client and tiles/s + p50 of CLIENTS clients."""
+def measure(fetch, tiles: list, repeat: int, pid: int | None = None) -> dict:
+    """Warm, then p50 of one client and tiles/s + p50 of CLIENTS clients; with the server's `pid`, the CPU
+    time per tile of the server (its process tree) and of this client process during the CLIENTS run."""
     for t in tiles:  # warm-up round
         fetch(t)
     single = []
@@ -144,12 +146,19 @@ def measure(fetch, tiles: list, repeat: int) -> dict:
         with lock:
             loaded.append(time.perf_counter() - start)
 
+    with ThreadPoolExecutor(CLIENTS) as pool:  # warm-up of the loaded run: with --workers N the one connection of
+        list(pool.map(fetch, jobs))  # the single-client run warmed one server process only; these reach them all
+    loaded.clear()
+    me = psutil.Process()
+    server0, client0 = (cpu_seconds(pid) if pid else None), sum(me.cpu_times()[:2])
     start = time.perf_counter()
     with ThreadPoolExecutor(CLIENTS) as pool:
         list(pool.map(one, jobs))
     wall = time.perf_counter() - start
+    client = (sum(me.cpu_times()[:2]) - client0) / len(jobs) * 1000
+    server = (cpu_seconds(pid) - server0) / len(jobs) * 1000 if pid else None
     return {"p50": statistics.median(single) * 1000, "p50_8": statistics.median(loaded) * 1000,
-            "tps": len(jobs) / wall}
+            "tps": len(jobs) / wall, "cpu": f"{server:.1f} · {client:.1f}" if pid else f"— · {client:.1f}"}
 
 
 def http_fetcher(url_of) -> callable:
@@ -191,7 +200,7 @@ def main(argv=None) -> int:
             url = (f"{base}/collections/cube/map/tiles/WebMercatorQuad/{{z}}/{{y}}/{{x}}?properties=t2m"
                    f"&datetime={when}")
             rows.append(("cubeserver", measure(http_fetcher(lambda t: url.format(z=t[0], y=t[1], x=t[2])), tiles,
-                                               args.repeat)))
+                                               args.repeat, proc.pid)))
         finally:
             proc.terminate()
             proc.wait(30)
@@ -208,7 +217,8 @@ def main(argv=None) -> int:
                         f"&width=256&height=256&style=raster/viridis&colorscalerange={vmin},{vmax}"
                         f"&time={when[:-1]}&f=image/png")
                 rows.append(("xpublish-tiles " + versions(str(bin_dir / "python"), ["xpublish-tiles"]).split()[-1],
-                             measure(http_fetcher(lambda t: purl.format(z=t[0], y=t[1], x=t[2])), tiles, args.repeat)))
+                             measure(http_fetcher(lambda t: purl.format(z=t[0], y=t[1], x=t[2])), tiles, args.repeat,
+                                     peer.pid)))
             finally:
                 peer.terminate()
                 peer.wait(30)
@@ -216,10 +226,10 @@ def main(argv=None) -> int:
         rows.append(("in-process floor (numpy + Pillow)", measure(lambda t: floor(*t), tiles, args.repeat)))
     print(f"\n{len(tiles)} WebMercatorQuad 256x256 PNG tiles (z {ZOOMS[0]}-{ZOOMS[-1]}) of {args.cube.name}, "
           f"warm, {args.repeat} rounds; {CLIENTS} clients for the throughput; {args.workers} server process(es)\n")
-    print("| server | p50 1 client (ms) | p50 at 8 clients (ms) | tiles/s at 8 clients |")
-    print("|---|---:|---:|---:|")
+    print("| server | p50 1 client (ms) | p50 at 8 clients (ms) | tiles/s at 8 clients | CPU ms per tile: server · client |")
+    print("|---|---:|---:|---:|---:|")
     for name, m in rows:
-        print(f"| {name} | {m['p50']:.1f} | {m['p50_8']:.1f} | {m['tps']:.0f} |")
+        print(f"| {name} | {m['p50']:.1f} | {m['p50_8']:.1f} | {m['tps']:.0f} | {m['cpu']} |")
     return 0
 
 
