@@ -50,10 +50,13 @@ class AppContext:
         path = quote(route_path(request.scope), safe="/:@!$&'()*+,;=-._~")
         return f"{self.base_url(request)}{path}" + (f"?{url.query}" if url.query else "")
 
-    def html(self, template: str, request: Request, data: dict, title: str, status: int = 200) -> HTMLResponse:
+    def html(self, template: str, request: Request, data: dict, title: str, status: int = 200,
+             json_url: str | None = None) -> HTMLResponse:
+        """A page of `template`; its header's JSON link is this URL with f=json, or `json_url` for pages that have
+        no JSON form of their own (the viewer links its collection's document)."""
         page = self.jinja.get_template(template).render(
             data=data, title=title, base=self.base_url(request), server_title=self.config.title,
-            json_url=self.request_url(request, f="json"),
+            json_url=json_url or self.request_url(request, f="json"),
         )
         return HTMLResponse(page, status_code=status)
 

@@ -195,8 +195,9 @@ def area_statistics(env: Env, cid: str, polygon: str | None, bbox: list[float] |
     cells whose centre lies in the polygon (EDR area) or bbox (EDR cube). Over the budget, steps are
     combined in blocks exactly (sums and counts, not means of means)."""
     if (polygon is None) == (bbox is None):
-        raise BadRequest("give either polygon (WKT POLYGON/MULTIPOLYGON in lon/lat) or bbox "
-                         "[west, south, east, north], not both", parameter="polygon")
+        raise BadRequest("give either polygon (WKT POLYGON/MULTIPOLYGON in lon/lat) or bbox [west, south, east, "
+                         f"north]: {'both were given' if polygon is not None else 'neither was given'}",
+                         parameter="polygon")
     c = edr_view(env, cid)
     check_extra(c, cid, extra)
     ax = c.axes

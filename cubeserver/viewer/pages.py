@@ -7,6 +7,8 @@ forbid inline scripts) read by the package's own scripts under /static/viewer/.
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import orjson
 from fastapi import Query, Request
 from fastapi.responses import HTMLResponse
@@ -98,7 +100,7 @@ def install_pages(app, ctx: AppContext) -> None:
         base = ctx.base_url(request)
         cfg = viewer_config(ctx, c, base)
         return ctx.html("viewer.html", request, {"config": script_json(cfg), "collection": cfg},
-                        f"{c.title}: map")
+                        f"{c.title}: map", json_url=f"{base}/collections/{quote(c.id, safe='')}?f=json")
 
     def collection_hook(c, base: str, doc: dict) -> None:
         if c.ds is not None:

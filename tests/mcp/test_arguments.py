@@ -40,6 +40,11 @@ def test_schema_violations_name_the_argument_and_what_it_allows(mcp_server):
     text = refused(r)
     assert "missing lon (required: collection, lon, lat)" in text and "should be a valid number" in text
     assert '(got "north")' in text and r.structured_content["parameter"] == "lon"
+    r = call(mcp_server, "area_statistics", {"collection": "coads"})
+    assert "give either polygon" in refused(r) and "neither was given" in refused(r)
+    r = call(mcp_server, "area_statistics", {"collection": "coads", "bbox": [-40, 30, -20, 50],
+                                             "polygon": "POLYGON((-40 30,-20 30,-20 50,-40 30))"})
+    assert "both were given" in refused(r)
     r = call(mcp_server, "area_statistics", {"collection": "coads", "bbox": [-40, 30, -20]})
     assert "bbox ([west, south, east, north] in degrees): list should have at least 4 items" in refused(r)
     r = call(mcp_server, "list_collections", {"kind": "grids"})

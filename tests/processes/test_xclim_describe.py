@@ -6,6 +6,8 @@ pages against processList.yaml. Each refused request names the input at fault.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.conformance.official import errors
@@ -154,6 +156,7 @@ def test_bad_inputs_are_400_naming_the_input(xc, pid, inputs, parameter, says):
     assert body["parameter"] == parameter, body
     assert says in body["detail"], body["detail"]
     assert "Traceback" not in r.text and "/work/" not in r.text
+    assert not re.search(r"\((\w+Error|\w+Exception)\)", body["detail"]), body["detail"]  # no Python class names
 
 
 def test_every_offered_missing_method_computes_as_xclim(xc):

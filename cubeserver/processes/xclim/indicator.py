@@ -198,9 +198,9 @@ class XclimIndicator(Process):
                     if D._has(p.units):
                         check_units(str(v), p.units)
                 except Exception as e:  # noqa: BLE001 - pint/xclim raise several kinds
-                    raise BadRequest(f"{name}: {v!r} is not a quantity in units of {p.units if D._has(p.units) else '?'} "
-                                     f"({type(e).__name__}); e.g. {self.inputs[name]['schema'].get('default', '0 degC')!r}",
-                                     parameter=name) from None
+                    raise BadRequest(f"{name}: {v!r} is not a quantity in units of {p.units if D._has(p.units) else '?'}"
+                                     f"; e.g. {self.inputs[name]['schema'].get('default', '0 degC')!r}",
+                                     parameter=name) from e
                 checks.finite_quantity(v, name)
                 v = str(v)
             elif k == "DAY_OF_YEAR":
