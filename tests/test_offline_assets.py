@@ -116,3 +116,14 @@ def test_every_published_time_step_draws_a_tile(client):
     one = client.get("/collections/hybrid-height").json()["extent"]["temporal"]["values"]
     r = client.get("/collections/hybrid-height/position", params={"coords": "POINT(-3.116 52.415)", "datetime": one[0]})
     assert r.status_code == 200 and r.json()["domain"]["axes"]["t"]["values"] == one
+
+
+def test_readme_links_stay_in_the_repository():
+    """Issue 14 item 7: the README is read offline too (air-gapped deployments): its Markdown links point into
+    the repository (the files exist), never to another site; names of outside projects are plain text."""
+    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for target in re.findall(r"\]\(([^)\s]+)\)", doc.read_text()):
+            assert not re.match(r"[a-z]+://", target), (doc.name, target)
+            path = target.split("#", 1)[0]
+            if path:
+                assert (doc.parent / path).exists(), (doc.name, target)
