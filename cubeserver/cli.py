@@ -83,7 +83,7 @@ def _announce(registry, host: str, port: int) -> None:
     collections = list(registry)
     print(f"cubeserver: {len(collections)} collections", flush=True)
     for c in collections:
-        title = c.config.title or ""
+        title = c.title  # the id when the config gives none, as /collections shows it
         print(f"  {c.id:<24} {c.kind:<9} {title}", flush=True)
     gridded = [c for c in collections if c.ds is not None]
     print(f"landing page: {root}/", flush=True)
