@@ -69,20 +69,19 @@ def test_netcdf_c_sees_the_source_attributes(dap_base, cid):
     """No invented `_FillValue = NaN` (coordinates included), time units spelled as in the file, every source
     attribute with its value (names with a space are %20-escaped over DAP2: a documented netCDF-C limit)."""
     path = sorted(glob.glob(str(DATASETS / NETCDF_SOURCES[cid])))[0]
-    src = netCDF4.Dataset(path)
-    remote = netCDF4.Dataset(f"{dap_base}/collections/{cid}/opendap")
-    problems = []
-    for name, var in src.variables.items():
-        if name not in remote.variables:
-            continue  # a variable the collection does not serve (e.g. a bounds variable dropped by the registry)
-        got = _attrs(remote.variables[name])
-        if name.endswith("_bnds") or name.endswith("_bounds"):
-            got = {k: v for k, v in got.items() if k not in ("units", "calendar")}  # xarray's, as CF allows
-        got.pop("_Unsigned", None)
-        problems += _compare(_attrs(var), got, name, {k for c, k in LOST_OK if c == cid})
-    remote_globals = _attrs(remote)
-    remote_globals.pop("coordinates", None)  # xarray's list of auxiliary coordinates no variable names
-    problems += _compare(_attrs(src), remote_globals, "global", set())
+    with netCDF4.Dataset(path) as src, netCDF4.Dataset(f"{dap_base}/collections/{cid}/opendap") as remote:
+        problems = []
+        for name, var in src.variables.items():
+            if name not in remote.variables:
+                continue  # a variable the collection does not serve (e.g. a bounds variable dropped by the registry)
+            got = _attrs(remote.variables[name])
+            if name.endswith("_bnds") or name.endswith("_bounds"):
+                got = {k: v for k, v in got.items() if k not in ("units", "calendar")}  # xarray's, as CF allows
+            got.pop("_Unsigned", None)
+            problems += _compare(_attrs(var), got, name, {k for c, k in LOST_OK if c == cid})
+        remote_globals = _attrs(remote)
+        remote_globals.pop("coordinates", None)  # xarray's list of auxiliary coordinates no variable names
+        problems += _compare(_attrs(src), remote_globals, "global", set())
     assert not problems, "\n".join(problems)
 
 
@@ -90,15 +89,15 @@ def test_netcdf_c_sees_the_source_attributes(dap_base, cid):
 def test_grib_missing_values_are_declared(dap_base, cid):
     """GRIB marks missing values with its bitmap and ecCodes hands them over as NaN: the data variables declare
     `_FillValue = NaN`, so netCDF-C (and CDO on the URL) treat them as missing; the coordinates declare none."""
-    remote = netCDF4.Dataset(f"{dap_base}/collections/{cid}/opendap")
-    data = [v for v in remote.variables.values() if v.dimensions and len(v.dimensions) >= 2
-            and v.name not in remote.dimensions]
-    assert data
-    for var in data:
-        assert np.isnan(_attrs(var)["_FillValue"]), var.name
-    for dim in remote.dimensions:
-        if dim in remote.variables:
-            assert "_FillValue" not in _attrs(remote.variables[dim]), dim
+    with netCDF4.Dataset(f"{dap_base}/collections/{cid}/opendap") as remote:
+        data = [v for v in remote.variables.values() if v.dimensions and len(v.dimensions) >= 2
+                and v.name not in remote.dimensions]
+        assert data
+        for var in data:
+            assert np.isnan(_attrs(var)["_FillValue"]), var.name
+        for dim in remote.dimensions:
+            if dim in remote.variables:
+                assert "_FillValue" not in _attrs(remote.variables[dim]), dim
 
 
 LABELS = ["plain", 'q"x\\y', "long " * 30]
@@ -171,12 +170,12 @@ def test_control_character_blank_and_infinite_attributes(odd_server, proto):
     """A BEL in one attribute made the DMR invalid XML (netCDF-C and pydap refused the whole dataset); `" "` was
     read back as "" over DAP4; `Infinity` in the DAS stopped pydap's DAP2 client from opening the dataset."""
     url, _ = odd_server
-    nc = netCDF4.Dataset(url.replace("http://", "dap4://") if proto == "dap4" else url)
-    t = nc["t"]
-    assert t.units == "K" and t.blank == " "
-    if proto == "dap2":  # netCDF-C's DAP4 parses Float32 attributes wrongly (-Inf becomes NaN): see conftest
-        assert list(t.valid_range) == [-np.inf, np.inf]
-    assert t.note == ("bell\ufffdhere" if proto == "dap4" else "bell\x07here")  # XML 1.0 cannot carry U+0007
+    with netCDF4.Dataset(url.replace("http://", "dap4://") if proto == "dap4" else url) as nc:
+        t = nc["t"]
+        assert t.units == "K" and t.blank == " "
+        if proto == "dap2":  # netCDF-C's DAP4 parses Float32 attributes wrongly (-Inf becomes NaN): see conftest
+            assert list(t.valid_range) == [-np.inf, np.inf]
+        assert t.note == ("bell\ufffdhere" if proto == "dap4" else "bell\x07here")  # XML 1.0 cannot carry U+0007
     from pydap.client import open_url
 
     with warnings.catch_warnings():
