@@ -167,11 +167,6 @@ class AxisModel:
         return self.curvilinear is None and is_lonlat(self.crs)
 
     @property
-    def geographic(self) -> bool:
-        """Alias of `lonlat` (kept for callers written before rotated grids were told apart)."""
-        return self.lonlat
-
-    @property
     def angular_x(self) -> bool:
         """x is an angle in degrees that wraps every 360 (lon/lat and rotated-pole grids)."""
         if self.curvilinear is not None:
