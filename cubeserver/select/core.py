@@ -272,7 +272,7 @@ def compute(ds: xr.Dataset) -> xr.Dataset:
     selection of cached chunks is read without the scheduler (`sources.direct_read`, same values)."""
     lazy = [name for name, v in ds.variables.items() if is_dask_collection(v.data)]
     if not lazy:
-        return ds
+        return ds.copy(deep=False)  # as xarray's compute: the caller owns what it gets (attrs included)
     values = {}
     for name in lazy:
         values[name] = direct_read.read(ds.variables[name].data)
