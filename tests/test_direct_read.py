@@ -79,3 +79,34 @@ def test_graphs_it_cannot_run(opened):
     assert direct_read.read(big) is None  # more tasks than MAX_TASKS
     plain = xr.DataArray(np.arange(4.0)).chunk(2).data[1:]
     assert direct_read.read(plain) is None  # not behind the chunk cache
+
+
+@pytest.mark.parametrize("cid", list(CASES))
+def test_read_into_big_endian_same_values(opened, cid):
+    """`read_into` (the NetCDF-3 slab reader) gives a new big-endian C-contiguous array equal to dask's values
+    converted, for windows spanning several chunks, without touching the cached chunks."""
+    var = opened[cid].ds[CASES[cid][1]]
+    data = var.data
+    file_dtype = data.dtype.newbyteorder(">")
+    windows = [tuple(slice(None) for _ in var.dims),  # every chunk, joined
+               tuple(slice(1, max(2, n - 1)) for n in var.shape),  # cut inside the edge chunks
+               (slice(0, 2),) + tuple(slice(None, None, 3) for _ in var.dims[1:])]  # strided
+    for window in windows:
+        part = data[window]
+        before = direct_read.read(part)
+        got = direct_read.read_into(part, file_dtype)
+        assert got is not None, f"{cid} {window}: the direct path was not taken"
+        assert got.dtype == file_dtype and got.flags.c_contiguous and got.flags.owndata
+        expected = part.compute(scheduler="sync")
+        np.testing.assert_array_equal(got, expected, err_msg=f"{cid} {window}")
+        np.testing.assert_array_equal(got.astype(data.dtype), before)
+        got[...] = 0  # the caller owns it: writing must not change what the cache serves next
+        np.testing.assert_array_equal(direct_read.read(part), before)
+
+
+def test_read_into_refuses_what_read_refuses(opened):
+    var = opened["coads"].ds["SST"]
+    assert direct_read.read_into(var.isel(TIME=0).data + 1, np.dtype(">f4")) is None  # Blockwise
+    assert direct_read.read_into(var.data[0, 0, 0], np.dtype(">f4")) is None  # 0-d: nothing to place
+    plain = xr.DataArray(np.arange(4.0)).chunk(2).data[1:]
+    assert direct_read.read_into(plain, np.dtype(">f8")) is None  # not behind the chunk cache

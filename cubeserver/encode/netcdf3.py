@@ -27,7 +27,7 @@ from typing import Iterator
 import numpy as np
 import xarray as xr
 
-from .slabs import prefetched, slabs
+from .slabs import prefetched, read_as, slabs
 
 MAGIC = b"CDF\x02"
 ABSENT = b"\0" * 8
@@ -157,25 +157,29 @@ def layout(ds: xr.Dataset) -> Layout:
     return Layout(b"".join(parts), planned, begin)
 
 
-def _big_endian(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """Values as the header declares them: the variable's dtype, big-endian. The dtype comes from the
-    variable, not the values: a lazily encoded variable may compute to another one (CF-encoded cftime
-    bounds declared float64 computed to int64, which written as such read back as garbage)."""
-    if dtype.kind == "S":
-        return values.astype(dtype, copy=False)
-    return values.astype(dtype.newbyteorder(">"), copy=False)
+def _file_dtype(dtype: np.dtype) -> np.dtype:
+    """The type values are written with: the variable's dtype, big-endian. It comes from the variable, not
+    the values: a lazily encoded variable may compute to another one (CF-encoded cftime bounds declared
+    float64 computed to int64, which written as such read back as garbage)."""
+    return dtype if dtype.kind == "S" else dtype.newbyteorder(">")
+
+
+def _read_slab(job: tuple) -> np.ndarray:
+    """A (lazy slab, file dtype) job's values, converted, C-contiguous (one copy from cached chunks)."""
+    slab, dtype = job
+    return read_as(slab, dtype)
 
 
 def body(plan: Layout) -> Iterator[bytes | memoryview]:
     """The file's bytes in order: header, then each variable's slabs (read one ahead), then its padding."""
     yield plan.header
-    jobs = []  # (variable index, lazy slab)
+    jobs = []  # (variable index, (lazy slab, file dtype))
     for i, (v, _, _) in enumerate(plan.variables):
-        jobs += [(i, v[s] if v.ndim else v) for s in slabs(v, SLAB_BYTES)]
+        jobs += [(i, (v[s] if v.ndim else v, _file_dtype(v.dtype))) for s in slabs(v, SLAB_BYTES)]
     written = [0] * len(plan.variables)
-    for (i, _), values in zip(jobs, prefetched([slab for _, slab in jobs])):
+    for (i, _), values in zip(jobs, prefetched([job for _, job in jobs], reader=_read_slab)):
         v, vsize, fill = plan.variables[i]
-        data = memoryview(np.ascontiguousarray(_big_endian(values, v.dtype)).reshape(-1)).cast("B")
+        data = memoryview(values.reshape(-1)).cast("B")
         written[i] += len(data)
         yield data
         if written[i] == v.size * v.dtype.itemsize and vsize > written[i]:  # after its last slab: the padding

@@ -58,15 +58,27 @@ def read(slab: xr.DataArray | xr.Variable) -> np.ndarray:
     return np.asarray(data)
 
 
-def prefetched(parts: list, pool: ThreadPoolExecutor = _PREFETCH) -> Iterator[np.ndarray]:
-    """The values of each lazy part in order; part k+1 is being read (prefetch pool) while the caller
-    works on part k. Closing the generator early cancels the pending read."""
+def read_as(slab: xr.DataArray | xr.Variable, dtype: np.dtype) -> np.ndarray:
+    """One slab's values as a new C-contiguous array of `dtype` (a NetCDF-3 file's big-endian type):
+    cached chunks copied once into place (`direct_read.read_into`), else `read` and a conversion."""
+    data = slab.data
+    if hasattr(data, "compute") and data.ndim:
+        direct = direct_read.read_into(data, dtype)
+        if direct is not None:
+            dask_local.count("local", 1)
+            return direct
+    return np.ascontiguousarray(read(slab).astype(dtype, copy=False))
+
+
+def prefetched(parts: list, pool: ThreadPoolExecutor = _PREFETCH, reader=read) -> Iterator[np.ndarray]:
+    """`reader`'s values (default `read`) of each lazy part in order; part k+1 is being read (prefetch pool)
+    while the caller works on part k. Closing the generator early cancels the pending read."""
     pending = None
     try:
-        pending = pool.submit(read, parts[0]) if parts else None
+        pending = pool.submit(reader, parts[0]) if parts else None
         for k in range(len(parts)):
             values = pending.result()
-            pending = pool.submit(read, parts[k + 1]) if k + 1 < len(parts) else None
+            pending = pool.submit(reader, parts[k + 1]) if k + 1 < len(parts) else None
             yield values
     finally:
         if pending is not None:
@@ -119,9 +131,12 @@ async def ahead(chunks: Iterator[bytes], depth: int = 2):
                 break
             if isinstance(piece, BaseException):
                 raise piece
+            if type(piece) is bytes and len(piece) <= PIECE:
+                yield piece  # h11 sends an exact bytes body piece as it is (a memoryview it copies by joining)
+                continue
             view = memoryview(piece)
             for start in range(0, len(view), PIECE):
-                yield view[start:start + PIECE]  # no copy here: uvicorn joins it with the chunk header
+                yield view[start:start + PIECE]
     finally:
         stop.set()
         while not q.empty():  # unblock a producer waiting on a full queue

@@ -42,12 +42,23 @@ def _plan(arr):
     return (blocks, tasks) if blocks else None
 
 
-def read(arr) -> np.ndarray | None:
-    """The values of dask array `arr` (any shape) read through the chunk cache without dask's scheduler,
-    or None when its graph is not a small indexing of cached chunks. Raises what reading a chunk raises
-    (the same errors `dask.compute` would give)."""
-    from dask.array.core import finalize
+def _evaluate(task, values: dict, views: bool):
+    """Run one task on its inputs. With `views`, dask's `chunk.getitem` is plain numpy indexing (a view):
+    dask copies a small part out of a large chunk so as not to keep the chunk alive, which costs a copy
+    here for nothing when the caller copies every block into its own output anyway."""
+    from dask._task_spec import GraphNode, TaskRef
+    from dask.array.chunk import getitem
 
+    if views and getattr(task, "func", None) is getitem and len(task.args) == 2 and not task.kwargs:
+        obj, index = (values[a.key] if isinstance(a, TaskRef)
+                      else a({k: values[k] for k in a.dependencies}) if isinstance(a, GraphNode) else a
+                      for a in task.args)
+        return obj[index]
+    return task({dep: values[dep] for dep in task.dependencies})
+
+
+def _blocks(arr, views: bool):
+    """The computed blocks of `arr`, nested as `arr.__dask_keys__()`, or None (see `read`)."""
     plan = _plan(arr)
     if plan is None:
         return None
@@ -62,7 +73,7 @@ def read(arr) -> np.ndarray | None:
             out = fn(block_id=key[1:])
         else:
             task = tasks[key]  # KeyError: a key of a layer not planned (cannot happen for a valid graph)
-            out = task({dep: value(dep) for dep in task.dependencies})
+            out = _evaluate(task, {dep: value(dep) for dep in task.dependencies}, views)
         done[key] = out
         return out
 
@@ -70,8 +81,19 @@ def read(arr) -> np.ndarray | None:
         return [nested(k) for k in keys] if isinstance(keys, list) else value(keys)
 
     try:
-        parts = nested(arr.__dask_keys__())
+        return nested(arr.__dask_keys__())
     except KeyError:
+        return None
+
+
+def read(arr) -> np.ndarray | None:
+    """The values of dask array `arr` (any shape) read through the chunk cache without dask's scheduler,
+    or None when its graph is not a small indexing of cached chunks. Raises what reading a chunk raises
+    (the same errors `dask.compute` would give)."""
+    from dask.array.core import finalize
+
+    parts = _blocks(arr, views=False)
+    if parts is None:
         return None
     out = np.asarray(finalize(parts))  # as dask.compute: chunks joined, a single chunk copied
     if out.shape != arr.shape or out.dtype != arr.dtype:
@@ -79,4 +101,33 @@ def read(arr) -> np.ndarray | None:
     return out
 
 
-__all__ = ["MAX_TASKS", "read"]
+def read_into(arr, dtype: np.dtype) -> np.ndarray | None:
+    """The values of dask array `arr` (ndim >= 1) as a new C-contiguous array of `dtype` (e.g. big-endian
+    for a NetCDF-3 file), each cached block copied once straight into its place — no per-block copies,
+    no join, no second pass to convert. None when `read` would give None or a block is not what the
+    graph declares (its dtype or shape), so the caller computes with dask and converts as before."""
+    if not getattr(arr, "ndim", 0):
+        return None
+    parts = _blocks(arr, views=True)
+    if parts is None:
+        return None
+    out = np.empty(arr.shape, dtype=dtype)
+    edges = [np.concatenate([[0], np.cumsum(c)]) for c in arr.chunks]
+
+    def place(part, at: tuple):
+        if isinstance(part, list):
+            for i, sub in enumerate(part):
+                if not place(sub, at + (i,)):
+                    return False
+            return True
+        region = tuple(slice(int(e[i]), int(e[i + 1])) for e, i in zip(edges, at))
+        if not isinstance(part, np.ndarray) or part.dtype != arr.dtype or \
+                part.shape != tuple(s.stop - s.start for s in region):
+            return False
+        out[region] = part
+        return True
+
+    return out if place(parts, ()) else None
+
+
+__all__ = ["MAX_TASKS", "read", "read_into"]
