@@ -357,3 +357,25 @@ def test_a_parameter_given_twice_is_a_400(client, query):
     assert r.status_code == 400, r.text
     name = query.split("&")[-1].split("=")[0]
     assert r.json()["parameter"] == name and "more than once" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("qtype", list(OWN))
+def test_api_document_lists_what_each_query_reads(client, qtype):
+    """The OpenAPI document declares exactly the parameters a query accepts (cube-z, OWSLib's alias, aside), on
+    the collection and the instance paths; each required one, left out, is a 400 naming it (the handlers check
+    them, not FastAPI)."""
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in (f"/collections/{{collectionId}}/{qtype}", f"/collections/{{collectionId}}/instances/{{instanceId}}/{qtype}"):
+        documented = {p["name"]: p for p in paths[path]["get"]["parameters"] if p["in"] == "query"}
+        assert set(documented) == (OWN[qtype] | COMMON) - {"cube-z"}, path
+    for name, p in documented.items():
+        if p["required"]:
+            rest = {k: v for k, v in COADS[qtype].items() if k != name}
+            detail = refused(client, f"/collections/coads/{qtype}", name, **rest)
+            assert "required" in detail or "missing" in detail, detail
+
+
+def test_number_parameters_are_checked_by_the_query(client):
+    """within and corridor-width were FastAPI floats; a word is still a 400 naming the parameter."""
+    refused(client, "/collections/coads/radius", "within", **{**COADS["radius"], "within": "far"})
+    refused(client, "/collections/coads/corridor", "corridor-width", **{**COADS["corridor"], "corridor-width": "wide"})
