@@ -217,3 +217,31 @@ def test_cli_and_config_problems(setup, tmp_path, capsys):
     assert cli(["check-config", str(flag)]) == 0
     line = json.loads(capsys.readouterr().out.strip().splitlines()[0])
     assert line["timeseries"]["status"] == "missing"
+
+
+def test_remembered_choices_equal_the_computed_ones(setup, tmp_path, capsys):
+    """select.layouts remembers the cheaper layout per selection pattern on the layout: every remembered choice
+    is what bytes_touched decides, positions of single cells do not multiply the entries, a reload forgets them."""
+    from cubeserver.select.layouts import bytes_touched, stored_chunks
+
+    src, cfg, collections = setup
+    _build(cfg, capsys)
+    with client_for(collections, tmp_path) as client:
+        layout = _layout(client)
+        for lon, lat in ((7.1, 42.3), (5.25, 40.25), (9.4, 41.0)):
+            _check_all_formats(client, src, lon, lat)
+            _check_all_formats(client, src, lon, lat, {"datetime": "2001-01-01T07:00:00Z"}, slice(7, 8))
+        r = client.get("/collections/ts/cube", params={"bbox": "5,40,13,46", "datetime": "2001-01-01T03:00:00Z",
+                                                        "parameter-name": "tas"})
+        assert r.status_code == 200
+        var = _registry(client).get("ts").ds["tas"].variable
+        patterns = {key for _, key in layout.choices}
+        assert len(patterns) == 3, patterns  # all steps, one step, the map's window: not one entry per point
+        for (name, key), cheaper in layout.choices.items():
+            idx = {d: (1 if not k else slice(*k)) for d, *k in key}
+            copy_bytes = bytes_touched(var, layout.chunks(name), idx, None)
+            assert cheaper == (copy_bytes < bytes_touched(var, stored_chunks(var), idx, None)), key
+        assert any(v for v in layout.choices.values())  # a point series: the copy
+        _build(cfg, capsys)  # rebuilt: reloaded on the next request, choices forgotten
+        _check_all_formats(client, src, 7.1, 42.3)
+        assert {key for _, key in layout.choices} == {(("lat",), ("lon",))}  # the others are forgotten

@@ -82,6 +82,38 @@ def bytes_touched(var: xr.Variable, chunks, idx: dict, points: dict | None) -> i
     return count * chunk_cells * var.dtype.itemsize
 
 
+MAX_CHOICES = 1024  # remembered layout choices per copy (patterns of orthogonal selections)
+
+
+def _pattern(idx: dict) -> tuple | None:
+    """A hashable key for orthogonal indexers made only of ints and slices (a single x/y position and a
+    time range: the point series), which fixes how many chunks each layout touches (an int touches one
+    chunk wherever it is, so only its dimension counts); None otherwise."""
+    key = []
+    for d, sel in sorted(idx.items()):
+        if isinstance(sel, (int, np.integer)):
+            key.append((d,))
+        elif isinstance(sel, slice):
+            key.append((d, sel.start, sel.stop, sel.step))
+        else:
+            return None
+    return tuple(key)
+
+
+def _copy_cheaper(layout, name: str, full: xr.Variable, idx: dict, points: dict | None) -> bool:
+    """Whether the copy's chunks touch fewer bytes than the source's for this selection (remembered per
+    selection pattern on the layout, which forgets them when the copy is reloaded)."""
+    key = None if points else _pattern(idx)
+    if key is not None:
+        known = layout.choices.get((name, key))
+        if known is not None:
+            return known
+    cheaper = bytes_touched(full, layout.chunks(name), idx, points) < bytes_touched(full, stored_chunks(full), idx, points)
+    if key is not None and len(layout.choices) < MAX_CHOICES:
+        layout.choices[(name, key)] = cheaper
+    return cheaper
+
+
 def _copy_variables(collection, ds: xr.Dataset, idx: dict, points: dict | None) -> dict[str, xr.Variable]:
     """The data variables of `ds` that the time-series copy serves more cheaply than the source.
 
@@ -103,8 +135,7 @@ def _copy_variables(collection, ds: xr.Dataset, idx: dict, points: dict | None) 
     for name in ds.data_vars:
         if name not in copy or src[name].dims != ds[name].dims or copy[name].shape != src[name].shape:
             continue
-        full = src[name].variable
-        if bytes_touched(full, layout.chunks(name), idx, points) < bytes_touched(full, stored_chunks(full), idx, points):
+        if _copy_cheaper(layout, name, src[name].variable, idx, points):
             out[name] = copy[name]
     return out
 

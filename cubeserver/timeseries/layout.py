@@ -64,6 +64,8 @@ class TimeSeriesLayout:
         self._vars: dict[str, xr.Variable] | None = None
         self._direct: dict[str, xr.Variable] = {}
         self._chunks: dict[str, dict[str, int]] = {}
+        # which layout is cheaper, per (variable, selection pattern): select.layouts' memo, emptied on reload
+        self.choices: dict[tuple, bool] = {}
         self._watch: StateWatch | None = None
         self._stale = False
         self.status = "missing"
@@ -104,6 +106,7 @@ class TimeSeriesLayout:
                 vars_[n] = xr.Variable(v.dims, data, v.attrs, v.encoding)
                 direct[n] = vars_[n] if cached else xr.Variable(v.dims, raw[n].variable._data, v.attrs, v.encoding)
             self._chunks = {n: manifest["variables"][n]["chunks"] for n in vars_}
+            self.choices = {}
             self._watch = StateWatch(manifest["source_state"], self.recheck)
             self._vars, self._direct = vars_, direct
             self.status = "in sync"
