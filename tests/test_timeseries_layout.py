@@ -245,3 +245,29 @@ def test_remembered_choices_equal_the_computed_ones(setup, tmp_path, capsys):
         _build(cfg, capsys)  # rebuilt: reloaded on the next request, choices forgotten
         _check_all_formats(client, src, 7.1, 42.3)
         assert {key for _, key in layout.choices} == {(("lat",), ("lon",))}  # the others are forgotten
+
+
+def test_point_reads_are_cached_chunks_without_dask_and_never_stale(setup, tmp_path, capsys):
+    """The copy's point reads index the shared chunk cache's blocks without a dask graph (sources.cached_array);
+    a chunk of the copy rewritten while the server runs is read again (the cache versions every chunk)."""
+    from xarray.core import indexing
+
+    from cubeserver.sources.cached_array import CachedBlocksArray
+
+    src, cfg, collections = setup
+    built = _build(cfg, capsys)
+    with client_for(collections, tmp_path) as client:
+        params = {"coords": "POINT(7.1 42.3)", "parameter-name": "tas"}
+        first = client.get("/collections/ts/position", params=params).json()["ranges"]["tas"]["values"]
+        np.testing.assert_allclose(first, _expected(src, 7.1, 42.3, "tas"), rtol=1e-6)
+        direct = _layout(client).variables(direct=True)["tas"]
+        assert isinstance(direct._data, indexing.LazilyIndexedArray)
+        assert isinstance(direct._data.array, CachedBlocksArray)
+        with xr.open_zarr(built["path"]) as copy:
+            iy, ix = int(np.abs(copy.lat.values - 42.3).argmin()), int(np.abs(copy.lon.values - 7.1).argmin())
+        y0, x0 = iy // 4 * 4, ix // 4 * 4
+        patch = xr.Dataset({"tas": (("time", "lat", "lon"), np.full((NT, 4, 4), -7.25, "float32"))})
+        patch.to_zarr(built["path"], region={"time": slice(0, NT), "lat": slice(y0, y0 + 4), "lon": slice(x0, x0 + 4)},
+                      consolidated=False)
+        again = client.get("/collections/ts/position", params=params).json()["ranges"]["tas"]["values"]
+        assert again == [-7.25] * NT

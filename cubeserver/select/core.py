@@ -13,7 +13,6 @@ import weakref
 from functools import lru_cache
 
 import dask
-from dask import is_dask_collection
 import numpy as np
 import xarray as xr
 from pyproj import CRS, Transformer
@@ -269,20 +268,23 @@ def guard_size(ds: xr.Dataset, limit: int) -> None:
 
 def compute(ds: xr.Dataset) -> xr.Dataset:
     """Read the selection once, with the local threaded scheduler (never a distributed client); a small
-    selection of cached chunks is read without the scheduler (`sources.direct_read`, same values)."""
-    lazy = [name for name, v in ds.variables.items() if is_dask_collection(v.data)]
-    if not lazy:
-        return ds.copy(deep=False)  # as xarray's compute: the caller owns what it gets (attrs included)
+    selection of cached chunks is read without the scheduler (`sources.direct_read`, same values), and a
+    lazily indexed variable (a time-series copy's point reads, `sources.cached_array`) by indexing."""
+    # dask-backed ones (`v.chunks`, not `v.data`: reading `.data` of a lazily indexed variable loads it)
+    lazy = [name for name, v in ds.variables.items() if v.chunks is not None]
     values = {}
     for name in lazy:
         values[name] = direct_read.read(ds.variables[name].data)
         if values[name] is None:
             nchunks = sum(getattr(v.data, "npartitions", 1) for v in ds.variables.values())
             return ds.compute(scheduler=dask_local.local(nchunks))  # not dask.config.set: process-global
-    dask_local.count("local", len(lazy))  # one local computation (its tasks: one per variable here)
-    out = ds.copy(deep=False)
+    if lazy:
+        dask_local.count("local", len(lazy))  # one local computation (its tasks: one per variable here)
+    out = ds.copy(deep=False)  # as xarray's compute: the caller owns what it gets (attrs included)
     for name, data in values.items():
         out.variables[name].data = data
+    for v in out.variables.values():
+        v.load()  # lazily indexed ones read once, here (no-op for values in memory)
     return out
 
 

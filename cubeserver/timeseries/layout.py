@@ -20,6 +20,7 @@ from pathlib import Path
 import xarray as xr
 
 from ..sources import chunk_cache
+from ..sources.cached_array import lazily_indexed
 from .build import MANIFEST, default_path
 from .source_state import StateWatch
 
@@ -93,8 +94,7 @@ class TimeSeriesLayout:
                 warnings.simplefilter("ignore")
                 opened = xr.open_zarr(self.path, chunks={}, consolidated=True)
                 raw = xr.open_zarr(self.path, chunks=None, consolidated=True)  # lazily indexed, no dask
-            # through the shared cache of decoded chunks when it is on: a point series is then one cached chunk,
-            # indexed without dask's scheduler (select.core.compute); without the cache, Zarr's lazy indexing
+            # through the shared cache of decoded chunks when it is on: a point series is then one cached chunk
             ds = chunk_cache.attach(opened, self.path, "zarr")
             cached = ds is not opened
             vars_, direct = {}, {}
@@ -104,7 +104,10 @@ class TimeSeriesLayout:
                 if data.dtype != v.dtype or data.shape != v.shape:
                     raise ValueError(f"{n}: {data.dtype}{data.shape} in the copy, {v.dtype}{v.shape} in the source")
                 vars_[n] = xr.Variable(v.dims, data, v.attrs, v.encoding)
-                direct[n] = vars_[n] if cached else xr.Variable(v.dims, raw[n].variable._data, v.attrs, v.encoding)
+                # point reads: the cached chunks indexed without a dask graph, else Zarr's lazy indexing
+                lazy = lazily_indexed(data) if cached else None
+                direct[n] = xr.Variable(v.dims, lazy if lazy is not None else raw[n].variable._data, v.attrs,
+                                        v.encoding)
             self._chunks = {n: manifest["variables"][n]["chunks"] for n in vars_}
             self.choices = {}
             self._watch = StateWatch(manifest["source_state"], self.recheck)
