@@ -33,6 +33,14 @@ class ConditionalMiddleware:
         self.ctx = ctx
         self.cache_control = ctx.config.http.cache_control
         self.generation = hashlib.blake2b(ctx.config.model_dump_json().encode(), digest_size=8).hexdigest()
+        self._configs: dict[str, tuple] = {}  # collection id -> (its config object, that config as JSON)
+
+    def _config_text(self, cid: str, config) -> str:
+        """The collection's config as JSON, serialised once per config object (a reload replaces it)."""
+        kept = self._configs.get(cid)
+        if kept is None or kept[0] is not config:
+            kept = self._configs[cid] = (config, config.model_dump_json())
+        return kept[1]
 
     def _path(self, scope) -> str:
         return route_path(scope)
@@ -51,7 +59,7 @@ class ConditionalMiddleware:
         if c.config.locations and c.config.locations in self.ctx.registry:  # EDR locations come from there
             other = source_mtime(self.ctx.config.resolve(self.ctx.registry.get(c.config.locations).config.path))
             mtime = max(mtime, other or 0.0)
-        generation = self.generation + c.config.model_dump_json() + getattr(c, "version", "")
+        generation = self.generation + self._config_text(c.id, c.config) + getattr(c, "version", "")
         coding = codings.choose(headers.get("accept-encoding", ""))
         return stable_validator(generation, path, scope.get("query_string", b""), headers, coding, mtime,
                                 strong=bool(_TILE_PATH.match(path)))

@@ -11,6 +11,8 @@ from __future__ import annotations
 from functools import lru_cache
 
 import glob
+import os
+import stat
 import hashlib
 from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
@@ -45,12 +47,14 @@ def source_mtime(path: Path) -> float | None:
         if any(ch in text for ch in "*?["):
             files = glob.glob(text)
             return max(Path(f).stat().st_mtime for f in files) if files else None
-        times = [path.stat().st_mtime]
-        if path.is_dir():
+        st = os.stat(text)
+        times = [st.st_mtime]
+        if stat.S_ISDIR(st.st_mode):
             for name in (".zmetadata", "zarr.json", ".zgroup", ".zattrs"):
-                meta = path / name
-                if meta.exists():
-                    times.append(meta.stat().st_mtime)
+                try:
+                    times.append(os.stat(os.path.join(text, name)).st_mtime)
+                except FileNotFoundError:
+                    continue
         return max(times)
     except OSError:
         return None
