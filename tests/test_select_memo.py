@@ -36,3 +36,22 @@ def test_a_new_dataset_is_selected_anew():
     after = select_variables(new, ["SST"], ["SST"], "parameter-name")
     a, b = before["SST"].isel(TIME=0).values, after["SST"].isel(TIME=0).values
     np.testing.assert_allclose(b[np.isfinite(a)], a[np.isfinite(a)] + 1, rtol=1e-6)
+
+
+def test_the_memo_lets_a_dropped_dataset_go():
+    """A reloaded or closed collection's Dataset is not kept alive by its remembered selection (it would hold
+    the old source's arrays and open files): its entries go with it."""
+    import gc
+    import weakref
+
+    from cubeserver.select import core
+
+    ds = _open()
+    select_variables(ds, ["SST"], ["SST"], "parameter-name")
+    key = (id(ds), ("SST",))
+    assert key in core._selected
+    gone = weakref.ref(ds)
+    ds.close()
+    del ds
+    gc.collect()
+    assert gone() is None and key not in core._selected

@@ -42,15 +42,21 @@ def select_variables(ds: xr.Dataset, names: list[str] | None, allowed: list[str]
         return hit[1].copy(deep=False)  # own attrs dicts: a caller adding `history` changes only its answer
     out = with_time_bounds(with_companions(ds, ds[names or allowed]), ds)
     with _selected_lock:
-        _selected[key] = (weakref.ref(ds), out)
+        _selected[key] = (weakref.ref(ds, lambda _, key=key: _forget(key)), out)
         while len(_selected) > 128:
-            _selected.pop(next(iter(_selected)))
+            _forget(next(iter(_selected), None))
     return out.copy(deep=False)
 
 
+def _forget(key) -> None:
+    """Drop a memo entry (its Dataset was collected, or the memo is full). No lock: it runs from the garbage
+    collector's weak reference callbacks, in any thread, possibly while this thread holds the lock."""
+    _selected.pop(key, None)
+
+
 # (id of the collection's Dataset, variables) -> (weak reference to that Dataset, its lazy selection): the same few
-# variable lists are asked again and again, and building one walks every coordinate (~0.5 ms); entries whose
-# Dataset was replaced (reload) are never hit again (the weak reference no longer points to the asked Dataset)
+# variable lists are asked again and again, and building one walks every coordinate (~0.5 ms). An entry goes
+# with its Dataset (reload, close): the selection would otherwise keep the old source's arrays and files alive.
 _selected: dict = {}
 _selected_lock = threading.Lock()
 
