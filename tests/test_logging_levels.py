@@ -22,3 +22,23 @@ def test_chatty_libraries_quiet_at_info_and_loud_at_debug():
     finally:
         for n, level in saved.items():
             logging.getLogger(n).setLevel(level)
+
+
+def test_xclim_docstring_choices_are_not_logged_on_the_root_logger():
+    """Importing xclim logs ~20 "Choice not found. Ignoring: ..." INFO lines on the root logger (its docstring
+    parser), at every server start; loading the catalogue drops them, any other root record is kept. In a new
+    interpreter: xclim logs them once, at its import."""
+    import subprocess
+    import sys
+
+    import pytest
+
+    pytest.importorskip("xclim")
+    script = ("import logging; logging.basicConfig(level=logging.INFO, format='%(name)s %(message)s')\n"
+              "from cubeserver.processes import xclim as catalogue\n"
+              "assert catalogue.load()\n"
+              "logging.info('Choice not found: from somebody else')\n")
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    lines = [line for line in run.stderr.splitlines() if "Choice not found" in line]
+    assert lines == ["root Choice not found: from somebody else"], lines[:3]

@@ -11,6 +11,7 @@ installed (the optional `climate` extra) it returns nothing.
 from __future__ import annotations
 
 import logging
+import logging
 import warnings
 
 log = logging.getLogger("cubeserver.processes")
@@ -27,7 +28,16 @@ BROKEN = {
 }
 
 
+def _xclim_docstring_noise(record: logging.LogRecord) -> bool:
+    """False for the INFO lines xclim logs on the root logger while reading its own docstrings ("Choice not
+    found. Ignoring: ..."): one per indicator with an unparsable choice list, nothing a server operator can act on."""
+    return not (record.name == "root" and record.levelno == logging.INFO
+                and str(record.msg).startswith("Choice not found") and "xclim" in record.pathname)
+
+
 def load() -> dict:
+    if _xclim_docstring_noise not in logging.getLogger().filters:
+        logging.getLogger().addFilter(_xclim_docstring_noise)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
