@@ -5,7 +5,9 @@ Every request is sent by httpx (a real client) with the headers browsers and Pyt
 Chromium's navigation Accept instead). Times are to the last byte, decoded as the client decodes
 it (medians of `--repeat` runs after one warm-up, one kept-alive connection); "bytes" is what
 crossed the wire (httpx's `num_bytes_downloaded`, compressed). The floor is the same selection in
-this process with xarray (`.values`, no HTTP, no encoding). Rows are the goals of issue 15:
+this process with xarray (`.values`, no HTTP, no encoding); the client floor is httpx receiving and
+decoding cubeserver's own answers (the same bytes, compressed as they were) from benchmarks/canned.py, a
+server that computes nothing: no server can answer faster than that. Rows are the goals of issue 15:
 
     | point, all steps | point, 1 day | 20°×20°×1 day CoverageJSON | NetCDF 20°×20°×1 day |
     | NetCDF 60°×60°×3 days | req/s at 8 clients, point 1 day |
@@ -141,8 +143,19 @@ def throughput(url: str, params: dict, accept: str, seconds: float) -> tuple[flo
     return done[0] / (time.perf_counter() - t0), done[0] + CLIENTS
 
 
-def measure(name: str, starter, bin_dir: Path, cube: Path, var: xr.DataArray, args, notes: list) -> list[str]:
-    """Start one server and fill its column: one cell per row, then the req/s cell."""
+def keep_answer(c: httpx.Client, url: str, params: dict, folder: Path, i: int) -> None:
+    """The answer's bytes as they crossed the wire (still compressed) and its content headers, for canned.py."""
+    with c.stream("GET", url, params=params) as r:
+        raw = b"".join(r.iter_raw())
+        headers = {k: r.headers[k] for k in ("content-type", "content-encoding") if k in r.headers}
+    (folder / f"row{i}.body").write_bytes(raw)
+    (folder / f"row{i}.json").write_text(json.dumps({"headers": headers}))
+
+
+def measure(name: str, starter, bin_dir: Path, cube: Path, var: xr.DataArray, args, notes: list,
+            keep: Path | None = None) -> list[str]:
+    """Start one server and fill its column: one cell per row, then the req/s cell. With `keep`, each row's
+    answer is also saved there as it crossed the wire (`keep_answer`)."""
     cells = []
     with tempfile.TemporaryDirectory() as tmp:
         proc, base, root, how = starter(bin_dir, cube.resolve(), Path(tmp))
@@ -164,6 +177,9 @@ def measure(name: str, starter, bin_dir: Path, cube: Path, var: xr.DataArray, ar
                         check = "" if got == expected else f" ⚠ {got:,} values ≠ {expected:,}"
                         coding = r.headers.get("content-encoding", "identity")
                         cell = (f"{median * 1000:,.1f} ms · {_size(r.num_bytes_downloaded)} {coding}{check}", p)
+                        if keep is not None:
+                            keep_answer(c, f"{base}{root}/{qtype}", p, keep, ROWS.index((label, qtype, params, kind,
+                                                                                         select)))
                         break
                     if cell is None:
                         cells.append("unsupported")
@@ -185,6 +201,38 @@ def measure(name: str, starter, bin_dir: Path, cube: Path, var: xr.DataArray, ar
             proc.terminate()
             proc.wait(30)
     return cells
+
+
+def client_floor_column(folder: Path, var: xr.DataArray, args) -> list[str]:
+    """httpx receiving and decoding cubeserver's own answers (same bytes, same content coding) from
+    benchmarks/canned.py, which computes nothing: what the client itself costs per row."""
+    import subprocess
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, str(HERE / "canned.py"), str(folder), str(port)], stdout=subprocess.PIPE)
+    try:
+        proc.stdout.readline()  # "ready"
+        out = []
+        with client(args.accept) as c:
+            for i, (_, _, _, kind, select) in enumerate(ROWS):
+                if not (folder / f"row{i}.body").exists():
+                    out.append("—")
+                    continue
+                median, r = timed(c, f"http://127.0.0.1:{port}/row{i}", {}, args.repeat)
+                check = "" if count_values(r.content, kind) == select(var).size else " ⚠ values differ"
+                out.append(f"{median * 1000:,.1f} ms{check}")
+        return out + ["—"]
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def floor_column(var: xr.DataArray, repeat: int) -> list[str]:
@@ -222,14 +270,20 @@ def main(argv=None) -> int:
         servers += [("pygeoapi", start_pygeoapi), ("xpublish-edr", start_xpublish)]
     bin_dir = peers_venv() if not args.skip_peers else Path(sys.prefix) / "bin"
     columns, notes = {"floor (xarray, in-process)": floor_column(var, args.repeat)}, []
-    for name, starter in servers:
-        print(f"timing {name} ...", file=sys.stderr)
-        columns[name] = measure(name, starter, bin_dir, args.cube, var, args, notes)
+    with tempfile.TemporaryDirectory() as kept:
+        for name, starter in servers:
+            print(f"timing {name} ...", file=sys.stderr)
+            columns[name] = measure(name, starter, bin_dir, args.cube, var, args, notes,
+                                    keep=Path(kept) if name == "cubeserver" else None)
+        print("timing the client floor ...", file=sys.stderr)
+        columns["client floor (httpx, canned answers)"] = client_floor_column(Path(kept), var, args)
     labels = [r[0] for r in ROWS] + [f"req/s at {CLIENTS} clients, {ROWS[THROUGHPUT_ROW][0]}"]
     print(f"\n{os.cpu_count()} CPUs; cube {args.cube.name} {dict(var.sizes)} chunks "
           f"{tuple(c[0] for c in var.chunks)}; httpx {httpx.__version__}, Accept-Encoding: {ENCODINGS}, "
           f"Accept: {args.accept}; medians of {args.repeat} runs after a warm-up, to the last byte, decoded\n")
-    print("Each server cell: median time · bytes on the wire · content coding. Floor: the same cells with xarray.\n")
+    print("Each server cell: median time · bytes on the wire · content coding. Floor: the same cells with xarray. "
+          "Client floor: httpx getting cubeserver's answers (same bytes and coding) from a server that computes "
+          "nothing (benchmarks/canned.py).\n")
     print("| query | cells | " + " | ".join(columns) + " |")
     print("|---|---:|" + "---:|" * len(columns))
     for i, label in enumerate(labels):
