@@ -60,7 +60,7 @@ def wait_ready(url: str, proc, log: Path, timeout: float = 300) -> None:
                 return
         except requests.RequestException:
             pass
-        time.sleep(1)
+        time.sleep(0.2)
     raise RuntimeError(f"{url} not ready in {timeout} s:\n{log.read_text()[-4000:]}")
 
 

@@ -86,7 +86,7 @@ def dask_in_image(image, tmp_path_factory):
                 for p, name in ((scheduler, "scheduler"), (worker, "worker")):
                     assert p.poll() is None, (tmp / f"{name}.log").read_text()[-3000:]
                 assert time.monotonic() < deadline, (tmp / "worker.log").read_text()[-3000:]
-                time.sleep(1)
+                time.sleep(0.2)
             yield address, tmp
 
 
@@ -219,7 +219,7 @@ def test_async_job_runs_on_the_images_dask_worker(server_b):
     deadline = time.monotonic() + 240
     while (status := requests.get(status_url, timeout=30).json())["status"] not in ("successful", "failed"):
         assert time.monotonic() < deadline, status
-        time.sleep(1)
+        time.sleep(0.2)
     assert status["status"] == "successful", status
     result = requests.get(status_url + "/results/result", timeout=60)
     assert result.status_code == 200

@@ -105,7 +105,7 @@ def topology(request, tmp_path_factory):
                 for proc, log in [(scheduler, tmp / "scheduler.log"), *zip(workers, logs)]:
                     assert proc.poll() is None, log.read_text()[-3000:]
                 assert time.monotonic() < deadline, [log.read_text()[-2000:] for log in logs]
-                time.sleep(1)
+                time.sleep(0.2)
 
             env = dict(services["cubeserver"]["environment"])
             store = urlsplit(env["CUBESERVER_JOBS_STORE"])
@@ -235,7 +235,7 @@ def test_async_job_through_the_proxy_on_the_cluster_seen_by_both_replicas(topolo
     deadline = time.monotonic() + 300
     while (status := requests.get(location, timeout=30).json())["status"] not in ("successful", "failed"):
         assert time.monotonic() < deadline, status
-        time.sleep(1)
+        time.sleep(0.2)
     assert status["status"] == "successful", status
     assert subpath.wrong_links(requests.get(location, timeout=30), public) == []
     result = requests.get(location + "/results/result", timeout=60)

@@ -218,41 +218,59 @@ def test_job_result_is_its_submitters_only(tmp_path):
                 assert "code = 404;" in r.text or 'httpcode="404"' in r.text
 
 
-def test_dap4_read_failure_mid_answer_ends_with_an_error_chunk(tmp_path):
+HYPERSLAB_VALUES = np.arange(6 * 4 * 4, dtype="float32").reshape(6, 4, 4)
+
+
+@pytest.fixture(scope="module")
+def junk_server(tmp_path_factory):
+    """One real CLI for the tests that overwrite Zarr chunks under a running server (a start costs seconds):
+    each test has its own store and collection, made before the server starts, and ruins only its own chunks.
+    Yields (base URL, {collection id: store}, the folder holding the stores)."""
+    tmp = tmp_path_factory.mktemp("junk")
+    values = {"mid-answer": np.arange(32, dtype="float32").reshape(2, 4, 4), "hyperslab": HYPERSLAB_VALUES,
+              "unreadable": np.zeros((2, 4, 4), "float32")}
+    stores = {}
+    for cid, v in values.items():
+        (tmp / cid).mkdir()
+        stores[cid] = _zarr_store(tmp / cid, v)
+    with server_for({cid: {"path": str(store)} for cid, store in stores.items()}, tmp) as base:
+        yield base, stores, tmp
+
+
+def test_dap4_read_failure_mid_answer_ends_with_an_error_chunk(junk_server):
     """A source chunk that cannot be read once the answer has started (here a Zarr chunk overwritten with junk after
     the server opened the store): the DAP4 answer ends with an error chunk naming no path, not with a cut."""
-    store = _zarr_store(tmp_path, np.arange(32, dtype="float32").reshape(2, 4, 4))
-    with server_for({"bad": {"path": str(store)}}, tmp_path) as base:
-        url = f"{base}/collections/bad/opendap.dap?dap4.ce=/lat;/b"
-        assert _chunks(requests.get(url).content)[-1][0] == 1 | 4  # intact: last, little-endian, no error
-        (store / "b" / "1.0.0").write_bytes(b"\x00junk" * 20)
-        r = requests.get(url)
-        assert r.status_code == 200  # the status went out with the DMR, before the failing read
-        flags, payload = _chunks(r.content)[-1]
-        assert flags & 2 and flags & 1, flags  # error, last
-        assert b"<Error" in payload and b"failed after the answer had started" in payload
-        assert str(tmp_path).encode() not in r.content and b"Traceback" not in r.content
+    base, stores, tmp = junk_server
+    store = stores["mid-answer"]
+    url = f"{base}/collections/mid-answer/opendap.dap?dap4.ce=/lat;/b"
+    assert _chunks(requests.get(url).content)[-1][0] == 1 | 4  # intact: last, little-endian, no error
+    (store / "b" / "1.0.0").write_bytes(b"\x00junk" * 20)
+    r = requests.get(url)
+    assert r.status_code == 200  # the status went out with the DMR, before the failing read
+    flags, payload = _chunks(r.content)[-1]
+    assert flags & 2 and flags & 1, flags  # error, last
+    assert b"<Error" in payload and b"failed after the answer had started" in payload
+    assert str(tmp).encode() not in r.content and b"Traceback" not in r.content
 
 
-def test_hyperslab_reads_only_the_chunks_it_touches(tmp_path):
+def test_hyperslab_reads_only_the_chunks_it_touches(junk_server):
     """Every source chunk a strided hyperslab does not touch is overwritten with junk after the server described
     the store: the hyperslab is still answered (over DAP2 and DAP4) with the source's values; the whole is not."""
-    values = np.arange(6 * 4 * 4, dtype="float32").reshape(6, 4, 4)
-    store = _zarr_store(tmp_path, values)
-    with server_for({"b": {"path": str(store)}}, tmp_path) as base:
-        url = f"{base}/collections/b/opendap"
-        assert requests.get(f"{url}.dds").status_code == 200  # described: one value of each variable read
-        for t in (1, 3, 5):  # the hyperslab b[0:2:4] touches time steps 0, 2 and 4 only
-            (store / "b" / f"{t}.0.0").write_bytes(b"\x00junk" * 20)
-        r = requests.get(f"{url}.dods?b[0:2:4][0:1:3][1:2:3]")
-        assert r.status_code == 200
-        data = r.content.partition(b"Data:\n")[2]
-        assert np.frombuffer(data[8:], ">f4").tolist() == values[0:5:2, :, 1:4:2].ravel().tolist()
-        r = requests.get(f"{url}.dap", params={"dap4.ce": "/b[0:2:4][][1:2:3]", "dap4.checksum": "false"})
-        payload = b"".join(p for _, p in _chunks(r.content)[1:])
-        assert np.frombuffer(payload, "<f4").tolist() == values[0:5:2, :, 1:4:2].ravel().tolist()
-        r = requests.get(f"{url}.dap", params={"dap4.ce": "/b", "dap4.checksum": "false"})
-        assert _chunks(r.content)[-1][0] & 2  # the whole variable meets the junk: an error chunk
+    base, stores, _ = junk_server
+    values, store = HYPERSLAB_VALUES, stores["hyperslab"]
+    url = f"{base}/collections/hyperslab/opendap"
+    assert requests.get(f"{url}.dds").status_code == 200  # described: one value of each variable read
+    for t in (1, 3, 5):  # the hyperslab b[0:2:4] touches time steps 0, 2 and 4 only
+        (store / "b" / f"{t}.0.0").write_bytes(b"\x00junk" * 20)
+    r = requests.get(f"{url}.dods?b[0:2:4][0:1:3][1:2:3]")
+    assert r.status_code == 200
+    data = r.content.partition(b"Data:\n")[2]
+    assert np.frombuffer(data[8:], ">f4").tolist() == values[0:5:2, :, 1:4:2].ravel().tolist()
+    r = requests.get(f"{url}.dap", params={"dap4.ce": "/b[0:2:4][][1:2:3]", "dap4.checksum": "false"})
+    payload = b"".join(p for _, p in _chunks(r.content)[1:])
+    assert np.frombuffer(payload, "<f4").tolist() == values[0:5:2, :, 1:4:2].ravel().tolist()
+    r = requests.get(f"{url}.dap", params={"dap4.ce": "/b", "dap4.checksum": "false"})
+    assert _chunks(r.content)[-1][0] & 2  # the whole variable meets the junk: an error chunk
 
 
 def _zarr_store(tmp_path, values):
@@ -265,15 +283,14 @@ def _zarr_store(tmp_path, values):
     return store
 
 
-def test_unreadable_source_is_a_dap_error_without_details(tmp_path):
+def test_unreadable_source_is_a_dap_error_without_details(junk_server):
     """The DAP model is built on first use from one value of each variable: when that value cannot be read the
     answer is the server's 500 as a DAP document (netCDF-C prints its message), naming no path or traceback."""
-    store = _zarr_store(tmp_path, np.zeros((2, 4, 4), "float32"))
-    with server_for({"b": {"path": str(store)}}, tmp_path) as base:
-        (store / "b" / "0.0.0").write_bytes(b"\x00junk" * 20)
-        r = requests.get(f"{base}/collections/b/opendap.dds")
-        assert r.status_code == 500 and r.text.startswith("Error {") and "code = 500;" in r.text, r.text
-        r = requests.get(f"{base}/collections/b/opendap.dmr")
-        assert r.status_code == 500 and '<Error httpcode="500">' in r.text, r.text
-        for body in (r.text, requests.get(f"{base}/collections/b/opendap.das").text):
-            assert "incident was logged" in body and str(tmp_path) not in body and "Traceback" not in body
+    base, stores, tmp = junk_server
+    (stores["unreadable"] / "b" / "0.0.0").write_bytes(b"\x00junk" * 20)
+    r = requests.get(f"{base}/collections/unreadable/opendap.dds")
+    assert r.status_code == 500 and r.text.startswith("Error {") and "code = 500;" in r.text, r.text
+    r = requests.get(f"{base}/collections/unreadable/opendap.dmr")
+    assert r.status_code == 500 and '<Error httpcode="500">' in r.text, r.text
+    for body in (r.text, requests.get(f"{base}/collections/unreadable/opendap.das").text):
+        assert "incident was logged" in body and str(tmp) not in body and "Traceback" not in body

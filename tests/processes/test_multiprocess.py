@@ -46,23 +46,48 @@ def _stop(proc):
             proc.wait()
 
 
-@pytest.fixture
-def two_servers(cluster, postgres_url, tmp_path):
-    """Servers A and B: separate processes, one PostgreSQL job store, one shared state dir, one scheduler."""
-    config = _config(tmp_path, cluster[0])
-    env = {"CUBESERVER_JOBS_STORE": postgres_url}
-    a, base_a = start_server(config, tmp_path, env)
+class _Pair:
+    """Servers A and B of the module: separate processes, one PostgreSQL job store, one shared state dir
+    (`tmp / "shared-state"`), one scheduler. Started once for the module (each start is a few seconds of
+    CPU); a test that kills one (SIGKILL) leaves it to be started again, on the same store, for the next."""
+
+    def __init__(self, config: Path, tmp: Path, env: dict):
+        self.config, self.tmp, self.env = config, tmp, env
+        self.procs: list = [None, None]
+        self.bases: list = [None, None]
+
+    def ensure(self):
+        for i, proc in enumerate(self.procs):
+            if proc is None or proc.poll() is not None:
+                self.procs[i], self.bases[i] = start_server(self.config, self.tmp, self.env)
+        return (self.procs[0], self.bases[0]), (self.procs[1], self.bases[1])
+
+    def stop(self):
+        for p in self.procs:
+            if p is not None:
+                _stop(p)
+
+
+@pytest.fixture(scope="module")
+def pair(cluster, postgres, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("two-servers")
+    url = postgres.new_database(f"t_multiprocess_{abs(hash(str(tmp))) % 10**6}")
+    servers = _Pair(_config(tmp, cluster[0]), tmp, {"CUBESERVER_JOBS_STORE": url})
     try:
-        b, base_b = start_server(config, tmp_path, env)
-    except BaseException:
-        _stop(a)
-        raise
-    yield (a, base_a), (b, base_b)
-    for p in (a, b):
-        _stop(p)
-    password = postgres_url.split("//", 1)[1].split("@")[0].split(":")[1]
-    for log in tmp_path.glob("server-*.log"):
+        yield servers
+    finally:
+        servers.stop()
+    password = url.split("//", 1)[1].split("@")[0].split(":")[1]
+    logs = list(tmp.glob("server-*.log"))
+    assert logs
+    for log in logs:
         assert password not in log.read_text()  # credentials never logged
+
+
+@pytest.fixture
+def two_servers(pair):
+    """((process A, base A), (process B, base B)), both running (started again if a test killed one)."""
+    return pair.ensure()
 
 
 def _check_result(out):
@@ -71,7 +96,7 @@ def _check_result(out):
         np.testing.assert_allclose(out[v].values, src[v].values, equal_nan=True)
 
 
-def test_job_submitted_on_a_is_polled_read_and_dismissed_on_b(two_servers, tmp_path):
+def test_job_submitted_on_a_is_polled_read_and_dismissed_on_b(two_servers, pair):
     (_, a), (_, b) = two_servers
     r = requests.post(f"{a}/processes/temporal-aggregate/execution", headers={"Prefer": "respond-async"},
                       json={"inputs": AGGREGATE})
@@ -93,7 +118,7 @@ def test_job_submitted_on_a_is_polled_read_and_dismissed_on_b(two_servers, tmp_p
                                    rtol=1e-6)
         sub = netcdf(requests.get(f"{base}/collections/{cid}/coverage", params={"f": "netcdf", "properties": "SST"}).content)
         np.testing.assert_allclose(sub["SST"].values, out["SST"].values, equal_nan=True)
-    job_dir = tmp_path / "shared-state" / "jobs" / jid
+    job_dir = pair.tmp / "shared-state" / "jobs" / jid
     assert (job_dir / "result.zarr").is_dir()
     gone = requests.delete(f"{b}/jobs/{jid}")
     assert gone.status_code == 200 and gone.json()["status"] == "dismissed"
