@@ -268,10 +268,13 @@ def cmd_mcp(args) -> int:
     if args.config:
         os.environ["CUBESERVER_CONFIG"] = os.path.abspath(args.config)
     config = _load(args.config)
+    from .mcp.stdio import refuse_bad_token, run_stdio
+
+    refused = refuse_bad_token(config)
+    if refused is not None:
+        return refused
     registry = _registry(config)
     _refuse_or_skip(registry, bool(args.skip_broken or config.skip_broken))
-    from .mcp.stdio import run_stdio
-
     return run_stdio(config, registry)
 
 

@@ -33,6 +33,24 @@ def identity_from_env(ctx):
     return authenticator.identify(token)  # Unauthorized for a wrong key or token
 
 
+def refuse_bad_token(config) -> int | None:
+    """2 (and one line on stderr) when $CUBESERVER_MCP_TOKEN is set but not a valid credential for the config's
+    `auth` section, else None. Checked before any collection is opened: a wrong key is refused at once,
+    not after the seconds that opening every source takes."""
+    from ..auth.credentials import Authenticator
+    from ..errors import APIError
+
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    if not token or config.auth is None:
+        return None
+    try:
+        Authenticator(config.auth, config.root).identify(token)
+    except APIError as e:
+        print(f"cubeserver mcp: {TOKEN_ENV}: {e.detail}", file=sys.stderr)
+        return 2
+    return None
+
+
 def run_stdio(config, registry) -> int:
     """Serve MCP on stdin/stdout until the client closes them; 2 for a credential that is not valid."""
     import anyio

@@ -121,6 +121,30 @@ def test_stdio_refuses_a_wrong_token(mcp_config):
     assert p.stdout == ""
 
 
+def test_stdio_refuses_a_wrong_token_before_opening_collections(mcp_config, tmp_path):
+    """The credential is checked first: with a collection whose source is missing in the config, a wrong token
+    is still what `cubeserver mcp` reports (it used to open every collection, seconds, before looking)."""
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    from tests.conftest import ROOT
+
+    cfg = yaml.safe_load(mcp_config.read_text())
+    cfg["collections"]["gone"] = {"path": str(tmp_path / "missing.nc")}
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(yaml.safe_dump(cfg))
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CUBESERVER_MCP_TOKEN": "not-a-key"}
+    p = subprocess.run([sys.executable, "-m", "cubeserver", "mcp", "--config", str(broken)], env=env,
+                       cwd=str(mcp_config.parent), capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                       timeout=300)
+    assert p.returncode == 2, p.stderr[-500:]
+    assert "CUBESERVER_MCP_TOKEN: the credential is not valid" in p.stderr
+    assert "gone" not in p.stderr and p.stdout == ""
+
+
 def test_list_collections_pages_what_the_caller_may_see(mcp_server):
     """Paged like /collections (each gridded job result adds a collection for its owner); the pages together are
     exactly the caller's /collections, private ones included only for their role."""
