@@ -318,7 +318,7 @@ def build_axes(ds: xr.Dataset, overrides: dict | None = None, crs_override: str 
     if t is not None and "t" not in overrides and not is_datetime_like(ds[t].values):
         t = None  # e.g. ERA-Interim's integer `month`: an ordinary extra dimension, not time
 
-    crs = CRS84 if curvilinear is not None else _find_crs(ds, x, crs_override, y)
+    crs = CRS84 if curvilinear is not None else _find_crs(ds, x, crs_override, y, g)
     if crs is None:
         raise ValueError(
             f"{x}/{y} are not longitude/latitude (units {ds[x].attrs.get('units')!r}, standard_name "
@@ -354,7 +354,7 @@ def _field_dims(ds: xr.Dataset, x: str, y: str) -> list:
     return [d for d in ds.dims if (d in used or not used) and d not in skip]
 
 
-def _find_crs(ds: xr.Dataset, x: str, override: str | None, y: str | None = None) -> CRS | None:
+def _find_crs(ds: xr.Dataset, x: str, override: str | None, y: str, g: xr.Dataset) -> CRS | None:
     """The CRS of the 1-D x/y axes, or None when nothing tells it and they are not lon/lat.
 
     In order: the config's `crs:`; the CF grid mapping (CF 5.6, `grid_mapping.grid_mapping_crs`);
@@ -362,9 +362,8 @@ def _find_crs(ds: xr.Dataset, x: str, override: str | None, y: str | None = None
     (units degrees_east/north or standard_name longitude/latitude, after cf-xarray's name guesses).
     A rotated or projected x/y without a grid mapping gives None: never pretend it is CRS84.
     Raises ValueError for a grid mapping pyproj cannot read or x/y units it cannot convert.
+    `g`: the caller's `_guessed(ds)` (cf-xarray's guesses cost ~0.1 s a file: made once per build_axes).
     """
-    g = _guessed(ds)
-    y = y or next((str(d) for d in ds.dims if d != x and d in g.cf.coordinates.get("latitude", [])), x)
     lonlat_axes = axis_is_lonlat(g[x] if x in g else ds[x], "x") and axis_is_lonlat(g[y] if y in g else ds[y], "y")
     if override:
         crs = parse_crs(override)
