@@ -62,7 +62,7 @@ def read_as(slab: xr.DataArray | xr.Variable, dtype: np.dtype) -> np.ndarray:
     """One slab's values as a new C-contiguous array of `dtype` (a NetCDF-3 file's big-endian type):
     cached chunks copied once into place (`direct_read.read_into`), else `read` and a conversion."""
     data = slab.data
-    if hasattr(data, "compute") and data.ndim:
+    if hasattr(data, "compute"):
         direct = direct_read.read_into(data, dtype)
         if direct is not None:
             dask_local.count("local", 1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import weakref
 
 from starlette.datastructures import Headers, MutableHeaders
 
@@ -33,14 +34,17 @@ class ConditionalMiddleware:
         self.ctx = ctx
         self.cache_control = ctx.config.http.cache_control
         self.generation = hashlib.blake2b(ctx.config.model_dump_json().encode(), digest_size=8).hexdigest()
-        self._configs: dict[str, tuple] = {}  # collection id -> (its config object, that config as JSON)
+        # id of a collection's config object -> that config as JSON; an entry goes with its object (reload, a job
+        # collection removed), so the table does not grow with every collection ever served
+        self._config_json: dict[int, str] = {}
 
-    def _config_text(self, cid: str, config) -> str:
+    def _config_text(self, config) -> str:
         """The collection's config as JSON, serialised once per config object (a reload replaces it)."""
-        kept = self._configs.get(cid)
-        if kept is None or kept[0] is not config:
-            kept = self._configs[cid] = (config, config.model_dump_json())
-        return kept[1]
+        text = self._config_json.get(id(config))
+        if text is None:
+            text = self._config_json[id(config)] = config.model_dump_json()
+            weakref.finalize(config, self._config_json.pop, id(config), None)
+        return text
 
     def _path(self, scope) -> str:
         return route_path(scope)
@@ -59,7 +63,7 @@ class ConditionalMiddleware:
         if c.config.locations and c.config.locations in self.ctx.registry:  # EDR locations come from there
             other = source_mtime(self.ctx.config.resolve(self.ctx.registry.get(c.config.locations).config.path))
             mtime = max(mtime, other or 0.0)
-        generation = self.generation + self._config_text(c.id, c.config) + getattr(c, "version", "")
+        generation = self.generation + self._config_text(c.config) + getattr(c, "version", "")
         coding = codings.choose(headers.get("accept-encoding", ""))
         return stable_validator(generation, path, scope.get("query_string", b""), headers, coding, mtime,
                                 strong=bool(_TILE_PATH.match(path)))
