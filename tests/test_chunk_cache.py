@@ -6,6 +6,8 @@ values must answer the new values on the next request (EDR point series, map til
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -144,3 +146,21 @@ def test_cached_graph_survives_pickling_to_a_worker(tmp_path, fmt):
     finally:
         chunk_cache.configure(old)
         source.close()
+
+
+def test_collections_opening_one_file_differently_share_no_chunks(tmp_path):
+    """Two collections of the same NetCDF file, one in the file's chunks, one chunked by the config: each
+    answers its own values (a cache keyed by file, variable and block alone gave the second collection the
+    first one's blocks: a wrong shape, or with other decoding silently wrong values)."""
+    path = tmp_path / "c.nc"
+    _write(_cube(3), path, "netcdf")
+    with xr.open_dataset(path) as ds:
+        expected = ds["t2m"].sel(lat=slice(35, 50), lon=slice(5, 30)).values
+    collections = {"whole": {"path": str(path), "chunks": {"time": -1, "lat": -1, "lon": -1}},
+                   "cut": {"path": str(path), "chunks": {"time": 5, "lat": 7, "lon": 9}}}
+    with client_for(collections, tmp_path) as client:
+        for cid in ("whole", "cut", "whole"):
+            r = client.get(f"/collections/{cid}/cube?bbox=5,35,30,50&parameter-name=t2m&f=NetCDF")
+            assert r.status_code == 200, r.text
+            got = xr.open_dataset(io.BytesIO(r.content))["t2m"].values
+            np.testing.assert_array_equal(got, expected, err_msg=cid)

@@ -267,7 +267,9 @@ class _Blocks:
         block = tuple(block_id)
         version = self.source.version(self.name, block)
         self.source.check(version)
-        key = (self.source.key, self.name, block, version)
+        # the dask array's name tells apart two openings of one source (other chunks, options, transforms):
+        # with (source, variable, block) alone, a collection got another's differently shaped or decoded chunk
+        key = (self.source.key, self.name, self.arr.name, block, version)
         hit = CACHE.get(key)
         if hit is not None:
             return hit
