@@ -27,8 +27,10 @@ CASES = {
 def opened(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("direct")
     collections = {cid: {"path": str(DATASETS / path)} for cid, (path, _) in CASES.items()}
+    # the same file in chunks of 5 months x 40 x 70 cells: several blocks along every axis, partial edge blocks
+    collections["coads-chunked"] = {"path": str(DATASETS / "coads_sst.nc"), "chunks": {"TIME": 5, "COADSY": 40, "COADSX": 70}}
     with client_for(collections, tmp) as client:
-        yield {cid: client.app.state.ctx.registry.get(cid) for cid in CASES}
+        yield {cid: client.app.state.ctx.registry.get(cid) for cid in collections}
 
 
 def _selections(var: xr.DataArray):
@@ -110,3 +112,63 @@ def test_read_into_refuses_what_read_refuses(opened):
     assert direct_read.read_into(var.data[0, 0, 0], np.dtype(">f4")) is None  # 0-d: nothing to place
     plain = xr.DataArray(np.arange(4.0)).chunk(2).data[1:]
     assert direct_read.read_into(plain, np.dtype(">f8")) is None  # not behind the chunk cache
+
+
+def _row_ranges(n: int, edges) -> list[slice]:
+    """Row ranges of a first axis of length `n`: whole, one row, inside a block, across every block edge."""
+    out = [slice(0, n), slice(n - 1, n), slice(0, 1)]
+    inner = [int(e) for e in edges[1:-1]]
+    out += [slice(max(0, e - 1), min(n, e + 1)) for e in inner]  # straddling each block edge
+    if n > 4:
+        out.append(slice(1, n - 1))
+    return out
+
+
+@pytest.mark.parametrize("cid", [*CASES, "coads-chunked"])
+def test_row_reader_same_values_as_dask(opened, cid):
+    """`RowReader` (the NetCDF-3 slab reader) gives, for any range of rows, a new C-contiguous array of the
+    file dtype equal to dask's values of those rows, for windows spanning several chunks."""
+    var = opened[cid].ds[CASES[cid.removesuffix("-chunked")][1]]
+    data = var.data
+    file_dtype = data.dtype.newbyteorder(">")
+    windows = [tuple(slice(None) for _ in var.dims),
+               tuple(slice(1, max(2, n - 1)) for n in var.shape),  # cut inside the edge chunks
+               (slice(None),) + tuple(slice(None, None, 3) for _ in var.dims[1:])]  # strided
+    for window in windows:
+        part = data[window]
+        reader = direct_read.rows(part)
+        assert reader is not None, f"{cid} {window}: the direct path was not taken"
+        expected = part.compute(scheduler="sync")
+        for rows in _row_ranges(part.shape[0], reader.edges[0]):
+            got = reader.read_into(rows, file_dtype)
+            assert got is not None and got.dtype == file_dtype and got.flags.c_contiguous and got.flags.owndata
+            np.testing.assert_array_equal(got, expected[rows], err_msg=f"{cid} {window} rows {rows}")
+            got[...] = 0  # the caller owns it: the next ranges (and the cache) are unaffected
+
+
+def test_row_reader_reads_only_the_blocks_of_its_rows(opened, monkeypatch):
+    """A range of rows takes from the cache only the blocks of its rows, each once per reader."""
+    part = opened["coads-chunked"].ds["SST"].data[2:12]  # rows 2..11: source blocks 0 (rows 2-4), 1, 2 (10-11)
+    reader = direct_read.rows(part)
+    assert reader is not None and part.numblocks == (3, 3, 3)
+    asked = []
+    for name, fn in list(reader._eval.blocks.items()):
+        reader._eval.blocks[name] = lambda block_id, fn=fn: asked.append(block_id) or fn(block_id=block_id)
+    got = reader.read_into(slice(4, 6), np.dtype(">f4"))  # source rows 6-7: source block 1 only
+    assert sorted(asked) == [(1, j, i) for j in range(3) for i in range(3)]
+    np.testing.assert_array_equal(got, part[4:6].compute(scheduler="sync"))
+    asked.clear()
+    reader.read_into(slice(3, 8), np.dtype(">f4"))
+    assert asked == []  # the same row of blocks: taken once (the slabs of one chunk see one version of it)
+    reader.read_into(slice(8, 10), np.dtype(">f4"))
+    assert {b[0] for b in asked} == {2} and len(reader._eval.done) <= 2 * 9  # the earlier row was let go
+
+
+def test_row_reader_refuses_what_read_refuses(opened):
+    var = opened["coads"].ds["SST"]
+    assert direct_read.rows(var.isel(TIME=0).data + 1) is None  # Blockwise
+    assert direct_read.rows(var.data[0, 0, 0]) is None  # 0-d: no rows
+    plain = xr.DataArray(np.arange(4.0)).chunk(2).data[1:]
+    assert direct_read.rows(plain) is None  # not behind the chunk cache
+    big = var.isel(COADSX=slice(0, 5), COADSY=slice(0, 5)).data.rechunk({0: 1, 1: 1, 2: 1})
+    assert direct_read.rows(big, max_tasks=8) is None  # more tasks than allowed

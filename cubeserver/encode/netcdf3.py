@@ -27,7 +27,9 @@ from typing import Iterator
 import numpy as np
 import xarray as xr
 
-from .slabs import prefetched, read_as, slabs
+from .. import dask_local
+from ..sources import direct_read
+from .slabs import prefetched, ramped, read_as, slabs
 
 MAGIC = b"CDF\x02"
 ABSENT = b"\0" * 8
@@ -164,18 +166,35 @@ def _file_dtype(dtype: np.dtype) -> np.dtype:
     return dtype if dtype.kind == "S" else dtype.newbyteorder(">")
 
 
+def _jobs(v: xr.Variable) -> list[tuple]:
+    """The slabs of one encoded variable as read jobs (variable, rows or None, file dtype, row reader or None).
+    Cached chunks are read by one `direct_read.RowReader` for the whole variable (no dask slicing per slab),
+    in slabs growing from ~1 MB (`ramped`); anything else slab by slab at the chunk boundaries."""
+    dtype = _file_dtype(v.dtype)
+    if not v.ndim:
+        return [(v, None, dtype, None)]
+    cuts = slabs(v, SLAB_BYTES)
+    reader = direct_read.rows(v.data) if v.chunks else None
+    if reader is not None:
+        cuts = ramped(cuts, v.dtype.itemsize * int(np.prod(v.shape[1:], dtype="int64")))
+    return [(v, cut, dtype, reader) for cut in cuts]
+
+
 def _read_slab(job: tuple) -> np.ndarray:
-    """A (lazy slab, file dtype) job's values, converted, C-contiguous (one copy from cached chunks)."""
-    slab, dtype = job
-    return read_as(slab, dtype)
+    """A job's values, converted to the file dtype, C-contiguous (one copy from cached chunks)."""
+    v, rows, dtype, reader = job
+    if reader is not None:
+        values = reader.read_into(rows, dtype)
+        if values is not None:
+            dask_local.count("local", 1)
+            return values
+    return read_as(v[rows] if rows is not None else v, dtype)
 
 
 def body(plan: Layout) -> Iterator[bytes | memoryview]:
     """The file's bytes in order: header, then each variable's slabs (read one ahead), then its padding."""
     yield plan.header
-    jobs = []  # (variable index, (lazy slab, file dtype))
-    for i, (v, _, _) in enumerate(plan.variables):
-        jobs += [(i, (v[s] if v.ndim else v, _file_dtype(v.dtype))) for s in slabs(v, SLAB_BYTES)]
+    jobs = [(i, job) for i, (v, _, _) in enumerate(plan.variables) for job in _jobs(v)]
     written = [0] * len(plan.variables)
     for (i, _), values in zip(jobs, prefetched([job for _, job in jobs], reader=_read_slab)):
         v, vsize, fill = plan.variables[i]

@@ -17,8 +17,9 @@ import numpy as np
 MAX_TASKS = 64  # larger selections gain little here and may profit from dask's threads
 
 
-def _plan(arr):
-    """(cache block functions by layer name, tasks by key) for a graph this module can run, else None."""
+def _plan(arr, max_tasks: int = MAX_TASKS):
+    """(cache block functions by layer name, tasks by key) for a graph this module can run with at most
+    `max_tasks` tasks, else None."""
     from dask._task_spec import GraphNode
     from dask.highlevelgraph import HighLevelGraph, MaterializedLayer
 
@@ -33,7 +34,7 @@ def _plan(arr):
         if fn is not None:
             blocks[name] = fn
             continue
-        if not isinstance(layer, MaterializedLayer) or len(tasks) + len(layer) > MAX_TASKS:
+        if not isinstance(layer, MaterializedLayer) or len(tasks) + len(layer) > max_tasks:
             return None
         for key, task in layer.mapping.items():
             if not isinstance(task, GraphNode):  # a legacy tuple task: leave it to dask
@@ -57,31 +58,37 @@ def _evaluate(task, values: dict, views: bool):
     return task({dep: values[dep] for dep in task.dependencies})
 
 
+class _Evaluator:
+    """Runs the planned tasks of a graph on demand, each once (`value(key)`), nested as dask keys are."""
+
+    def __init__(self, plan, views: bool):
+        self.blocks, self.tasks = plan
+        self.views = views
+        self.done: dict = {}
+
+    def value(self, key):
+        if key in self.done:
+            return self.done[key]
+        fn = self.blocks.get(key[0]) if isinstance(key, tuple) else None
+        if fn is not None:
+            out = fn(block_id=key[1:])
+        else:
+            task = self.tasks[key]  # KeyError: a key of a layer not planned (cannot happen for a valid graph)
+            out = _evaluate(task, {dep: self.value(dep) for dep in task.dependencies}, self.views)
+        self.done[key] = out
+        return out
+
+    def nested(self, keys):
+        return [self.nested(k) for k in keys] if isinstance(keys, list) else self.value(keys)
+
+
 def _blocks(arr, views: bool):
     """The computed blocks of `arr`, nested as `arr.__dask_keys__()`, or None (see `read`)."""
     plan = _plan(arr)
     if plan is None:
         return None
-    blocks, tasks = plan
-    done: dict = {}
-
-    def value(key):
-        if key in done:
-            return done[key]
-        fn = blocks.get(key[0]) if isinstance(key, tuple) else None
-        if fn is not None:
-            out = fn(block_id=key[1:])
-        else:
-            task = tasks[key]  # KeyError: a key of a layer not planned (cannot happen for a valid graph)
-            out = _evaluate(task, {dep: value(dep) for dep in task.dependencies}, views)
-        done[key] = out
-        return out
-
-    def nested(keys):
-        return [nested(k) for k in keys] if isinstance(keys, list) else value(keys)
-
     try:
-        return nested(arr.__dask_keys__())
+        return _Evaluator(plan, views).nested(arr.__dask_keys__())
     except KeyError:
         return None
 
@@ -101,33 +108,73 @@ def read(arr) -> np.ndarray | None:
     return out
 
 
-def read_into(arr, dtype: np.dtype) -> np.ndarray | None:
-    """The values of dask array `arr` (ndim >= 1) as a new C-contiguous array of `dtype` (e.g. big-endian
-    for a NetCDF-3 file), each cached block copied once straight into its place — no per-block copies,
-    no join, no second pass to convert. None when `read` would give None or a block is not what the
-    graph declares (its dtype or shape), so the caller computes with dask and converts as before."""
-    if not getattr(arr, "ndim", 0):
-        return None
-    parts = _blocks(arr, views=True)
-    if parts is None:
-        return None
-    out = np.empty(arr.shape, dtype=dtype)
-    edges = [np.concatenate([[0], np.cumsum(c)]) for c in arr.chunks]
+class RowReader:
+    """Ranges of rows (first-axis positions) of a dask array (ndim >= 1) served by the chunk cache, each read
+    as a new C-contiguous array of a given dtype (e.g. big-endian for a NetCDF-3 file) by copying every
+    cached block's part once straight into place: no dask slicing per range, no join, no second pass to
+    convert. A block is taken from the cache (and its indexing task run, as a view) once for all the ranges
+    starting in the same row of blocks (the slabs of one chunk see one version of it) and let go when a range
+    starts further on, so a streamed answer holds at most about one row of blocks besides the cache.
+    Build with `rows(arr)`."""
 
-    def place(part, at: tuple):
+    def __init__(self, arr, plan):
+        self.arr = arr
+        self._eval = _Evaluator(plan, views=True)
+        self._keys = arr.__dask_keys__()
+        self.edges = [np.concatenate([[0], np.cumsum(c)]).astype("int64") for c in arr.chunks]
+        self._row = -1  # the row of blocks the kept blocks were taken for
+
+    def read_into(self, rows: slice, dtype: np.dtype) -> np.ndarray | None:
+        """Rows `rows` (a slice with step 1 within the first axis) as a new array of `dtype`, or None when a
+        block is not what the graph declares (its dtype or shape): the caller computes with dask instead.
+        Raises what reading a chunk raises."""
+        arr, edges0 = self.arr, self.edges[0]
+        start, stop, _ = rows.indices(arr.shape[0])
+        out = np.empty((max(0, stop - start),) + tuple(arr.shape[1:]), dtype=dtype)
+        first = int(np.searchsorted(edges0, start, side="right")) - 1
+        if first != self._row:
+            self._eval.done.clear()
+            self._row = first
+        for b in range(max(first, 0), len(edges0) - 1):
+            lo, hi = int(edges0[b]), int(edges0[b + 1])
+            if lo >= stop:
+                break
+            local = slice(max(start, lo) - lo, min(stop, hi) - lo)
+            target = slice(max(start, lo) - start, min(stop, hi) - start)
+            try:
+                part = self._eval.nested(self._keys[b])
+            except KeyError:
+                return None
+            if not self._place(out, part, (b,), local, target):
+                return None
+        return out
+
+    def _place(self, out: np.ndarray, part, at: tuple, local: slice, target: slice) -> bool:
         if isinstance(part, list):
-            for i, sub in enumerate(part):
-                if not place(sub, at + (i,)):
-                    return False
-            return True
-        region = tuple(slice(int(e[i]), int(e[i + 1])) for e, i in zip(edges, at))
-        if not isinstance(part, np.ndarray) or part.dtype != arr.dtype or \
-                part.shape != tuple(s.stop - s.start for s in region):
+            return all(self._place(out, sub, at + (i,), local, target) for i, sub in enumerate(part))
+        region = tuple(slice(int(e[i]), int(e[i + 1])) for e, i in zip(self.edges[1:], at[1:]))
+        declared = (int(self.edges[0][at[0] + 1] - self.edges[0][at[0]]),) + tuple(r.stop - r.start for r in region)
+        if not isinstance(part, np.ndarray) or part.dtype != self.arr.dtype or part.shape != declared:
             return False
-        out[region] = part
+        out[(target,) + region] = part[local]
         return True
 
-    return out if place(parts, ()) else None
+
+def rows(arr, max_tasks: int = 4096) -> RowReader | None:
+    """A `RowReader` of dask array `arr` (ndim >= 1), or None when its graph is not an indexing of cached
+    chunks with at most `max_tasks` tasks (larger: dask's scheduler is no slower than planning)."""
+    if not getattr(arr, "ndim", 0):
+        return None
+    plan = _plan(arr, max_tasks)
+    return RowReader(arr, plan) if plan is not None else None
 
 
-__all__ = ["MAX_TASKS", "read", "read_into"]
+def read_into(arr, dtype: np.dtype) -> np.ndarray | None:
+    """The values of dask array `arr` (ndim >= 1) as a new C-contiguous array of `dtype`, each cached block
+    copied once into place (`RowReader` over all rows); None when `read` would give None or a block is
+    not what the graph declares, so the caller computes with dask and converts as before."""
+    reader = rows(arr, MAX_TASKS)
+    return reader.read_into(slice(None), dtype) if reader is not None else None
+
+
+__all__ = ["MAX_TASKS", "RowReader", "read", "read_into", "rows"]

@@ -1,0 +1,104 @@
+"""Streamed NetCDF-3 answers read through `direct_read.RowReader` in growing slabs (`encode.slabs.ramped`):
+the bytes are those of the same answer computed with dask (chunk cache disabled), on a Zarr store and a
+NetCDF file without fill values (read by rows), chunked by the config into several partial blocks along
+every axis, and on bundled sources whose CF encoding (fill values, packing) leaves them to dask."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from cubeserver.encode import netcdf, netcdf3, slabs
+from cubeserver.sources import direct_read
+from tests.conftest import DATASETS, client_for
+
+CUTS = {"TIME": 5, "COADSY": 40, "COADSX": 70}
+QUERIES = {
+    "sst": "/collections/sst/cube?bbox=-180,-90,180,90&f=NetCDF",
+    "coads": "/collections/coads/cube?bbox=-100,-50,120,70&parameter-name=SST,AIRT&f=NetCDF",
+    "nofill-nc": "/collections/nofill-nc/cube?bbox=-100,-50,120,70&f=NetCDF",
+    "nofill-zarr": "/collections/nofill-zarr/cube?bbox=-100,-50,120,70&f=NetCDF",
+}
+
+
+def _collections(folder) -> dict:
+    """The bundled sources, and coads' SST without missing values written as NetCDF and as Zarr (no CF
+    encoding to apply: the values are read by rows)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with xr.open_dataset(DATASETS / "coads_sst.nc") as src:
+        ds = src[["SST"]].fillna(0).load()
+    for v in ds.variables.values():
+        v.encoding = {"_FillValue": None} if v.dtype.kind == "f" else {"units": "hours since 2000-01-01"}
+    ds.to_netcdf(folder / "nofill.nc")
+    ds.chunk({"TIME": 4, "COADSY": 30, "COADSX": 50}).to_zarr(folder / "nofill.zarr", mode="w")
+    return {"sst": {"path": str(DATASETS / "analysed_sst.zarr")},
+            "coads": {"path": str(DATASETS / "coads_sst.nc"), "chunks": CUTS},
+            "nofill-nc": {"path": str(folder / "nofill.nc"), "chunks": CUTS},
+            "nofill-zarr": {"path": str(folder / "nofill.zarr")}}
+
+
+def test_ramped_partitions_the_cuts_in_growing_slabs():
+    cuts = [slice(0, 24), slice(24, 48), slice(48, 50)]
+    got = slabs.ramped(cuts, row_bytes=100_000, first=250_000)
+    assert [r for s in got for r in range(s.start, s.stop)] == list(range(50))  # every row once, in order
+    assert not any(s.start < c.stop < s.stop for s in got for c in cuts)  # no slab crosses a cut
+    assert [s.stop - s.start for s in got] == [2, 5, 10, 7, 24, 2]  # ~250 kB, doubling, cut at each boundary
+    assert slabs.ramped([slice(0, 3)], row_bytes=10 << 20) == [slice(0, 1), slice(1, 3)]  # a row > first: one, then two
+    assert slabs.ramped([], row_bytes=8) == []
+
+
+def _answers(tmp_path, monkeypatch, cache_bytes: int) -> dict[str, bytes]:
+    monkeypatch.setattr(netcdf, "STREAM_MIN", 0)  # every answer streamed
+    out = {}
+    with client_for(_collections(tmp_path / "data"), tmp_path, limits={"chunk_cache_bytes": cache_bytes}) as client:
+        for cid, url in QUERIES.items():
+            r = client.get(url)
+            assert r.status_code == 200, r.text
+            assert int(r.headers["content-length"]) == len(r.content)
+            assert r.content[:4] == b"CDF\x02"  # NetCDF-3: the streamed writer
+            out[cid] = r.content
+    return out
+
+
+def test_streamed_rows_same_bytes_as_dask(tmp_path, monkeypatch):
+    readers = []
+    real_rows = direct_read.rows
+
+    def counting(arr, *a, **k):
+        reader = real_rows(arr, *a, **k)
+        readers.append(reader)
+        return reader
+
+    monkeypatch.setattr(direct_read, "rows", counting)
+    monkeypatch.setattr(slabs, "PIECE", 4096)  # small first slabs: several ramped slabs per variable
+    plain = _answers(tmp_path / "plain", monkeypatch, 0)
+    assert not any(readers)  # no chunk cache: every slab computed with dask
+    cached = _answers(tmp_path / "cached", monkeypatch, 256 << 20)
+    assert sum(r is not None and r.arr.ndim == 3 for r in readers) == 2  # SST of both no-fill sources: by rows
+    for cid in QUERIES:  # the same file; sst's variables come in another order through the cache: same content
+        if cid != "sst":
+            assert cached[cid] == plain[cid], cid
+        raw = {"mask_and_scale": False, "decode_times": False}
+        xr.testing.assert_identical(xr.open_dataset(io.BytesIO(cached[cid]), **raw),
+                                    xr.open_dataset(io.BytesIO(plain[cid]), **raw))
+    with xr.open_dataset(DATASETS / "coads_sst.nc") as src:
+        for cid in ("coads", "nofill-nc", "nofill-zarr"):
+            got = xr.open_dataset(io.BytesIO(cached[cid]))
+            ref = src["SST"].sel(COADSX=got.COADSX, COADSY=got.COADSY)
+            np.testing.assert_array_equal(got["SST"].values, ref.values if cid == "coads" else ref.fillna(0).values)
+
+
+@pytest.mark.parametrize("first", [1, 4096, 1 << 30])
+def test_body_bytes_do_not_depend_on_slab_sizes(tmp_path, monkeypatch, first):
+    """netcdf3.body gives the same file whatever the first slab size (one row, a few kB, everything)."""
+    with client_for(_collections(tmp_path / "data"), tmp_path) as client:
+        ds = client.app.state.ctx.registry.get("nofill-nc").ds
+        plan = netcdf3.layout(netcdf.clean_for_netcdf(ds))
+        monkeypatch.setattr(slabs, "PIECE", 1 << 30)
+        reference = b"".join(bytes(p) for p in netcdf3.body(plan))
+        monkeypatch.setattr(slabs, "PIECE", first)
+        assert b"".join(bytes(p) for p in netcdf3.body(plan)) == reference
+        assert len(reference) == plan.size
