@@ -76,8 +76,20 @@ def test_streamed_rows_same_bytes_as_dask(tmp_path, monkeypatch):
     monkeypatch.setattr(slabs, "PIECE", 4096)  # small first slabs: several ramped slabs per variable
     plain = _answers(tmp_path / "plain", monkeypatch, 0)
     assert not any(readers)  # no chunk cache: every slab computed with dask
+    encoded = []
+    real_call = netcdf3._SlabEncoder.__call__
+
+    def spying(self, values, dtype):
+        out = real_call(self, values, dtype)
+        encoded.append((self.name, out is not None))
+        return out
+
+    monkeypatch.setattr(netcdf3._SlabEncoder, "__call__", spying)
     cached = _answers(tmp_path / "cached", monkeypatch, 256 << 20)
-    assert sum(r is not None and r.arr.ndim == 3 for r in readers) == 2  # SST of both no-fill sources: by rows
+    grids = sum(v.ndim == 3 for b in cached.values() for v in xr.open_dataset(io.BytesIO(b)).data_vars.values())
+    assert sum(r is not None and r.arr.ndim == 3 for r in readers) == grids  # every grid read by rows
+    # fill values (coads' SST and AIRT) and packing (sst) encoded slab by slab, none left to dask
+    assert {"SST", "AIRT"} <= {name for name, ok in encoded} and all(ok for _, ok in encoded)
     for cid in QUERIES:  # the same file; sst's variables come in another order through the cache: same content
         if cid != "sst":
             assert cached[cid] == plain[cid], cid

@@ -21,7 +21,7 @@ caller then writes NetCDF-4.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator
 
 import numpy as np
@@ -80,8 +80,9 @@ def _attributes(attrs: dict) -> bytes:
     return b"".join(out)
 
 
-def _encoded(ds: xr.Dataset) -> tuple[dict[str, xr.Variable], dict]:
-    """xarray's CF + netCDF-3 encoding of `ds` (what `to_netcdf(engine="scipy")` would store)."""
+def _encoded(ds: xr.Dataset) -> tuple[dict[str, xr.Variable], dict, dict[str, xr.Variable]]:
+    """xarray's CF + netCDF-3 encoding of `ds` (what `to_netcdf(engine="scipy")` would store): the encoded
+    variables, the global attributes, and the variables before their CF encoding (decoded values)."""
     from xarray import conventions
     from xarray.backends import netcdf3
     from xarray.backends.common import ensure_dtype_not_object
@@ -91,6 +92,7 @@ def _encoded(ds: xr.Dataset) -> tuple[dict[str, xr.Variable], dict]:
             raise NotClassic(f"{name}: lazy {v.dtype} values would have to be read to know if they fit netCDF-3")
     try:
         variables, attrs = conventions.encode_dataset_coordinates(ds)
+        decoded = dict(variables)
         variables, attrs = conventions.cf_encoder(variables, attrs)
         variables = {k: netcdf3.encode_nc3_variable(ensure_dtype_not_object(v, name=k), name=k)
                      for k, v in variables.items()}
@@ -102,7 +104,7 @@ def _encoded(ds: xr.Dataset) -> tuple[dict[str, xr.Variable], dict]:
     bad = [str(n) for n in names if not netcdf3.is_valid_nc3_name(n)]
     if bad:
         raise NotClassic(f"names netCDF-3 does not allow: {', '.join(map(repr, bad[:5]))}")
-    return variables, attrs
+    return variables, attrs, decoded
 
 
 def _fill_bytes(var: xr.Variable, kind: str) -> bytes:
@@ -121,12 +123,13 @@ class Layout:
     header: bytes
     variables: list[tuple[xr.Variable, int, bytes]]  # (encoded variable, vsize, one padding value)
     size: int
+    decoded: list[tuple[str, xr.Variable | None]] = field(default_factory=list)  # name, before CF encoding
 
 
 def layout(ds: xr.Dataset) -> Layout:
     """Plan the file of `ds` (lazy or loaded). Reads no numeric variable (lazy strings are loaded to size their
     characters, as xarray does). Raises NotClassic."""
-    variables, attrs = _encoded(ds)
+    variables, attrs, decoded = _encoded(ds)
     dims: dict[str, int] = {}
     for v in variables.values():
         for d, n in v.sizes.items():
@@ -156,7 +159,7 @@ def layout(ds: xr.Dataset) -> Layout:
         parts.append(head + struct.pack(">q", begin))
         planned.append((v, vsize, fill))
         begin += vsize
-    return Layout(b"".join(parts), planned, begin)
+    return Layout(b"".join(parts), planned, begin, [(str(k), decoded.get(k)) for k in variables])
 
 
 def _file_dtype(dtype: np.dtype) -> np.dtype:
@@ -166,25 +169,58 @@ def _file_dtype(dtype: np.dtype) -> np.dtype:
     return dtype if dtype.kind == "S" else dtype.newbyteorder(">")
 
 
-def _jobs(v: xr.Variable) -> list[tuple]:
-    """The slabs of one encoded variable as read jobs (variable, rows or None, file dtype, row reader or None).
+class _SlabEncoder:
+    """xarray's CF + netCDF-3 encoding (`conventions.encode_cf_variable`, `encode_nc3_variable`) of one slab of
+    a variable's decoded values, checked against the whole variable's encoding: the same type and the same
+    attributes (fill value, packing, time units), else None and the slab is computed with dask. CF encoding is
+    value by value (masking, packing, times in fixed units), so a slab's encoding is its part of the whole."""
+
+    def __init__(self, name: str, decoded: xr.Variable, encoded: xr.Variable):
+        self.name, self.decoded = name, decoded
+        self.dtype, self.attributes = encoded.dtype, _attributes(encoded.attrs)
+
+    def __call__(self, values: np.ndarray, file_dtype: np.dtype) -> np.ndarray | None:
+        from xarray import conventions
+        from xarray.backends import netcdf3
+
+        slab = xr.Variable(self.decoded.dims, values, self.decoded.attrs, self.decoded.encoding)
+        try:
+            enc = netcdf3.encode_nc3_variable(conventions.encode_cf_variable(slab, name=self.name), name=self.name)
+            same = enc.dtype == self.dtype and _attributes(enc.attrs) == self.attributes
+        except (ValueError, TypeError, OverflowError):  # NotClassic is a ValueError
+            return None
+        return np.asarray(enc.data).astype(file_dtype, order="C") if same else None
+
+
+def _jobs(v: xr.Variable, name: str, decoded: xr.Variable | None) -> list[tuple]:
+    """The slabs of one encoded variable as read jobs (variable, rows, file dtype, row reader, slab encoder).
     Cached chunks are read by one `direct_read.RowReader` for the whole variable (no dask slicing per slab),
-    in slabs growing from ~1 MB (`ramped`); anything else slab by slab at the chunk boundaries."""
+    in slabs growing from ~1 MB (`ramped`): the encoded variable's own when its CF encoding left the values
+    as they are, else the decoded variable's, each slab then encoded like the whole (`_SlabEncoder`: fill
+    values, packing). Anything else is computed slab by slab with dask at the chunk boundaries."""
     dtype = _file_dtype(v.dtype)
     if not v.ndim:
-        return [(v, None, dtype, None)]
+        return [(v, None, dtype, None, None)]
     cuts = slabs(v, SLAB_BYTES)
     reader = direct_read.rows(v.data) if v.chunks else None
+    encoder = None
+    if reader is None and decoded is not None and decoded.chunks and decoded.dims == v.dims \
+            and decoded.shape == v.shape and decoded.dtype.kind in "biufcmM":
+        reader = direct_read.rows(decoded.data)
+        encoder = _SlabEncoder(name, decoded, v) if reader is not None else None
     if reader is not None:
         cuts = ramped(cuts, v.dtype.itemsize * int(np.prod(v.shape[1:], dtype="int64")))
-    return [(v, cut, dtype, reader) for cut in cuts]
+    return [(v, cut, dtype, reader, encoder) for cut in cuts]
 
 
 def _read_slab(job: tuple) -> np.ndarray:
-    """A job's values, converted to the file dtype, C-contiguous (one copy from cached chunks)."""
-    v, rows, dtype, reader = job
+    """A job's values, converted to the file dtype, C-contiguous (one copy from cached chunks when the values
+    need no CF encoding)."""
+    v, rows, dtype, reader, encoder = job
     if reader is not None:
-        values = reader.read_into(rows, dtype)
+        values = reader.read_into(rows, dtype if encoder is None else reader.arr.dtype)
+        if values is not None and encoder is not None:
+            values = encoder(values, dtype)
         if values is not None:
             dask_local.count("local", 1)
             return values
@@ -194,7 +230,9 @@ def _read_slab(job: tuple) -> np.ndarray:
 def body(plan: Layout) -> Iterator[bytes | memoryview]:
     """The file's bytes in order: header, then each variable's slabs (read one ahead), then its padding."""
     yield plan.header
-    jobs = [(i, job) for i, (v, _, _) in enumerate(plan.variables) for job in _jobs(v)]
+    decoded = plan.decoded or [(None, None)] * len(plan.variables)
+    jobs = [(i, job) for i, ((v, _, _), (name, raw)) in enumerate(zip(plan.variables, decoded))
+            for job in _jobs(v, name, raw)]
     written = [0] * len(plan.variables)
     for (i, _), values in zip(jobs, prefetched([job for _, job in jobs], reader=_read_slab)):
         v, vsize, fill = plan.variables[i]
