@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..auth import identity as ident
 from ..errors import ServerBusy, TooManyJobs  # noqa: F401 - re-exported
-from .store import ACTIVE, Job, JobStore
+from .store import Job, JobStore
 
 
 def submitter() -> str:
@@ -31,10 +31,10 @@ def may_access(job: Job, admin_role: str | None) -> bool:
 
 def check_capacity(store: JobStore, per_identity: int, total: int) -> None:
     """429 when this identity already has `per_identity` jobs queued or running; 503 when the server has `total`."""
-    mine = submitter()
-    if store.list(status=list(ACTIVE), submitter=mine, limit=1)[1] >= per_identity:
+    mine, everyone = store.active_counts(submitter())
+    if mine >= per_identity:
         raise TooManyJobs(f"{per_identity} jobs of yours are already queued or running (limits.max_jobs_per_identity); "
                           "wait for one to finish or dismiss one", parameter="jobs", headers={"Retry-After": "10"})
-    if store.list(status=list(ACTIVE), limit=1)[1] >= total:
+    if everyone >= total:
         raise ServerBusy(f"the server has {total} jobs queued or running (limits.max_jobs); retry shortly",
                          headers={"Retry-After": "10"})

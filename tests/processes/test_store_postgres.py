@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from cubeserver.processes.store import Job, SQLiteJobStore, open_store, redact
+from cubeserver.processes.store import Job, JobStore, SQLiteJobStore, open_store, redact
 
 from .conftest import wait_job
 
@@ -74,6 +74,21 @@ def test_list_filters_paging_and_order(store):
     page, total = store.list(limit=2, offset=1)
     assert [j.id for j in page] == ["queued", "long"] and total == 4
     assert store.list(limit=2, offset=10) == ([], 4)
+
+
+def test_active_counts_in_one_query_as_listing_counts(store):
+    """The capacity check of each submission, (this identity's, everyone's) queued or running jobs, counted in
+    one query: the same numbers as listing them (the contract's generic version), '' being anonymous."""
+    who = ["", "ana", "ana", "bo", "", "ana", "bo"]
+    states = ["accepted", "running", "successful", "accepted", "failed", "accepted", "dismissed"]
+    for k, (name, state) in enumerate(zip(who, states)):
+        store.create(_job(f"j{k}", f"2026-01-01T00:00:0{k}.000000Z", submitter=name))
+        if state != "accepted":
+            store.update(f"j{k}", status=state)
+    for name, expected in (("ana", (2, 4)), ("bo", (1, 4)), ("", (1, 4)), ("nobody", (0, 4))):
+        assert store.active_counts(name) == expected
+        assert JobStore.active_counts(store, name) == expected  # the base class's version, by listing
+    assert type(store).active_counts is not JobStore.active_counts  # both SQL stores count in one query
 
 
 def test_heartbeats_by_the_database_clock(store):

@@ -79,6 +79,12 @@ class JobStore(ABC):
         without (False) a `job-{id}` collection; `submitter`: only that identity's jobs.
         """
 
+    def active_counts(self, submitter: str) -> tuple[int, int]:
+        """(jobs queued or running of `submitter`, of everyone): the capacity check of every submission.
+        SQL stores answer it with one query."""
+        return (self.list(status=list(ACTIVE), submitter=submitter, limit=1)[1],
+                self.list(status=list(ACTIVE), limit=1)[1])
+
     @abstractmethod
     def delete(self, job_id: str) -> bool: ...
 

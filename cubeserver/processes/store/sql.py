@@ -9,7 +9,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 import orjson
 
-from .base import COLUMNS, JSON_FIELDS, Job, JobStore, now
+from .base import ACTIVE, COLUMNS, JSON_FIELDS, Job, JobStore, now
 
 SELECT = f"SELECT {', '.join(COLUMNS)} FROM jobs"
 INDEXES = ("CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created)",
@@ -112,6 +112,14 @@ class SQLJobStore(JobStore):
             rows = db.execute(self._sql(f"{SELECT}{clause} ORDER BY created DESC, id LIMIT ? OFFSET ?"),
                               [*args, limit, offset]).fetchall() if total > offset else []
         return [decode(r) for r in rows], int(total)
+
+    def active_counts(self, submitter: str) -> tuple[int, int]:
+        marks = self._marks(len(ACTIVE))
+        query = (f"SELECT COUNT(*), COALESCE(SUM(CASE WHEN submitter = ? THEN 1 ELSE 0 END), 0) FROM jobs "
+                 f"WHERE status IN ({marks})")
+        with self._session() as db:
+            total, mine = db.execute(self._sql(query), [submitter, *ACTIVE]).fetchone()
+        return int(mine), int(total)
 
     def delete(self, job_id: str) -> bool:
         with self._session() as db:
