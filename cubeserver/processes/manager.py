@@ -246,10 +246,9 @@ class JobManager:
     def submit(self, process: Process, params, inputs: dict, request: dict, mode: str) -> tuple[Job, Future]:
         self.start()
         limits = self.ctx.config.limits
-        policy.check_capacity(self.store, limits.max_jobs_per_identity, limits.max_jobs)
         job = Job(id=uuid.uuid4().hex, process_id=process.id, owner=self.owner, mode=mode, inputs=inputs,
                   request=request, message="accepted", submitter=policy.submitter())
-        self.store.create(job)
+        policy.admit(self.store, job, limits.max_jobs_per_identity, limits.max_jobs)
         return job, self._pool.submit(self._run, job.id, process, params, request, inputs)
 
     def _run(self, job_id: str, process: Process, params, request: dict, inputs: dict | None = None) -> None:

@@ -29,12 +29,20 @@ def may_access(job: Job, admin_role: str | None) -> bool:
     return sees_all(admin_role) or job.submitter == submitter()
 
 
-def check_capacity(store: JobStore, per_identity: int, total: int) -> None:
-    """429 when this identity already has `per_identity` jobs queued or running; 503 when the server has `total`."""
-    mine, everyone = store.active_counts(submitter())
-    if mine >= per_identity:
-        raise TooManyJobs(f"{per_identity} jobs of yours are already queued or running (limits.max_jobs_per_identity); "
-                          "wait for one to finish or dismiss one", parameter="jobs", headers={"Retry-After": "10"})
-    if everyone >= total:
-        raise ServerBusy(f"the server has {total} jobs queued or running (limits.max_jobs); retry shortly",
-                         headers={"Retry-After": "10"})
+def admit(store: JobStore, job: Job, per_identity: int, total: int) -> None:
+    """Create `job` in `store` within the limits: TooManyJobs (429) when its submitter already has `per_identity`
+    jobs queued or running, ServerBusy (503) when the server has `total`. Counted and inserted together
+    (`JobStore.create_within`); refused by a count that has since dropped (a job just finished), it tries once
+    more before answering 503."""
+    for _ in range(2):
+        refused = store.create_within(job, per_identity, total)
+        if refused is None:
+            return
+        mine, everyone = refused
+        if mine >= per_identity:
+            raise TooManyJobs(f"{per_identity} jobs of yours are already queued or running (limits.max_jobs_per_identity); "
+                              "wait for one to finish or dismiss one", parameter="jobs", headers={"Retry-After": "10"})
+        if everyone >= total:
+            break
+    raise ServerBusy(f"the server has {total} jobs queued or running (limits.max_jobs); retry shortly",
+                     headers={"Retry-After": "10"})

@@ -91,6 +91,28 @@ def test_active_counts_in_one_query_as_listing_counts(store):
     assert type(store).active_counts is not JobStore.active_counts  # both SQL stores count in one query
 
 
+def test_create_within_counts_and_inserts_in_one_statement(store):
+    """A job is created only while its submitter has fewer than `per_identity` jobs queued or running and the
+    server fewer than `total`; refused, nothing is written and the counts are returned (PostgreSQL's
+    conditional insert gives the same answers as the base class's count-then-create, which SQLite uses)."""
+    def job(k, who):
+        return _job(f"w{k}", f"2026-01-02T00:00:0{k}.000000Z", submitter=who)
+
+    assert store.create_within(job(0, "ana"), per_identity=2, total=3) is None
+    assert store.create_within(job(1, "ana"), per_identity=2, total=3) is None
+    assert store.create_within(job(2, "ana"), per_identity=2, total=3) == (2, 2)  # ana's limit
+    assert store.get("w2") is None
+    assert store.create_within(job(3, "bo"), per_identity=2, total=3) is None
+    assert store.create_within(job(4, "bo"), per_identity=2, total=3) == (1, 3)  # the server's limit
+    assert store.get("w4") is None
+    store.update("w0", status="successful")  # finished jobs do not count
+    assert store.create_within(job(5, "bo"), per_identity=2, total=3) is None
+    got = store.get("w5")
+    assert got is not None and (got.submitter, got.status, got.updated) == ("bo", "accepted", got.created)
+    assert JobStore.create_within(store, job(6, "bo"), per_identity=2, total=3) == (2, 3)  # the generic version
+    assert store.get("w6") is None
+
+
 def test_heartbeats_by_the_database_clock(store):
     store.beat("alive")
     store.beat("stale")

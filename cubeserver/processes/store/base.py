@@ -85,6 +85,16 @@ class JobStore(ABC):
         return (self.list(status=list(ACTIVE), submitter=submitter, limit=1)[1],
                 self.list(status=list(ACTIVE), limit=1)[1])
 
+    def create_within(self, job: Job, per_identity: int, total: int) -> tuple[int, int] | None:
+        """Create `job` unless its submitter already has `per_identity` jobs queued or running, or everyone
+        `total`: then nothing is created and (the submitter's, everyone's) counts are returned. SQL stores
+        count and insert in one statement (no round trip between the check and the insert)."""
+        mine, everyone = self.active_counts(job.submitter)
+        if mine >= per_identity or everyone >= total:
+            return mine, everyone
+        self.create(job)
+        return None
+
     @abstractmethod
     def delete(self, job_id: str) -> bool: ...
 
