@@ -5,14 +5,16 @@ every axis, and on bundled sources whose CF encoding (fill values, packing) leav
 
 from __future__ import annotations
 
+import asyncio
 import io
+import threading
 
 import numpy as np
 import pytest
 import xarray as xr
 
 from cubeserver.encode import netcdf, netcdf3, slabs
-from cubeserver.sources import direct_read
+from cubeserver.sources import chunk_cache
 from tests.conftest import DATASETS, client_for
 
 CUTS = {"TIME": 5, "COADSY": 40, "COADSX": 70}
@@ -50,32 +52,39 @@ def test_ramped_partitions_the_cuts_in_growing_slabs():
     assert slabs.ramped([], row_bytes=8) == []
 
 
-def _answers(tmp_path, monkeypatch, cache_bytes: int) -> dict[str, bytes]:
+def _answers(tmp_path, monkeypatch, cache_bytes: int) -> dict[str, list[bytes]]:
+    """Each query twice (with the cache: first with cold chunks, then with every chunk cached)."""
     monkeypatch.setattr(netcdf, "STREAM_MIN", 0)  # every answer streamed
     out = {}
     with client_for(_collections(tmp_path / "data"), tmp_path, limits={"chunk_cache_bytes": cache_bytes}) as client:
         for cid, url in QUERIES.items():
-            r = client.get(url)
-            assert r.status_code == 200, r.text
-            assert int(r.headers["content-length"]) == len(r.content)
-            assert r.content[:4] == b"CDF\x02"  # NetCDF-3: the streamed writer
-            out[cid] = r.content
+            for _ in range(2):
+                r = client.get(url)
+                assert r.status_code == 200, r.text
+                assert int(r.headers["content-length"]) == len(r.content)
+                assert r.content[:4] == b"CDF\x02"  # NetCDF-3: the streamed writer
+                out.setdefault(cid, []).append(r.content)
     return out
 
 
 def test_streamed_rows_same_bytes_as_dask(tmp_path, monkeypatch):
-    readers = []
-    real_rows = direct_read.rows
+    slabs_read, streams = [], []
+    real_read, real_stream = netcdf3._read_slab, netcdf3.stream
 
-    def counting(arr, *a, **k):
-        reader = real_rows(arr, *a, **k)
-        readers.append(reader)
-        return reader
+    def reading(job, cached_only=False):
+        slabs_read.append((job[0].ndim, job[3] is not None))
+        return real_read(job, cached_only)
 
-    monkeypatch.setattr(direct_read, "rows", counting)
-    monkeypatch.setattr(slabs, "PIECE", 4096)  # small first slabs: several ramped slabs per variable
+    def streaming(plan):
+        streams.append(plan)
+        return real_stream(plan)
+
+    monkeypatch.setattr(netcdf3, "_read_slab", reading)
+    monkeypatch.setattr(netcdf3, "stream", streaming)
+    monkeypatch.setattr(slabs, "PIECE", 4096)  # small slabs: several per variable
     plain = _answers(tmp_path / "plain", monkeypatch, 0)
-    assert not any(readers)  # no chunk cache: every slab computed with dask
+    assert not any(rows for _, rows in slabs_read) and not streams  # no chunk cache: dask, in threads
+    slabs_read.clear()
     encoded = []
     real_call = netcdf3._SlabEncoder.__call__
 
@@ -86,21 +95,48 @@ def test_streamed_rows_same_bytes_as_dask(tmp_path, monkeypatch):
 
     monkeypatch.setattr(netcdf3._SlabEncoder, "__call__", spying)
     cached = _answers(tmp_path / "cached", monkeypatch, 256 << 20)
-    grids = sum(v.ndim == 3 for b in cached.values() for v in xr.open_dataset(io.BytesIO(b)).data_vars.values())
-    assert sum(r is not None and r.arr.ndim == 3 for r in readers) == grids  # every grid read by rows
+    assert all(rows for ndim, rows in slabs_read if ndim == 3)  # every grid read by rows
+    assert len(streams) == len(QUERIES)  # each second request: every chunk cached, copied on the event loop
     # fill values (coads' SST and AIRT) and packing (sst) encoded slab by slab, none left to dask
     assert {"SST", "AIRT"} <= {name for name, ok in encoded} and all(ok for _, ok in encoded)
+    raw = {"mask_and_scale": False, "decode_times": False}
     for cid in QUERIES:  # the same file; sst's variables come in another order through the cache: same content
-        if cid != "sst":
-            assert cached[cid] == plain[cid], cid
-        raw = {"mask_and_scale": False, "decode_times": False}
-        xr.testing.assert_identical(xr.open_dataset(io.BytesIO(cached[cid]), **raw),
-                                    xr.open_dataset(io.BytesIO(plain[cid]), **raw))
+        for answer in cached[cid]:
+            if cid != "sst":
+                assert answer == plain[cid][0], cid
+            xr.testing.assert_identical(xr.open_dataset(io.BytesIO(answer), **raw),
+                                        xr.open_dataset(io.BytesIO(plain[cid][0]), **raw))
     with xr.open_dataset(DATASETS / "coads_sst.nc") as src:
         for cid in ("coads", "nofill-nc", "nofill-zarr"):
-            got = xr.open_dataset(io.BytesIO(cached[cid]))
+            got = xr.open_dataset(io.BytesIO(cached[cid][1]))
             ref = src["SST"].sel(COADSX=got.COADSX, COADSY=got.COADSY)
             np.testing.assert_array_equal(got["SST"].values, ref.values if cid == "coads" else ref.fillna(0).values)
+
+
+def test_event_loop_stream_reads_evicted_chunks_in_a_thread(tmp_path, monkeypatch):
+    """A file planned with every chunk cached, whose chunks are then evicted before it is sent: the slabs
+    that are no longer cached are read in a worker thread, and the bytes are the same."""
+    with client_for(_collections(tmp_path / "data"), tmp_path) as client:
+        ds = client.app.state.ctx.registry.get("nofill-nc").ds
+        plan = netcdf3.layout(netcdf.clean_for_netcdf(ds))
+        reference = b"".join(bytes(p) for p in netcdf3.body(plan))  # reads (and caches) every chunk
+        assert netcdf3.cached(plan)
+        threads = []
+        real_read = netcdf3._read_slab
+        monkeypatch.setattr(netcdf3, "_read_slab", lambda job, cached_only=False: (
+            threads.append(threading.current_thread() is not threading.main_thread()) or real_read(job, cached_only)))
+
+        async def collect():
+            out = []
+            async for piece in netcdf3.stream(plan):
+                out.append(bytes(piece))
+                if len(out) == 2:
+                    chunk_cache.CACHE.clear()  # evicted while the answer is being sent
+            return b"".join(out)
+
+        assert asyncio.run(collect()) == reference
+        assert any(threads) and not all(threads)  # first slabs on the loop, the rest in a thread
+        assert not netcdf3.cached(plan)
 
 
 @pytest.mark.parametrize("first", [1, 4096, 1 << 30])

@@ -148,8 +148,9 @@ def netcdf_response(ds: xr.Dataset, filename: str, netcdf4: bool = False):
     if plan is not None:
         if plan.size <= STREAM_MIN:
             return Response(b"".join(netcdf3.body(plan)), media_type=MEDIA_TYPE, headers=disposition)
-        return StreamingResponse(ahead(netcdf3.body(plan)), media_type=MEDIA_TYPE,
-                                 headers={**disposition, "Content-Length": str(plan.size)})
+        # all in memory: copied on the event loop between sends; else read and encoded in threads, one ahead
+        chunks = netcdf3.stream(plan) if netcdf3.cached(plan) else ahead(netcdf3.body(plan))
+        return StreamingResponse(chunks, media_type=MEDIA_TYPE, headers={**disposition, "Content-Length": str(plan.size)})
     media = NETCDF4_MEDIA_TYPE if netcdf4 else MEDIA_TYPE
     if sum(v.nbytes for v in ds.variables.values()) <= IN_MEMORY_MAX:
         return Response(netcdf_bytes(ds), media_type=media, headers=disposition)

@@ -20,6 +20,7 @@ caller then writes NetCDF-4.
 
 from __future__ import annotations
 
+import asyncio
 import struct
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -29,7 +30,7 @@ import xarray as xr
 
 from .. import dask_local
 from ..sources import direct_read
-from .slabs import prefetched, ramped, read_as, slabs
+from .slabs import _PREFETCH, PIECE, prefetched, ramped, read_as, slabs
 
 MAGIC = b"CDF\x02"
 ABSENT = b"\0" * 8
@@ -192,12 +193,13 @@ class _SlabEncoder:
         return np.asarray(enc.data).astype(file_dtype, order="C") if same else None
 
 
-def _jobs(v: xr.Variable, name: str, decoded: xr.Variable | None) -> list[tuple]:
+def _jobs(v: xr.Variable, name: str, decoded: xr.Variable | None, most: int | None = None) -> list[tuple]:
     """The slabs of one encoded variable as read jobs (variable, rows, file dtype, row reader, slab encoder).
     Cached chunks are read by one `direct_read.RowReader` for the whole variable (no dask slicing per slab),
     in slabs growing from ~1 MB (`ramped`): the encoded variable's own when its CF encoding left the values
     as they are, else the decoded variable's, each slab then encoded like the whole (`_SlabEncoder`: fill
-    values, packing). Anything else is computed slab by slab with dask at the chunk boundaries."""
+    values, packing). Anything else is computed slab by slab with dask at the chunk boundaries. `most`: no
+    slab of the row reader over that many bytes."""
     dtype = _file_dtype(v.dtype)
     if not v.ndim:
         return [(v, None, dtype, None, None)]
@@ -209,30 +211,73 @@ def _jobs(v: xr.Variable, name: str, decoded: xr.Variable | None) -> list[tuple]
         reader = direct_read.rows(decoded.data)
         encoder = _SlabEncoder(name, decoded, v) if reader is not None else None
     if reader is not None:
-        cuts = ramped(cuts, v.dtype.itemsize * int(np.prod(v.shape[1:], dtype="int64")))
+        cuts = ramped(cuts, v.dtype.itemsize * int(np.prod(v.shape[1:], dtype="int64")), most=most)
     return [(v, cut, dtype, reader, encoder) for cut in cuts]
 
 
-def _read_slab(job: tuple) -> np.ndarray:
+def _read_slab(job: tuple, cached_only: bool = False) -> np.ndarray | None:
     """A job's values, converted to the file dtype, C-contiguous (one copy from cached chunks when the values
-    need no CF encoding)."""
+    need no CF encoding). `cached_only` (on the event loop): None instead of reading anything the chunk
+    cache does not hold decoded, or computing with dask."""
     v, rows, dtype, reader, encoder = job
     if reader is not None:
-        values = reader.read_into(rows, dtype if encoder is None else reader.arr.dtype)
+        try:
+            values = reader.read_into(rows, dtype if encoder is None else reader.arr.dtype, cached_only)
+        except direct_read.NotCached:
+            return None
         if values is not None and encoder is not None:
             values = encoder(values, dtype)
         if values is not None:
             dask_local.count("local", 1)
             return values
+    if cached_only and not isinstance(v.data, np.ndarray):
+        return None
     return read_as(v[rows] if rows is not None else v, dtype)
+
+
+def _variables(plan: Layout):
+    """(index, encoded variable, vsize, padding value, name, decoded variable) in file order."""
+    decoded = plan.decoded or [(None, None)] * len(plan.variables)
+    for i, ((v, vsize, fill), (name, raw)) in enumerate(zip(plan.variables, decoded)):
+        yield i, v, vsize, fill, name, raw
+
+
+def cached(plan: Layout) -> bool:
+    """True when every value of the file is in memory now: numpy variables, and dask variables read by rows
+    whose chunks the cache holds (checked without reading anything)."""
+    for _, v, _, _, name, raw in _variables(plan):
+        if isinstance(v.data, np.ndarray) or not v.ndim:
+            continue
+        jobs = _jobs(v, name, raw)
+        if not jobs or jobs[0][3] is None or not jobs[0][3].all_cached():
+            return False
+    return True
+
+
+async def stream(plan: Layout):
+    """`body`'s bytes for a file whose values are all in memory (`cached`): slabs of about `PIECE` bytes copied
+    from the chunk cache on the event loop, between sends (no producer thread: a reader thread would wait
+    for the GIL that the loop holds while sending, and the reads and sends ran one after the other). A
+    chunk evicted meanwhile is read in a worker thread."""
+    loop = asyncio.get_running_loop()
+    yield plan.header
+    for _, v, vsize, fill, name, raw in _variables(plan):
+        written = 0
+        for job in _jobs(v, name, raw, most=PIECE):
+            values = _read_slab(job, cached_only=True)
+            if values is None:
+                values = await loop.run_in_executor(_PREFETCH, _read_slab, job)
+            data = memoryview(values.reshape(-1)).cast("B")
+            written += len(data)
+            yield data
+        if vsize > written:
+            yield (fill * vsize)[:vsize - written]
 
 
 def body(plan: Layout) -> Iterator[bytes | memoryview]:
     """The file's bytes in order: header, then each variable's slabs (read one ahead), then its padding."""
     yield plan.header
-    decoded = plan.decoded or [(None, None)] * len(plan.variables)
-    jobs = [(i, job) for i, ((v, _, _), (name, raw)) in enumerate(zip(plan.variables, decoded))
-            for job in _jobs(v, name, raw)]
+    jobs = [(i, job) for i, v, _, _, name, raw in _variables(plan) for job in _jobs(v, name, raw)]
     written = [0] * len(plan.variables)
     for (i, _), values in zip(jobs, prefetched([job for _, job in jobs], reader=_read_slab)):
         v, vsize, fill = plan.variables[i]

@@ -45,11 +45,12 @@ def slabs(var: xr.DataArray | xr.Variable, max_bytes: int | None = None) -> list
     return [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
 
-def ramped(cuts: list[slice], row_bytes: int, first: int | None = None) -> list[slice]:
+def ramped(cuts: list[slice], row_bytes: int, first: int | None = None, most: int | None = None) -> list[slice]:
     """`cuts` (slabs along the first axis) subdivided so that slab sizes start at about `first` bytes and
-    double up to the cuts' own: the first bytes of an answer go out after reading ~1 MB, not a whole row of
-    chunks, while later slabs stay large (fewer hand-offs). Only for readers that take any rows of a chunk
-    at no extra cost (cached chunks); cut boundaries are kept. `first` defaults to `PIECE`."""
+    double up to the cuts' own (or to `most` bytes): the first bytes of an answer go out after reading ~1 MB,
+    not a whole row of chunks, while later slabs stay large (fewer hand-offs). Only for readers that take
+    any rows of a chunk at no extra cost (cached chunks); cut boundaries are kept. `first` defaults to
+    `PIECE`; a slab is at least one row."""
     out, target = [], max(PIECE if first is None else first, row_bytes, 1)
     for cut in cuts:
         a, b = cut.start, cut.stop
@@ -57,7 +58,7 @@ def ramped(cuts: list[slice], row_bytes: int, first: int | None = None) -> list[
             n = min(b - a, max(1, target // max(row_bytes, 1)))
             out.append(slice(a, a + n))
             a += n
-            target *= 2
+            target = target * 2 if most is None else min(target * 2, max(most, row_bytes))
     return out
 
 

@@ -263,13 +263,21 @@ class _Blocks:
                 axes.append(range(len(chunks)))
         return tuple(self.source.version(self.name, b) for b in itertools.product(*axes))
 
-    def __call__(self, block_id=None):
-        block = tuple(block_id)
+    def _key(self, block: tuple) -> tuple:
         version = self.source.version(self.name, block)
         self.source.check(version)
         # the dask array's name tells apart two openings of one source (other chunks, options, transforms):
         # with (source, variable, block) alone, a collection got another's differently shaped or decoded chunk
-        key = (self.source.key, self.name, self.arr.name, block, version)
+        return (self.source.key, self.name, self.arr.name, block, version)
+
+    def peek(self, block_id) -> np.ndarray | None:
+        """The chunk if the cache holds its current version, else None: never reads or decodes (a caller on
+        the event loop reads only what is already decoded)."""
+        return CACHE.get(self._key(tuple(block_id)))
+
+    def __call__(self, block_id=None):
+        block = tuple(block_id)
+        key = self._key(block)
         hit = CACHE.get(key)
         if hit is not None:
             return hit

@@ -58,12 +58,18 @@ def _evaluate(task, values: dict, views: bool):
     return task({dep: values[dep] for dep in task.dependencies})
 
 
+class NotCached(LookupError):
+    """A chunk a cached-only read needs is not in the chunk cache (its current version)."""
+
+
 class _Evaluator:
-    """Runs the planned tasks of a graph on demand, each once (`value(key)`), nested as dask keys are."""
+    """Runs the planned tasks of a graph on demand, each once (`value(key)`), nested as dask keys are.
+    `cached_only`: chunks are taken only from the cache, NotCached when one is not there."""
 
     def __init__(self, plan, views: bool):
         self.blocks, self.tasks = plan
         self.views = views
+        self.cached_only = False
         self.done: dict = {}
 
     def value(self, key):
@@ -71,7 +77,9 @@ class _Evaluator:
             return self.done[key]
         fn = self.blocks.get(key[0]) if isinstance(key, tuple) else None
         if fn is not None:
-            out = fn(block_id=key[1:])
+            out = fn.peek(key[1:]) if self.cached_only else fn(block_id=key[1:])
+            if out is None:
+                raise NotCached(key)
         else:
             task = self.tasks[key]  # KeyError: a key of a layer not planned (cannot happen for a valid graph)
             out = _evaluate(task, {dep: self.value(dep) for dep in task.dependencies}, self.views)
@@ -124,10 +132,12 @@ class RowReader:
         self.edges = [np.concatenate([[0], np.cumsum(c)]).astype("int64") for c in arr.chunks]
         self._row = -1  # the row of blocks the kept blocks were taken for
 
-    def read_into(self, rows: slice, dtype: np.dtype) -> np.ndarray | None:
+    def read_into(self, rows: slice, dtype: np.dtype, cached_only: bool = False) -> np.ndarray | None:
         """Rows `rows` (a slice with step 1 within the first axis) as a new array of `dtype`, or None when a
         block is not what the graph declares (its dtype or shape): the caller computes with dask instead.
-        Raises what reading a chunk raises."""
+        `cached_only`: NotCached rather than reading a chunk the cache does not hold (for callers on the
+        event loop). Raises what reading a chunk raises."""
+        self._eval.cached_only = cached_only
         arr, edges0 = self.arr, self.edges[0]
         start, stop, _ = rows.indices(arr.shape[0])
         out = np.empty((max(0, stop - start),) + tuple(arr.shape[1:]), dtype=dtype)
@@ -148,6 +158,17 @@ class RowReader:
             if not self._place(out, part, (b,), local, target):
                 return None
         return out
+
+    def all_cached(self) -> bool:
+        """True when the cache holds every chunk of the array now (nothing is read to find out)."""
+        self._eval.cached_only, self._row = True, -1
+        try:
+            self._eval.nested(self._keys)
+            return True
+        except (NotCached, KeyError):
+            return False
+        finally:
+            self._eval.done.clear()
 
     def _place(self, out: np.ndarray, part, at: tuple, local: slice, target: slice) -> bool:
         if isinstance(part, list):
@@ -177,4 +198,4 @@ def read_into(arr, dtype: np.dtype) -> np.ndarray | None:
     return reader.read_into(slice(None), dtype) if reader is not None else None
 
 
-__all__ = ["MAX_TASKS", "RowReader", "read", "read_into", "rows"]
+__all__ = ["MAX_TASKS", "NotCached", "RowReader", "read", "read_into", "rows"]
