@@ -199,11 +199,11 @@ def _jobs(v: xr.Variable, name: str, decoded: xr.Variable | None, most: int | No
     in slabs growing from ~1 MB (`ramped`): the encoded variable's own when its CF encoding left the values
     as they are, else the decoded variable's, each slab then encoded like the whole (`_SlabEncoder`: fill
     values, packing). Anything else is computed slab by slab with dask at the chunk boundaries. `most`: no
-    slab of the row reader over that many bytes."""
+    slab of the row reader or of an in-memory variable over about that many bytes."""
     dtype = _file_dtype(v.dtype)
     if not v.ndim:
         return [(v, None, dtype, None, None)]
-    cuts = slabs(v, SLAB_BYTES)
+    cuts = slabs(v, SLAB_BYTES if most is None else most)
     reader = direct_read.rows(v.data) if v.chunks else None
     encoder = None
     if reader is None and decoded is not None and decoded.chunks and decoded.dims == v.dims \

@@ -87,8 +87,8 @@ class JobStore(ABC):
 
     def create_within(self, job: Job, per_identity: int, total: int) -> tuple[int, int] | None:
         """Create `job` unless its submitter already has `per_identity` jobs queued or running, or everyone
-        `total`: then nothing is created and (the submitter's, everyone's) counts are returned. SQL stores
-        count and insert in one statement (no round trip between the check and the insert)."""
+        `total`: then nothing is created and (the submitter's, everyone's) counts are returned. Here: count,
+        then insert; PostgreSQL does both in one statement."""
         mine, everyone = self.active_counts(job.submitter)
         if mine >= per_identity or everyone >= total:
             return mine, everyone
