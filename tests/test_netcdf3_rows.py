@@ -179,3 +179,27 @@ def test_streamed_rows_same_bytes_as_dask_on_real_archives(tmp_path, monkeypatch
             answers.append(got)
     for cid in REAL:
         assert answers[0][cid] == answers[1][cid], cid
+
+
+def test_event_loop_stream_sends_pieces_and_reads_big_rows_in_a_thread(tmp_path, monkeypatch):
+    """A GRIB field is one row of 11.5 MB: the event-loop stream reads it in a worker thread (the loop copies
+    at most ~PIECE bytes between sends) and sends it in pieces of at most PIECE bytes, same bytes as `body`."""
+    with client_for({"gem": REAL["gem-global"]}, tmp_path) as client:
+        ds = client.app.state.ctx.registry.get("gem").ds
+        plan = netcdf3.layout(netcdf.clean_for_netcdf(ds))
+        reference = b"".join(bytes(p) for p in netcdf3.body(plan))  # reads (and caches) every chunk
+        assert netcdf3.cached(plan)
+        on_loop = []
+        real_read = netcdf3._read_slab
+        monkeypatch.setattr(netcdf3, "_read_slab", lambda job, cached_only=False: (
+            on_loop.append((threading.current_thread() is threading.main_thread(), job[0].nbytes))
+            or real_read(job, cached_only)))
+
+        async def collect():
+            return [bytes(p) async for p in netcdf3.stream(plan)]
+
+        pieces = asyncio.run(collect())
+        assert b"".join(pieces) == reference
+        assert max(len(p) for p in pieces) <= slabs.PIECE and len(pieces) > 10
+        assert all(nbytes <= 2 * slabs.PIECE for main, nbytes in on_loop if main)  # the field: in a thread
+        assert any(not main and nbytes > 2 * slabs.PIECE for main, nbytes in on_loop)

@@ -263,13 +263,18 @@ async def stream(plan: Layout):
     yield plan.header
     for _, v, vsize, fill, name, raw in _variables(plan):
         written = 0
+        row_bytes = v.dtype.itemsize * int(np.prod(v.shape[1:], dtype="int64")) if v.ndim else v.nbytes
         for job in _jobs(v, name, raw, most=PIECE):
-            values = _read_slab(job, cached_only=True)
+            # a slab of rows larger than a few pieces (one GRIB field is a single 10+ MB row) is read in a
+            # worker thread: the loop never copies more than about PIECE bytes between two sends
+            big = job[1] is not None and (job[1].stop - job[1].start) * row_bytes > 2 * PIECE
+            values = None if big else _read_slab(job, cached_only=True)
             if values is None:
                 values = await loop.run_in_executor(_PREFETCH, _read_slab, job)
             data = memoryview(values.reshape(-1)).cast("B")
             written += len(data)
-            yield data
+            for start in range(0, len(data), PIECE):
+                yield data[start:start + PIECE]
         if vsize > written:
             yield (fill * vsize)[:vsize - written]
 

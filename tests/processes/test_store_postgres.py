@@ -113,6 +113,19 @@ def test_create_within_counts_and_inserts_in_one_statement(store):
     assert store.get("w6") is None
 
 
+def test_concurrent_submissions_of_one_process_stay_within_the_limits(tmp_path):
+    """Submissions run in worker threads: 30 at once for one identity create exactly `per_identity` jobs
+    (the count and the insert of one submission are not interleaved with another's)."""
+    store = SQLiteJobStore(tmp_path / "jobs.sqlite")
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            refused = list(pool.map(lambda k: store.create_within(
+                _job(f"c{k}", f"2026-01-03T00:00:{k:02d}.000000Z", submitter="ana"), per_identity=2, total=5), range(30)))
+        assert sum(r is None for r in refused) == 2 and store.active_counts("ana") == (2, 2)
+    finally:
+        store.close()
+
+
 def test_heartbeats_by_the_database_clock(store):
     store.beat("alive")
     store.beat("stale")

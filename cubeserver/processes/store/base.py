@@ -9,12 +9,15 @@ active job still runs when that owner is on another machine.
 
 from __future__ import annotations
 
+import threading
+
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from urllib.parse import urlsplit, urlunsplit
 
 ACTIVE = ("accepted", "running")
+_ADMIT = threading.Lock()
 FINAL = ("successful", "failed", "dismissed")
 STATUSES = ACTIVE + FINAL
 
@@ -89,10 +92,11 @@ class JobStore(ABC):
         """Create `job` unless its submitter already has `per_identity` jobs queued or running, or everyone
         `total`: then nothing is created and (the submitter's, everyone's) counts are returned. Here: count,
         then insert; PostgreSQL does both in one statement."""
-        mine, everyone = self.active_counts(job.submitter)
-        if mine >= per_identity or everyone >= total:
-            return mine, everyone
-        self.create(job)
+        with _ADMIT:  # submissions run in worker threads: one count-then-insert at a time in this process
+            mine, everyone = self.active_counts(job.submitter)
+            if mine >= per_identity or everyone >= total:
+                return mine, everyone
+            self.create(job)
         return None
 
     @abstractmethod
