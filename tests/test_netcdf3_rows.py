@@ -113,18 +113,25 @@ def test_streamed_rows_same_bytes_as_dask(tmp_path, monkeypatch):
             np.testing.assert_array_equal(got["SST"].values, ref.values if cid == "coads" else ref.fillna(0).values)
 
 
+def _warm_plan(client, cid: str, monkeypatch) -> tuple[netcdf3.Layout, bytes, list]:
+    """The NetCDF-3 plan of collection `cid` with every chunk cached, `body`'s bytes, and a list that records
+    each slab read by `_read_slab` as (on the main thread, the variable's bytes)."""
+    plan = netcdf3.layout(netcdf.clean_for_netcdf(client.app.state.ctx.registry.get(cid).ds))
+    reference = b"".join(bytes(p) for p in netcdf3.body(plan))  # reads (and caches) every chunk
+    assert netcdf3.cached(plan)
+    reads = []
+    real_read = netcdf3._read_slab
+    monkeypatch.setattr(netcdf3, "_read_slab", lambda job, cached_only=False: (
+        reads.append((threading.current_thread() is threading.main_thread(), job[0].nbytes))
+        or real_read(job, cached_only)))
+    return plan, reference, reads
+
+
 def test_event_loop_stream_reads_evicted_chunks_in_a_thread(tmp_path, monkeypatch):
     """A file planned with every chunk cached, whose chunks are then evicted before it is sent: the slabs
     that are no longer cached are read in a worker thread, and the bytes are the same."""
     with client_for(_collections(tmp_path / "data"), tmp_path) as client:
-        ds = client.app.state.ctx.registry.get("nofill-nc").ds
-        plan = netcdf3.layout(netcdf.clean_for_netcdf(ds))
-        reference = b"".join(bytes(p) for p in netcdf3.body(plan))  # reads (and caches) every chunk
-        assert netcdf3.cached(plan)
-        threads = []
-        real_read = netcdf3._read_slab
-        monkeypatch.setattr(netcdf3, "_read_slab", lambda job, cached_only=False: (
-            threads.append(threading.current_thread() is not threading.main_thread()) or real_read(job, cached_only)))
+        plan, reference, reads = _warm_plan(client, "nofill-nc", monkeypatch)
 
         async def collect():
             out = []
@@ -135,7 +142,8 @@ def test_event_loop_stream_reads_evicted_chunks_in_a_thread(tmp_path, monkeypatc
             return b"".join(out)
 
         assert asyncio.run(collect()) == reference
-        assert any(threads) and not all(threads)  # first slabs on the loop, the rest in a thread
+        on_loop = [main for main, _ in reads]
+        assert any(on_loop) and not all(on_loop)  # first slabs on the loop, the rest in a thread
         assert not netcdf3.cached(plan)
 
 
@@ -185,15 +193,7 @@ def test_event_loop_stream_sends_pieces_and_reads_big_rows_in_a_thread(tmp_path,
     """A GRIB field is one row of 11.5 MB: the event-loop stream reads it in a worker thread (the loop copies
     at most ~PIECE bytes between sends) and sends it in pieces of at most PIECE bytes, same bytes as `body`."""
     with client_for({"gem": REAL["gem-global"]}, tmp_path) as client:
-        ds = client.app.state.ctx.registry.get("gem").ds
-        plan = netcdf3.layout(netcdf.clean_for_netcdf(ds))
-        reference = b"".join(bytes(p) for p in netcdf3.body(plan))  # reads (and caches) every chunk
-        assert netcdf3.cached(plan)
-        on_loop = []
-        real_read = netcdf3._read_slab
-        monkeypatch.setattr(netcdf3, "_read_slab", lambda job, cached_only=False: (
-            on_loop.append((threading.current_thread() is threading.main_thread(), job[0].nbytes))
-            or real_read(job, cached_only)))
+        plan, reference, on_loop = _warm_plan(client, "gem", monkeypatch)
 
         async def collect():
             return [bytes(p) async for p in netcdf3.stream(plan)]
